@@ -1,0 +1,4 @@
+/* mender-orchestrator: entry point. All work is in cli/. */
+#include "cli/cli.h"
+
+int main(int argc, char **argv) { return cli_main(argc, argv); }

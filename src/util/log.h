@@ -1,0 +1,28 @@
+/* Diagnostics on stderr in the Mender Client's key=value line format. */
+#ifndef MO_LOG_H
+#define MO_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_FATAL };
+
+/* Parses a --log-level / LogLevel name; returns 0 on success, -1 if unknown. */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* One line: record_id=N severity=S time="..." [name="..." id="..."] msg="...". */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, tagged with a Component (component_type, id); either may be NULL. */
+void log_comp(enum log_level level, const char *component_type, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap);
+
+#define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif
