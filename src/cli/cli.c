@@ -1,2 +1,354 @@
 #include "cli/cli.h"
-int cli_main(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/exitcodes.h"
+#include "util/log.h"
+
+/* Commands, as bits, so each option can list the commands it is valid for. */
+enum {
+    C_INSTALL = 1 << 0,
+    C_RESUME = 1 << 1,
+    C_ROLLBACK = 1 << 2,
+    C_SHOW_PROVIDES = 1 << 3,
+    C_SHOW_INVENTORY = 1 << 4,
+    C_CHECK = 1 << 5,
+    C_PLAN = 1 << 6,
+    C_STATUS = 1 << 7,
+    C_HISTORY = 1 << 8,
+    C_REPO_INDEX = 1 << 9,
+    C_HELP = 1 << 10,
+    C_ALL = (1 << 11) - 1,
+};
+
+struct command {
+    const char *name;
+    unsigned bit;
+    int (*run)(const struct cli_args *args);
+    int min_args, max_args;
+    const char *synopsis;
+    const char *summary;
+};
+
+static int cmd_help(const struct cli_args *args);
+
+static const struct command commands[] = {
+    { "install", C_INSTALL, NULL, 1, 1, "install [--stop-before STATE]... [--exit-on-reboot] MANIFEST",
+      "Update the System to the Manifest; roll everything back if any step fails." },
+    { "resume", C_RESUME, NULL, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
+      "Continue the deployment in progress after a reboot, stop or interruption." },
+    { "rollback", C_ROLLBACK, NULL, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
+      "Roll the whole System back to the previous Manifest." },
+    { "show-provides", C_SHOW_PROVIDES, NULL, 0, 0, "show-provides",
+      "Print every Component's provides as <component_type>.<id>.<key>=<value>." },
+    { "show-inventory", C_SHOW_INVENTORY, NULL, 0, 0, "show-inventory",
+      "Print the System's inventory in the Mender inventory-script format." },
+    { "check", C_CHECK, cmd_check, 1, 1, "check [--topology FILE] MANIFEST",
+      "Validate Topology, Manifest and every local Artifact offline; one line per component type." },
+    { "plan", C_PLAN, NULL, 1, 1, "plan [--format text|json|dot] MANIFEST",
+      "Show what install would do: selection, skipped Components, groups, reboots." },
+    { "status", C_STATUS, NULL, 0, 0, "status [--json]", "Show the deployment in progress." },
+    { "history", C_HISTORY, NULL, 0, 0, "history [--json] [-n COUNT]", "Show past deployments." },
+    { "repo-index", C_REPO_INDEX, NULL, 1, 1, "repo-index [--output FILE] DIR",
+      "Check every *.mender in DIR and write the repository index.json." },
+    { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command." },
+};
+
+enum opt_kind { OPT_STRING, OPT_LIST, OPT_FLAG };
+
+struct option_def {
+    const char *name;   /* long name without "--" */
+    char short_name;    /* 0 if none */
+    enum opt_kind kind;
+    unsigned commands;  /* where it is valid; C_ALL = global */
+    size_t offset;      /* field of struct cli_args */
+    const char *arg_name;
+    const char *help;
+};
+
+#define FIELD(f) offsetof(struct cli_args, f)
+
+static const struct option_def options[] = {
+    { "log-level", 0, OPT_STRING, C_ALL, FIELD(log_level), "LEVEL",
+      "trace, debug, info, warning, error or fatal (overrides LogLevel)" },
+    { "topology-components", 't', OPT_STRING, C_ALL, FIELD(topology_components), "FILE",
+      "YAML file holding the Topology's components list" },
+    { "manifest-components", 0, OPT_STRING, C_ALL, FIELD(manifest_components), "FILE",
+      "legacy format: YAML file holding the Manifest's components list" },
+    { "topology", 0, OPT_STRING, C_CHECK | C_PLAN, FIELD(topology), "FILE",
+      "Topology to use instead of the one in the topology directory" },
+    { "format", 0, OPT_STRING, C_PLAN, FIELD(format), "FORMAT", "text, json or dot" },
+    { "output", 0, OPT_STRING, C_REPO_INDEX, FIELD(output), "FILE", "where to write the index" },
+    { "stop-before", 0, OPT_LIST, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(stop_before), "STATE",
+      "ArtifactCommit, ArtifactRollback or Cleanup; repeatable" },
+    { "exit-on-reboot", 0, OPT_FLAG, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(exit_on_reboot), NULL,
+      "exit with code 4 instead of rebooting the System device" },
+    { "json", 0, OPT_FLAG, C_STATUS | C_HISTORY, FIELD(json), NULL, "print JSON" },
+    { NULL, 'n', OPT_STRING, C_HISTORY, FIELD(count), "COUNT", "number of deployments to show" },
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_ELEMS(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_options(FILE *f, unsigned mask)
+{
+    for (size_t i = 0; i < N_ELEMS(options); i++) {
+        const struct option_def *o = &options[i];
+        if (!(o->commands & mask) || (mask != C_ALL && o->commands == C_ALL))
+            continue;
+        char left[64];
+        if (o->name && o->short_name)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg_name ? " " : "",
+                     o->arg_name ? o->arg_name : "");
+        else if (o->name)
+            snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+        else
+            snprintf(left, sizeof(left), "-%c %s", o->short_name, o->arg_name);
+        fprintf(f, "  %-36s %s\n", left, o->help);
+    }
+}
+
+static void print_usage(FILE *f)
+{
+    fputs("Usage: mender-orchestrator [OPTIONS] COMMAND [ARGS] [OPTIONS]\n\n"
+          "Updates every Component of a System to the Artifacts a Manifest names, in order,\n"
+          "and rolls the whole System back if any step fails.\n\nCommands:\n",
+          f);
+    for (size_t i = 0; i < N_ELEMS(commands); i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nGlobal options:\n", f);
+    print_options(f, C_ALL);
+    fprintf(f, "  %-36s %s\n  %-36s %s\n", "-h, --help", "show usage (of a command after its name)", "--version",
+            "print the version number");
+    fputs("\nExit codes: 0 success, 1 failed (rolled back) or bad input, 2 nothing in progress,\n"
+          "3 failed and possibly inconsistent, 4 System-device reboot required.\n"
+          "Run 'mender-orchestrator help COMMAND' for a command's options.\n",
+          f);
+}
+
+static void print_command_usage(FILE *f, const struct command *c)
+{
+    fprintf(f, "Usage: mender-orchestrator %s\n\n%s\n", c->synopsis, c->summary);
+    unsigned mask = c->bit;
+    int any = 0;
+    for (size_t i = 0; i < N_ELEMS(options); i++)
+        if ((options[i].commands & mask) && options[i].commands != C_ALL)
+            any = 1;
+    if (any) {
+        fputs("\nOptions:\n", f);
+        print_options(f, mask);
+    }
+    fputs("\nGlobal options (--log-level, -t/--topology-components, --manifest-components, -h/--help)\n"
+          "may be given before or after the command.\n",
+          f);
+}
+
+static int cmd_help(const struct cli_args *args)
+{
+    if (args->positional.n == 0) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    const struct command *c = find_command(args->positional.v[0]);
+    if (!c) {
+        fprintf(stderr, "mender-orchestrator: unknown command \"%s\"; run 'mender-orchestrator help'\n",
+                args->positional.v[0]);
+        return EXIT_FAILED;
+    }
+    print_command_usage(stdout, c);
+    return EXIT_OK;
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fputs("mender-orchestrator: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputs("; run 'mender-orchestrator help' for usage\n", stderr);
+    return EXIT_FAILED;
+}
+
+static const struct option_def *find_option(const char *arg, const char **inline_value)
+{
+    *inline_value = NULL;
+    if (arg[1] != '-') { /* -x or -xVALUE */
+        for (size_t i = 0; i < N_ELEMS(options); i++)
+            if (options[i].short_name && options[i].short_name == arg[1]) {
+                if (arg[2])
+                    *inline_value = arg + 2;
+                return &options[i];
+            }
+        return NULL;
+    }
+    const char *name = arg + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    for (size_t i = 0; i < N_ELEMS(options); i++)
+        if (options[i].name && strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0) {
+            if (eq)
+                *inline_value = eq + 1;
+            return &options[i];
+        }
+    return NULL;
+}
+
+struct seen_option {
+    const struct option_def *def;
+    const char *spelling;
+};
+
+/* Parses argv into args. Returns -1 to go on, or an exit code to return now. */
+static int parse(int argc, char **argv, struct cli_args *args)
+{
+    struct seen_option *seen = calloc((size_t)argc, sizeof(*seen));
+    size_t nseen = 0;
+    int want_help = 0, want_version = 0, rc = -1;
+    if (!seen)
+        return EXIT_FAILED;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            for (i++; i < argc; i++)
+                strv_push(&args->positional, argv[i]);
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            want_help = 1;
+            continue;
+        }
+        if (strcmp(a, "--version") == 0) {
+            want_version = 1;
+            continue;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (!args->command)
+                args->command = a;
+            else
+                strv_push(&args->positional, a);
+            continue;
+        }
+        const char *value;
+        const struct option_def *o = find_option(a, &value);
+        if (!o) {
+            rc = usage_error("unknown option \"%s\"%s", a, "");
+            goto out;
+        }
+        if (o->kind == OPT_FLAG) {
+            if (value) {
+                rc = usage_error("option \"%s\" takes no value%s", a, "");
+                goto out;
+            }
+            *(bool *)((char *)args + o->offset) = true;
+        } else {
+            if (!value) {
+                if (i + 1 >= argc) {
+                    rc = usage_error("option \"%s\" needs a value%s", a, "");
+                    goto out;
+                }
+                value = argv[++i];
+            }
+            if (o->kind == OPT_LIST)
+                strv_push((struct strv *)((char *)args + o->offset), value);
+            else
+                *(const char **)((char *)args + o->offset) = value;
+        }
+        seen[nseen].def = o;
+        seen[nseen].spelling = a;
+        nseen++;
+    }
+
+    if (want_version && !args->command) {
+        printf("%s\n", MO_VERSION);
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (!args->command) {
+        if (want_help) {
+            print_usage(stdout);
+            rc = EXIT_OK;
+        } else {
+            print_usage(stderr);
+            rc = EXIT_FAILED;
+        }
+        goto out;
+    }
+    const struct command *c = find_command(args->command);
+    if (!c) {
+        rc = usage_error("unknown command \"%s\"%s", args->command, "");
+        goto out;
+    }
+    if (want_help) {
+        print_command_usage(stdout, c);
+        rc = EXIT_OK;
+        goto out;
+    }
+    for (size_t k = 0; k < nseen; k++)
+        if (!(seen[k].def->commands & c->bit)) {
+            rc = usage_error("option \"%s\" is not valid for the %s command", seen[k].spelling, c->name);
+            goto out;
+        }
+    if ((int)args->positional.n < c->min_args || (int)args->positional.n > c->max_args) {
+        fprintf(stderr, "mender-orchestrator: wrong number of arguments; usage: mender-orchestrator %s\n",
+                c->synopsis);
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    if (args->log_level) {
+        enum log_level l;
+        if (log_level_parse(args->log_level, &l) != 0) {
+            rc = usage_error("unknown log level \"%s\"%s (trace, debug, info, warning, error, fatal)",
+                             args->log_level, "");
+            goto out;
+        }
+        log_set_level(l);
+    }
+    static const char *const stop_points[] = { "ArtifactCommit", "ArtifactRollback", "Cleanup" };
+    for (size_t k = 0; k < args->stop_before.n; k++) {
+        int ok = 0;
+        for (size_t j = 0; j < N_ELEMS(stop_points); j++)
+            ok |= strcmp(args->stop_before.v[k], stop_points[j]) == 0;
+        if (!ok) {
+            rc = usage_error("unknown --stop-before state \"%s\"%s (ArtifactCommit, ArtifactRollback, Cleanup)",
+                             args->stop_before.v[k], "");
+            goto out;
+        }
+    }
+    if (args->format && strcmp(args->format, "text") != 0 && strcmp(args->format, "json") != 0 &&
+        strcmp(args->format, "dot") != 0) {
+        rc = usage_error("unknown --format \"%s\"%s (text, json, dot)", args->format, "");
+        goto out;
+    }
+out:
+    free(seen);
+    return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct cli_args args = { 0 };
+    int rc = parse(argc, argv, &args);
+    if (rc < 0) {
+        const struct command *c = find_command(args.command);
+        if (!c->run) {
+            fprintf(stderr, "mender-orchestrator: the %s command is not available in this version yet\n", c->name);
+            rc = EXIT_FAILED;
+        } else {
+            if (c->bit != C_HELP)
+                log_info("Running mender-orchestrator %s", MO_VERSION);
+            rc = c->run(&args);
+        }
+    }
+    strv_free(&args.positional);
+    strv_free(&args.stop_before);
+    return rc;
+}

@@ -1,4 +1,30 @@
+/* Command line: global and per-command options, dispatch to one function per command. */
 #ifndef MO_CLI_H
 #define MO_CLI_H
+
+#include <stdbool.h>
+
+#include "util/strv.h"
+
+/* Everything the command line said, after parsing. */
+struct cli_args {
+    const char *command;
+    struct strv positional;        /* arguments after the command name */
+    const char *log_level;
+    const char *topology_components;
+    const char *manifest_components;
+    const char *topology;          /* check, plan */
+    const char *format;            /* plan */
+    const char *output;            /* repo-index */
+    const char *count;             /* history -n */
+    struct strv stop_before;       /* install, resume, rollback */
+    bool exit_on_reboot;
+    bool json;
+};
+
 int cli_main(int argc, char **argv);
+
+/* Commands. Each returns an exit code of cli/exitcodes.h. */
+int cmd_check(const struct cli_args *args);
+
 #endif

@@ -1,1 +1,173 @@
-/* placeholder */
+/* `check MANIFEST`: offline validation of a release (orchestrator.md §8). Nothing is
+ * written and no Interface is called. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact/artifact.h"
+#include "artifact/provides.h"
+#include "cli/cli.h"
+#include "cli/context.h"
+#include "cli/exitcodes.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+struct type_use {
+    const char *component_type;
+    struct strv interfaces;  /* distinct Interfaces serving this type */
+};
+
+/* Distinct component types in order of first appearance, with their Interfaces. */
+static size_t collect_types(const struct component_def *c, size_t n, struct type_use *out)
+{
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < nt && strcmp(out[k].component_type, c[i].component_type) != 0)
+            k++;
+        if (k == nt) {
+            out[nt].component_type = c[i].component_type;
+            out[nt].interfaces = (struct strv){ 0 };
+            nt++;
+        }
+        if (!strv_contains(&out[k].interfaces, c[i].interface))
+            strv_push(&out[k].interfaces, c[i].interface);
+    }
+    return nt;
+}
+
+static char *join_provides(const struct artifact_info *a)
+{
+    struct kvlist p = { 0 };
+    provides_of_artifact(a, &p);
+    kvl_sort(&p);
+    size_t len = 1;
+    for (size_t i = 0; i < p.n; i++)
+        len += strlen(p.items[i].key) + strlen(p.items[i].value) + 2;
+    char *s = xmalloc(len);
+    s[0] = '\0';
+    for (size_t i = 0; i < p.n; i++) {
+        if (i)
+            strcat(s, ",");
+        strcat(s, p.items[i].key);
+        strcat(s, "=");
+        strcat(s, p.items[i].value);
+    }
+    kvl_free(&p);
+    return s;
+}
+
+/* Checks the local Artifact of one type; prints its line; adds errors to d. */
+static void check_type(const struct type_use *t, const struct manifest_entry *e, const struct artifact_keys *keys,
+                       struct diag_list *d)
+{
+    const char *type = t->component_type;
+    if (!e->artifact_abspath || !fs_exists(e->artifact_abspath)) {
+        if (e->artifact_path && !e->artifact_name) {
+            diag_error(d, NULL, 0, 0, "component type %s: artifact_path %s: file not found and no artifact_name to fall back to",
+                       type, e->artifact_abspath);
+            printf("component_type=%s file=%s verdict=error\n", type, e->artifact_path);
+            return;
+        }
+        if (e->artifact_path)
+            diag_warn(d, NULL, 0, 0, "component type %s: artifact_path %s not found; artifact_name %s will be fetched by name",
+                      type, e->artifact_abspath, e->artifact_name);
+        printf("component_type=%s artifact_name=%s verdict=by-name (fetched at install, not checked offline)\n", type,
+               e->artifact_name);
+        return;
+    }
+
+    struct artifact_info a = { 0 };
+    char err[512];
+    const char *file = e->artifact_path;
+    if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, err, sizeof(err)) != 0) {
+        diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, err);
+        printf("component_type=%s file=%s verdict=error\n", type, file);
+        artifact_info_free(&a);
+        return;
+    }
+    size_t before = d->nerrors;
+    if (!a.payload_type)
+        diag_error(d, NULL, 0, 0, "component type %s: %s: empty-payload (bootstrap) Artifacts cannot be installed on a Component",
+                   type, e->artifact_abspath);
+    else if (!a.has_type_provides || a.type_provides.n == 0)
+        diag_error(d, NULL, 0, 0, "component type %s: %s: the payload has no artifact_provides, so it can never be selected",
+                   type, e->artifact_abspath);
+    if (!provides_compatible(&a, type)) {
+        char *types = xstrdup("");
+        for (size_t i = 0; i < a.compatible_types.n; i++) {
+            char *n = xasprintf("%s%s%s", types, i ? ", " : "", a.compatible_types.v[i]);
+            free(types);
+            types = n;
+        }
+        diag_error(d, NULL, 0, 0, "component type %s: %s: not compatible with component type %s (device_type: %s)", type,
+                   e->artifact_abspath, type, types);
+        free(types);
+    }
+    for (size_t i = 0; a.payload_type && i < t->interfaces.n; i++)
+        if (strcmp(a.payload_type, t->interfaces.v[i]) != 0)
+            diag_warn(d, NULL, 0, 0, "component type %s: %s: payload type %s differs from Interface %s", type,
+                      e->artifact_abspath, a.payload_type, t->interfaces.v[i]);
+    if (e->artifact_name && strcmp(e->artifact_name, a.artifact_name) != 0)
+        diag_warn(d, NULL, 0, 0, "component type %s: %s: artifact_name is %s, the Manifest names %s", type,
+                  e->artifact_abspath, a.artifact_name, e->artifact_name);
+
+    char *prov = join_provides(&a);
+    printf("component_type=%s artifact_name=%s file=%s payload_type=%s provides=\"%s\" signed=%s verdict=%s\n", type,
+           a.artifact_name, file, a.payload_type ? a.payload_type : "null", prov,
+           a.is_signed ? (keys ? "verified" : "yes") : "no", d->nerrors == before ? "ok" : "error");
+    free(prov);
+    artifact_info_free(&a);
+}
+
+int cmd_check(const struct cli_args *args)
+{
+    struct config cfg = { 0 };
+    if (context_load_config(args, &cfg) != 0) {
+        config_free(&cfg);
+        return EXIT_FAILED;
+    }
+    struct manifest m = { 0 };
+    struct topology top = { 0 };
+    struct diag_list d = { 0 };
+    int have_top = 0;
+    int rc = EXIT_FAILED;
+    struct artifact_keys *keys = NULL;
+
+    if (context_load_inputs(args, &cfg, args->positional.v[0], args->topology, &m, &top, &have_top, &d) != 0)
+        goto out;
+    if (cfg.verify_keys.n) {
+        char err[512];
+        keys = artifact_keys_load(&cfg.verify_keys, err, sizeof(err));
+        if (!keys) {
+            diag_error(&d, NULL, 0, 0, "ArtifactVerifyKey: %s", err);
+            goto out;
+        }
+    }
+    const struct component_def *comps = have_top ? top.components : m.components;
+    size_t ncomps = have_top ? top.ncomponents : m.ncomponents;
+    struct type_use *types = xcalloc(ncomps ? ncomps : 1, sizeof(*types));
+    size_t nt = collect_types(comps, ncomps, types);
+    for (size_t i = 0; i < nt; i++) {
+        const struct manifest_entry *e = manifest_find(&m, types[i].component_type);
+        if (e)
+            check_type(&types[i], e, keys, &d);
+        strv_free(&types[i].interfaces);
+    }
+    free(types);
+    rc = d.nerrors ? EXIT_FAILED : EXIT_OK;
+out:;
+    size_t nerrors = d.nerrors;
+    diag_flush(&d);
+    if (nerrors)
+        log_error("%s: check failed with %zu error(s)", args->positional.v[0], nerrors);
+    else
+        log_info("%s: Manifest %s is valid", args->positional.v[0], m.name);
+    artifact_keys_free(keys);
+    if (have_top)
+        topology_free(&top);
+    manifest_free(&m);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,13 @@
+/* Exit codes (orchestrator.md §8). */
+#ifndef MO_EXITCODES_H
+#define MO_EXITCODES_H
+
+enum {
+    EXIT_OK = 0,            /* success, or stopped on the success path */
+    EXIT_FAILED = 1,        /* failed and rolled back; usage, config or validation error */
+    EXIT_NOTHING = 2,       /* resume/rollback with nothing in progress */
+    EXIT_INCONSISTENT = 3,  /* failed and the System may be inconsistent */
+    EXIT_REBOOT = 4,        /* System-device reboot required (--exit-on-reboot) */
+};
+
+#endif
