@@ -343,8 +343,6 @@ int cli_main(int argc, char **argv)
             fprintf(stderr, "mender-orchestrator: the %s command is not available in this version yet\n", c->name);
             rc = EXIT_FAILED;
         } else {
-            if (c->bit != C_HELP)
-                log_info("Running mender-orchestrator %s", MO_VERSION);
             rc = c->run(&args);
         }
     }

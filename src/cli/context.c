@@ -12,6 +12,7 @@ int context_load_config(const struct cli_args *args, struct config *cfg)
     int r = config_load(cfg, &ov, &d);
     if (r == 0 && !args->log_level)
         log_set_level(cfg->log_level);
+    log_info("Running mender-orchestrator %s", MO_VERSION);
     diag_flush(&d);
     return r;
 }

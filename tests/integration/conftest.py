@@ -1,0 +1,135 @@
+"""Shared fixtures: the binary under test, a scratch System layout, and artifacts
+made at test time with Debian's mender-artifact."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("MO_BIN", str(ROOT / "build" / "mender-orchestrator"))
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return f"rc={self.rc}\nstdout:\n{self.out}\nstderr:\n{self.err}"
+
+
+class Orchestrator:
+    """Runs mender-orchestrator with its directories inside a temporary folder."""
+
+    def __init__(self, base):
+        self.base = pathlib.Path(base)
+        self.conf = self.base / "etc"
+        self.data = self.base / "share"
+        self.datastore = self.base / "var"
+        for d in (self.conf, self.data, self.datastore):
+            d.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ)
+        for k in list(self.env):
+            if k.startswith("MENDER_ORCHESTRATOR_"):
+                del self.env[k]
+        self.env.update({
+            "MENDER_ORCHESTRATOR_CONF_DIR": str(self.conf),
+            "MENDER_ORCHESTRATOR_DATA_DIR": str(self.data),
+            "MENDER_ORCHESTRATOR_DATASTORE_DIR": str(self.datastore),
+        })
+
+    def run(self, *args, env=None, timeout=120):
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        proc = subprocess.run([BIN, *map(str, args)], env=e, capture_output=True, text=True, timeout=timeout)
+        return Result(proc)
+
+    def write_config(self, text, fallback=False):
+        p = (self.datastore if fallback else self.conf) / "mender-orchestrator.conf"
+        p.write_text(text)
+        return p
+
+
+@pytest.fixture
+def mo(tmp_path):
+    return Orchestrator(tmp_path / "sys")
+
+
+def make_artifact(out, name, device_types, payload_type="rtos-interface", payload=b"firmware\n",
+                  extra=(), compression=None, key=None):
+    """Writes a module-image Artifact with mender-artifact and returns its path."""
+    out = pathlib.Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = out.parent / (out.name + ".payload")
+    src.write_bytes(payload)
+    cmd = ["mender-artifact", "write", "module-image", "-T", payload_type, "-n", name, "-f", str(src),
+           "-o", str(out)]
+    for t in device_types:
+        cmd += ["-t", t]
+    if compression:
+        cmd += ["--compression", compression]
+    if key:
+        cmd += ["-k", str(key)]
+    cmd += list(extra)
+    subprocess.run(cmd, check=True, capture_output=True)
+    src.unlink()
+    return out
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d)
+    run("openssl", "genrsa", "-traditional", "-out", "rsa.key", "3072")
+    run("openssl", "rsa", "-in", "rsa.key", "-pubout", "-out", "rsa.pub")
+    run("openssl", "ecparam", "-genkey", "-name", "prime256v1", "-out", "ec-params.key")
+    run("openssl", "ec", "-in", "ec-params.key", "-out", "ec.key")
+    run("openssl", "ec", "-in", "ec.key", "-pubout", "-out", "ec.pub")
+    return d
+
+
+TOPOLOGY = """\
+api_version: mender/v1
+kind: topology
+system_type: "system-core"
+components:
+  - component_type: gateway
+    interface: gateway-interface
+  - component_type: rtos
+    interface: rtos-interface
+    interface_args: ["1"]
+  - component_type: rtos
+    interface: rtos-interface
+    interface_args: ["2"]
+"""
+
+MANIFEST = """\
+api_version: "mender/v1"
+kind: "manifest"
+name: "system-core-v2"
+system_types_compatible: ["system-core"]
+component_types:
+  gateway:
+    artifact_path: gateway-v2.mender
+    update_strategy:
+      order: 10
+  rtos:
+    artifact_path: rtos-v2.mender
+    update_strategy:
+      order: 20
+"""
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    """A release folder: topology.yaml, manifest.yaml and two good Artifacts."""
+    d = tmp_path / "bundle"
+    d.mkdir()
+    (d / "topology.yaml").write_text(TOPOLOGY)
+    (d / "manifest.yaml").write_text(MANIFEST)
+    make_artifact(d / "gateway-v2.mender", "gateway-v2", ["gateway"], payload_type="gateway-interface")
+    make_artifact(d / "rtos-v2.mender", "rtos-v2", ["rtos"])
+    return d

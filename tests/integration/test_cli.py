@@ -1,0 +1,94 @@
+"""Command-line behaviour common to every command."""
+import re
+
+LOG_LINE = re.compile(r'^record_id=\d+ severity=(trace|debug|info|warning|error|fatal) '
+                      r'time="\d{4}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}" (name="[^"]*" )?(id="[^"]*" )?msg=".*"$')
+
+
+def test_version_is_a_bare_number(mo):
+    r = mo.run("--version")
+    assert r.rc == 0
+    assert re.fullmatch(r"\d+\.\d+\.\d+\n", r.out)
+
+
+def test_help_lists_commands_on_stdout(mo):
+    for args in (("--help",), ("-h",), ("help",)):
+        r = mo.run(*args)
+        assert r.rc == 0
+        for c in ("install", "resume", "rollback", "show-provides", "show-inventory", "check", "plan"):
+            assert f"  {c} " in r.out
+
+
+def test_help_of_one_command(mo):
+    for args in (("help", "check"), ("check", "--help"), ("-h", "check")):
+        r = mo.run(*args)
+        assert r.rc == 0, r
+        assert r.out.startswith("Usage: mender-orchestrator check [--topology FILE] MANIFEST")
+
+
+def test_no_command_is_a_usage_error(mo):
+    r = mo.run()
+    assert r.rc == 1
+    assert "Usage:" in r.err
+
+
+def test_unknown_command_and_option(mo):
+    r = mo.run("frobnicate")
+    assert r.rc == 1 and 'unknown command "frobnicate"' in r.err
+    r = mo.run("check", "--frob", "x")
+    assert r.rc == 1 and 'unknown option "--frob"' in r.err
+
+
+def test_option_not_valid_for_the_command(mo, bundle):
+    r = mo.run("check", "--exit-on-reboot", bundle / "manifest.yaml")
+    assert r.rc == 1
+    assert 'option "--exit-on-reboot" is not valid for the check command' in r.err
+
+
+def test_bad_log_level(mo, bundle):
+    r = mo.run("--log-level", "loud", "check", bundle / "manifest.yaml")
+    assert r.rc == 1
+    assert 'unknown log level "loud"' in r.err
+
+
+def test_options_before_or_after_and_with_equals(mo, bundle):
+    t, m = bundle / "topology.yaml", bundle / "manifest.yaml"
+    for args in (("check", "--topology", t, m), ("--topology", t, "check", m), ("check", m, f"--topology={t}"),
+                 ("--log-level=error", "check", m, "--topology", t)):
+        r = mo.run(*args)
+        assert r.rc == 0, (args, r)
+
+
+def test_log_lines_have_the_mender_format(mo, bundle):
+    r = mo.run("--log-level", "debug", "check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")
+    assert r.rc == 0
+    lines = r.err.splitlines()
+    assert lines, r
+    assert all(LOG_LINE.match(l) for l in lines), r.err
+    assert lines[0].endswith('msg="Running mender-orchestrator %s"' % mo.run("--version").out.strip())
+    assert [int(l.split()[0].split("=")[1]) for l in lines] == list(range(1, len(lines) + 1))
+
+
+def test_log_level_error_hides_info(mo, bundle):
+    r = mo.run("--log-level", "error", "check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")
+    assert r.rc == 0
+    assert r.err == ""
+
+
+def test_log_level_from_config(mo, bundle):
+    mo.write_config('{"LogLevel": "error"}')
+    r = mo.run("check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")
+    assert r.rc == 0 and r.err == "", r
+
+
+def test_malformed_config_is_reported(mo, bundle):
+    p = mo.write_config('{"LogLevel": "error",\n  oops}')
+    r = mo.run("check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")
+    assert r.rc == 1
+    assert f"{p}:2:" in r.err, r
+
+
+def test_command_not_yet_available(mo):
+    r = mo.run("resume")
+    assert r.rc == 1
+    assert "not available" in r.err
