@@ -1,0 +1,53 @@
+/* Running one Interface call: execve without a shell, own process group, stdin
+ * /dev/null, stdout and stderr drained concurrently and logged line by line, a
+ * timeout that terminates then kills the whole group. */
+#ifndef MO_PROC_H
+#define MO_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/log.h"
+
+struct proc_spec {
+    const char *path;            /* absolute path of the executable (argv[0] too) */
+    char *const *argv;           /* NULL-terminated, argv[0] included */
+    const char *cwd;             /* working directory, NULL = unchanged */
+    double timeout_seconds;      /* 0 = none */
+    double kill_grace_seconds;   /* SIGTERM to SIGKILL; 0 = the default of 10 s */
+    bool capture_stdout;         /* queries: keep stdout as the answer */
+    size_t capture_max;          /* cap on kept stdout (more = protocol error) */
+    enum log_level stdout_level; /* level of "Update Interface output (stdout)" lines */
+    const char *log_type;        /* Component tag for log lines (may be NULL) */
+    const char *log_id;
+};
+
+struct proc_result {
+    bool started;                /* false: could not be executed (see err) */
+    bool timed_out;
+    bool signaled;
+    int status;                  /* exit status, or signal number if signaled */
+    bool capture_overflow;       /* stdout exceeded capture_max */
+    char *out;                   /* captured stdout (NUL-terminated), or NULL */
+    size_t out_len;
+};
+
+struct proc;
+
+/* Starts the call. Returns NULL with a one-line reason in err if it cannot run
+ * (missing, not executable, exec failure). */
+struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen);
+/* True once the main process has exited (non-blocking). */
+bool proc_has_exited(struct proc *p);
+/* Waits for the end of the call (timeout enforced), fills res, frees p. */
+void proc_finish(struct proc *p, struct proc_result *res);
+/* Convenience: start + finish. On a start failure res->started is false. */
+void proc_run(const struct proc_spec *spec, struct proc_result *res, char *err, size_t errlen);
+/* A one-line description of a failed result ("exited with status 3", "timed out"...). */
+void proc_describe(const struct proc_result *res, char *buf, size_t len);
+/* True when the call ran and exited 0. */
+bool proc_succeeded(const struct proc_result *res);
+void proc_result_free(struct proc_result *res);
+
+#endif

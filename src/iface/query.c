@@ -1,0 +1,149 @@
+#include "iface/query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+static const char *const answer_names[] = { "No", "Yes", "Automatic" };
+
+const char *answer_name(enum answer a) { return answer_names[a]; }
+
+int query_parse_answer(const char *query, const char *out, size_t len, int allow_automatic, enum answer dflt,
+                       enum answer *answer, char *err, size_t errlen)
+{
+    if (len == 0) {
+        *answer = dflt;
+        return 0;
+    }
+    const char *nl = memchr(out, '\n', len);
+    size_t first = nl ? (size_t)(nl - out) : len;
+    if (nl && first + 1 < len) {
+        snprintf(err, errlen, "Too many lines when querying %s", query);
+        return -1;
+    }
+    for (int a = ANSWER_NO; a <= ANSWER_AUTOMATIC; a++) {
+        if (a == ANSWER_AUTOMATIC && !allow_automatic)
+            break;
+        if (strlen(answer_names[a]) == first && memcmp(out, answer_names[a], first) == 0) {
+            *answer = (enum answer)a;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "Unexpected output when querying %s: \"%.*s\"", query, (int)(first > 64 ? 64 : first), out);
+    return -1;
+}
+
+static int has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+int query_parse_identity(const char *out, size_t len, char **id, char *err, size_t errlen)
+{
+    *id = NULL;
+    if (len == 0)
+        return 0;
+    if (out[len - 1] == '\n')
+        len--;
+    if (len < 3 || memcmp(out, "id=", 3) != 0) {
+        snprintf(err, errlen, "Identity: expected one line \"id=<component id>\"");
+        return -1;
+    }
+    if (len == 3 || has_control(out + 3, len - 3)) {
+        snprintf(err, errlen, "Identity: the id must be non-empty and free of control characters");
+        return -1;
+    }
+    *id = xstrndup(out + 3, len - 3);
+    return 0;
+}
+
+/* Calls fn for each non-empty line split at the first '='; checks the line rules. */
+static int each_kv_line(const char *query, const char *out, size_t len,
+                        int (*fn)(void *ctx, char *key, char *value, char *err, size_t errlen), void *ctx, char *err,
+                        size_t errlen)
+{
+    size_t lineno = 0;
+    const char *p = out, *end = out + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        if (n > 0) {
+            if (has_control(p, n)) {
+                snprintf(err, errlen, "%s: line %zu: control character in output", query, lineno);
+                return -1;
+            }
+            const char *eq = memchr(p, '=', n);
+            if (!eq) {
+                snprintf(err, errlen, "%s: line %zu: expected key=value", query, lineno);
+                return -1;
+            }
+            size_t klen = (size_t)(eq - p);
+            if (klen == 0 || memchr(p, ' ', klen)) {
+                snprintf(err, errlen, "%s: line %zu: the key must be non-empty and contain no whitespace", query,
+                         lineno);
+                return -1;
+            }
+            char *key = xstrndup(p, klen), *value = xstrndup(eq + 1, n - klen - 1);
+            int r = fn(ctx, key, value, err, errlen);
+            free(key);
+            free(value);
+            if (r)
+                return -1;
+        }
+        p += n + 1;
+    }
+    return 0;
+}
+
+struct provides_ctx {
+    struct kvlist *kv;
+    int dropped;
+};
+
+static int add_provide(void *ctx, char *key, char *value, char *err, size_t errlen)
+{
+    struct provides_ctx *c = ctx;
+    if (strcmp(key, "device_type") == 0) {
+        c->dropped = 1;
+        return 0;
+    }
+    if (kvl_get(c->kv, key)) {
+        snprintf(err, errlen, "Provides: key %s is repeated", key);
+        return -1;
+    }
+    kvl_set(c->kv, key, value);
+    return 0;
+}
+
+int query_parse_provides(const char *out, size_t len, struct kvlist *provides, int *dropped_device_type, char *err,
+                         size_t errlen)
+{
+    struct provides_ctx c = { provides, 0 };
+    int r = each_kv_line("Provides", out, len, add_provide, &c, err, errlen);
+    if (dropped_device_type)
+        *dropped_device_type = c.dropped;
+    if (r)
+        kvl_free(provides);
+    return r;
+}
+
+static int add_inventory(void *ctx, char *key, char *value, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    strv_push_owned(ctx, xasprintf("%s=%s", key, value));
+    return 0;
+}
+
+int query_parse_inventory(const char *out, size_t len, struct strv *lines, char *err, size_t errlen)
+{
+    int r = each_kv_line("Inventory", out, len, add_inventory, lines, err, errlen);
+    if (r)
+        strv_free(lines);
+    return r;
+}
