@@ -33,6 +33,10 @@ struct manifest {
     size_t ncomponents;
     char *text;      /* raw bytes of the Manifest file */
     size_t text_len;
+    /* Positions for messages (0 when absent): the component_types and
+     * system_types_compatible keys. */
+    int types_line, types_col;
+    int stc_line, stc_col;
 };
 
 /* Reads and validates a Manifest of either format. components_path is the legacy
@@ -40,6 +44,12 @@ struct manifest {
  * Manifest). Returns 0 when no error was found, -1 otherwise. */
 int manifest_load(const char *path, const char *components_path, struct manifest *out, struct diag_list *d);
 void manifest_free(struct manifest *m);
+
+/* Reads a legacy --manifest-components file on its own (api_version and kind:
+ * update_manifest optional, components: required) for the show-* commands: fills
+ * out->components (format MANIFEST_LEGACY, path, dir, text; no entries, so each
+ * Component's interface is its component_type). Returns 0 or -1 (out freed). */
+int legacy_components_load(const char *path, struct manifest *out, struct diag_list *d);
 
 /* Cross-checks a current-format Manifest against a Topology: every Topology
  * component_type needs an entry (error); entries for unknown types and a system_type

@@ -1,1 +1,143 @@
-/* placeholder: filled in by its area's work */
+#include "inputs/topology.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "inputs/yaml.h"
+#include "util/mem.h"
+
+int interface_name_valid(const char *name)
+{
+    if (!name || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return 0;
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
+        if (!ok)
+            return 0;
+    }
+    return n <= 255;   /* one path component (NAME_MAX) */
+}
+
+void component_def_free(struct component_def *c)
+{
+    if (!c)
+        return;
+    free(c->component_type);
+    free(c->interface);
+    strv_free(&c->args);
+    free(c->id);
+    free(c->file);
+    memset(c, 0, sizeof(*c));
+}
+
+void topology_free(struct topology *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->ncomponents; i++)
+        component_def_free(&t->components[i]);
+    free(t->components);
+    free(t->path);
+    free(t->components_path);
+    free(t->system_type);
+    memset(t, 0, sizeof(*t));
+}
+
+static void parse_component(const struct ydoc *doc, const struct ynode *item, size_t i, struct topology *t,
+                            struct diag_list *d)
+{
+    static const char *const known[] = { "component_type", "interface", "interface_args", NULL };
+    char *path = yaml_path_index("components", i);
+    size_t e0 = d->nerrors;
+    if (item->kind != YNODE_MAPPING) {
+        yaml_diag_error(d, doc, item, "%s: expected a mapping, got %s", path, yaml_kind_name(item));
+        free(path);
+        return;
+    }
+    struct component_def c = { 0 };
+    yaml_map_check_keys(doc, item, known, d);
+    yaml_get_string(doc, item, path, "component_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.component_type, d);
+    if (yaml_get_string(doc, item, path, "interface", 0, NULL, &c.interface, d) == 0) {
+        const struct ynode *at = yaml_map_get(item, "interface");
+        if (!c.interface && c.component_type)
+            c.interface = xstrdup(c.component_type);
+        if (c.interface && !interface_name_valid(c.interface)) {
+            char *q = yaml_quote(c.interface);
+            yaml_diag_error(d, doc, at ? at : item, "%s.interface: %s: invalid interface name", path, q);
+            free(q);
+        }
+    }
+    yaml_get_scalar_list(doc, item, path, "interface_args", 0, NULL, &c.args, NULL, d);
+    free(path);
+    if (d->nerrors > e0) {
+        component_def_free(&c);
+        return;
+    }
+    c.file = xstrdup(doc->path);
+    c.line = item->line;
+    c.col = item->col;
+    t->components = xrealloc(t->components, (t->ncomponents + 1) * sizeof(*t->components));
+    t->components[t->ncomponents++] = c;
+}
+
+static void parse_components(const struct ydoc *doc, const struct ynode *map, struct topology *t,
+                             struct diag_list *d)
+{
+    const struct ynode *seq =
+        yaml_get_node(doc, map, NULL, "components", YNODE_SEQUENCE, YAML_REQUIRED | YAML_NONEMPTY, NULL, NULL, d);
+    if (!seq)
+        return;
+    for (size_t i = 0; i < seq->nitems; i++)
+        parse_component(doc, seq->items[i], i, t, d);
+}
+
+int topology_load(const char *path, const char *components_path, struct topology *out, struct diag_list *d)
+{
+    static const char *const main_keys[] = { "api_version", "kind", "system_type", "components", NULL };
+    static const char *const comp_keys[] = { "api_version", "kind", "components", NULL };
+    size_t e0 = d->nerrors;
+    memset(out, 0, sizeof(*out));
+    out->path = xstrdup(path);
+    out->components_path = components_path ? xstrdup(components_path) : NULL;
+
+    struct ydoc doc = { 0 }, cdoc = { 0 };
+    const struct ynode *root = NULL, *croot = NULL;
+    if (yaml_load_file(path, &doc, d) == 0 && (root = yaml_root_mapping(&doc, d))) {
+        yaml_map_check_keys(&doc, root, main_keys, d);
+        yaml_expect_string(&doc, root, NULL, "api_version", YAML_REQUIRED, "mender/v1", d);
+        yaml_expect_string(&doc, root, NULL, "kind", YAML_REQUIRED, "topology", d);
+        yaml_get_string(&doc, root, NULL, "system_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &out->system_type, d);
+    }
+    if (components_path && yaml_load_file(components_path, &cdoc, d) == 0 &&
+        (croot = yaml_root_mapping(&cdoc, d))) {
+        /* Only `components:` belongs here; api_version and kind are tolerated
+         * but must match the main file's when given. */
+        yaml_map_check_keys(&cdoc, croot, comp_keys, d);
+        yaml_expect_string(&cdoc, croot, NULL, "api_version", 0, "mender/v1", d);
+        yaml_expect_string(&cdoc, croot, NULL, "kind", 0, "topology", d);
+    }
+
+    const struct ypair *in_main = root ? yaml_map_find(root, "components") : NULL;
+    if (components_path) {
+        if (in_main) {
+            yaml_diag_error(d, &doc, in_main->key,
+                            "components: also defined in the components file %s; exactly one place is allowed",
+                            components_path);
+        } else if (croot) {
+            parse_components(&cdoc, croot, out, d);
+        }
+    } else if (root) {
+        parse_components(&doc, root, out, d);
+    }
+
+    yaml_doc_free(&doc);
+    yaml_doc_free(&cdoc);
+    if (d->nerrors > e0) {
+        topology_free(out);
+        return -1;
+    }
+    return 0;
+}

@@ -1,1 +1,876 @@
-/* placeholder: filled in by its area's work */
+#include "inputs/yaml.h"
+
+#include <errno.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fs.h"
+#include "util/mem.h"
+
+#define TAG_INT "tag:yaml.org,2002:int"
+#define TAG_NULL "tag:yaml.org,2002:null"
+#define ANCHOR_BUCKETS 256
+
+/* ---- messages --------------------------------------------------------- */
+
+static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n,
+                    const char *fmt, va_list ap)
+{
+    char *msg = xvasprintf(fmt, ap);
+    int line = n ? n->line : 1, col = n ? n->col : 1;
+    if (error)
+        diag_error(d, doc->path, line, col, "%s", msg);
+    else
+        diag_warn(d, doc->path, line, col, "%s", msg);
+    free(msg);
+}
+
+void yaml_diag_error(struct diag_list *d, const struct ydoc *doc, const struct ynode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, true, doc, n, fmt, ap);
+    va_end(ap);
+}
+
+void yaml_diag_warn(struct diag_list *d, const struct ydoc *doc, const struct ynode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, false, doc, n, fmt, ap);
+    va_end(ap);
+}
+
+static char *quote_mem(const char *s, size_t len)
+{
+    size_t cap = len * 4 + 3, o = 0;
+    char *out = xmalloc(cap);
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': out[o++] = '\\'; out[o++] = '"'; break;
+        case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
+        case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
+        case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+        case '\r': out[o++] = '\\'; out[o++] = 'r'; break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+            else
+                out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+char *yaml_quote(const char *s) { return quote_mem(s, strlen(s)); }
+
+/* A scalar as written: plain text when it is safe on one line, else quoted. */
+static char *scalar_display(const struct ynode *n)
+{
+    if (n->plain) {
+        bool safe = n->len > 0;
+        for (size_t i = 0; i < n->len && safe; i++) {
+            unsigned char c = (unsigned char)n->text[i];
+            if (c < 0x20 || c == 0x7f || c == '"')
+                safe = false;
+        }
+        if (safe)
+            return xstrdup(n->text);
+    }
+    return quote_mem(n->text, n->len);
+}
+
+char *yaml_path_key(const char *prefix, const char *key)
+{
+    if (!prefix || !prefix[0])
+        return xstrdup(key);
+    return xasprintf("%s.%s", prefix, key);
+}
+
+char *yaml_path_index(const char *prefix, size_t i) { return xasprintf("%s[%zu]", prefix ? prefix : "", i); }
+
+/* ---- nodes ------------------------------------------------------------ */
+
+bool yaml_is_null(const struct ynode *n)
+{
+    if (!n || n->kind != YNODE_SCALAR)
+        return false;
+    if (n->tag)
+        return strcmp(n->tag, TAG_NULL) == 0;
+    if (!n->plain)
+        return false;
+    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+}
+
+const char *yaml_kind_name(const struct ynode *n)
+{
+    if (!n)
+        return "nothing";
+    switch (n->kind) {
+    case YNODE_SCALAR: return yaml_is_null(n) ? "null" : "a scalar";
+    case YNODE_SEQUENCE: return "a sequence";
+    case YNODE_MAPPING: return "a mapping";
+    }
+    return "?";
+}
+
+static const char *want_name(enum ynode_kind k)
+{
+    switch (k) {
+    case YNODE_SCALAR: return "a scalar";
+    case YNODE_SEQUENCE: return "a sequence";
+    case YNODE_MAPPING: return "a mapping";
+    }
+    return "?";
+}
+
+static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const struct fy_mark *m)
+{
+    struct ynode *n = xcalloc(1, sizeof(*n));
+    n->kind = kind;
+    n->line = m ? m->line + 1 : 1;
+    n->col = m ? m->column + 1 : 1;
+    n->next_alloc = doc->nodes;
+    doc->nodes = n;
+    return n;
+}
+
+void yaml_doc_free(struct ydoc *doc)
+{
+    struct ynode *n = doc->nodes;
+    while (n) {
+        struct ynode *next = n->next_alloc;
+        if (!n->borrowed) {
+            free(n->text);
+            free(n->tag);
+            free(n->items);
+            free(n->pairs);
+        }
+        free(n);
+        n = next;
+    }
+    free(doc->path);
+    free(doc->text);
+    memset(doc, 0, sizeof(*doc));
+}
+
+char *yaml_doc_take_text(struct ydoc *doc, size_t *len)
+{
+    char *t = doc->text;
+    if (len)
+        *len = doc->len;
+    doc->text = NULL;
+    doc->len = 0;
+    return t;
+}
+
+/* ---- building the tree from events ------------------------------------ */
+
+struct anchor {
+    char *name;
+    struct ynode *node;
+    struct anchor *next;
+};
+
+struct frame {
+    struct ynode *node;
+    struct ynode *pending_key;
+    char *anchor;
+    size_t cap;
+};
+
+struct pending {   /* an error found while building (duplicate key, ...), reported in order at the end */
+    int line, col;
+    char *msg;
+};
+
+struct builder {
+    struct pending *dups;
+    size_t ndups;
+    struct ydoc *doc;
+    struct diag_list *d;
+    struct frame *stack;
+    size_t depth, cap;
+    struct anchor *anchors[ANCHOR_BUCKETS];
+    int ndocs;
+    bool failed;
+};
+
+static unsigned hash_name(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % ANCHOR_BUCKETS;
+}
+
+static char *token_text(struct fy_token *t)
+{
+    size_t len = 0;
+    const char *s = t ? fy_token_get_text(t, &len) : NULL;
+    return s ? xstrndup(s, len) : NULL;
+}
+
+static void pend(struct builder *b, int line, int col, char *msg)
+{
+    b->dups = xrealloc(b->dups, (b->ndups + 1) * sizeof(*b->dups));
+    b->dups[b->ndups++] = (struct pending){ line, col, msg };
+    b->failed = true;
+}
+
+static void anchor_set(struct builder *b, char *name, struct ynode *n)
+{
+    if (!name)
+        return;
+    struct anchor *a = xmalloc(sizeof(*a));
+    unsigned h = hash_name(name);
+    a->name = name;
+    a->node = n;
+    a->next = b->anchors[h];   /* a redefined anchor shadows the older one */
+    b->anchors[h] = a;
+}
+
+static struct ynode *anchor_get(struct builder *b, const char *name)
+{
+    for (struct anchor *a = b->anchors[hash_name(name)]; a; a = a->next)
+        if (strcmp(a->name, name) == 0)
+            return a->node;
+    return NULL;
+}
+
+static void attach(struct builder *b, struct ynode *n)
+{
+    if (b->depth == 0) {
+        b->doc->root = n;
+        return;
+    }
+    struct frame *f = &b->stack[b->depth - 1];
+    struct ynode *p = f->node;
+    if (p->kind == YNODE_SEQUENCE) {
+        if (p->nitems == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 4;
+            p->items = xrealloc(p->items, f->cap * sizeof(*p->items));
+        }
+        p->items[p->nitems++] = n;
+    } else if (!f->pending_key) {
+        f->pending_key = n;
+    } else {
+        if (p->npairs == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 4;
+            p->pairs = xrealloc(p->pairs, f->cap * sizeof(*p->pairs));
+        }
+        p->pairs[p->npairs].key = f->pending_key;
+        p->pairs[p->npairs].value = n;
+        p->npairs++;
+        f->pending_key = NULL;
+    }
+}
+
+static void push(struct builder *b, struct ynode *n, char *anchor)
+{
+    if (b->depth == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->stack = xrealloc(b->stack, b->cap * sizeof(*b->stack));
+    }
+    b->stack[b->depth++] = (struct frame){ .node = n, .anchor = anchor };
+}
+
+static int cmp_key_index(const void *pa, const void *pb, void *ctx)
+{
+    const struct ypair *pairs = ctx;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const struct ynode *ka = pairs[a].key, *kb = pairs[b].key;
+    size_t l = ka->len < kb->len ? ka->len : kb->len;
+    int c = memcmp(ka->text, kb->text, l);
+    if (c == 0 && ka->len != kb->len)
+        c = ka->len < kb->len ? -1 : 1;
+    if (c == 0)
+        c = a < b ? -1 : a > b ? 1 : 0;
+    return c;
+}
+
+static int cmp_pending(const void *pa, const void *pb)
+{
+    const struct pending *a = pa, *b = pb;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    return a->col < b->col ? -1 : a->col > b->col ? 1 : 0;
+}
+
+static int cmp_size(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+static bool same_key(const struct ynode *a, const struct ynode *b)
+{
+    return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+}
+
+/* Reports every repeated scalar key of a mapping, at each repetition, in order. */
+static void check_duplicates(struct builder *b, const struct ynode *map)
+{
+    size_t n = 0, *idx = xmalloc((map->npairs + 1) * sizeof(*idx));
+    for (size_t i = 0; i < map->npairs; i++)
+        if (map->pairs[i].key->kind == YNODE_SCALAR)
+            idx[n++] = i;
+    if (n > 1) {
+        qsort_r(idx, n, sizeof(*idx), cmp_key_index, map->pairs);
+        size_t ndup = 0, *dups = xmalloc(n * sizeof(*dups));
+        for (size_t i = 1; i < n; i++)
+            if (same_key(map->pairs[idx[i - 1]].key, map->pairs[idx[i]].key))
+                dups[ndup++] = idx[i];
+        qsort(dups, ndup, sizeof(*dups), cmp_size);
+        for (size_t i = 0; i < ndup; i++) {
+            const struct ynode *k = map->pairs[dups[i]].key;
+            char *q = quote_mem(k->text, k->len);
+            pend(b, k->line, k->col, xasprintf("duplicate key %s", q));
+            free(q);
+        }
+        free(dups);
+    }
+    free(idx);
+}
+
+static bool handle_event(struct builder *b, struct fy_event *e)
+{
+    const struct fy_mark *m = fy_event_start_mark(e);
+    struct ynode *n;
+    switch (e->type) {
+    case FYET_DOCUMENT_START:
+        if (++b->ndocs > 1) {
+            pend(b, m ? m->line + 1 : 1, m ? m->column + 1 : 1,
+                 xstrdup("several YAML documents; exactly one is allowed"));
+            return false;
+        }
+        return true;
+    case FYET_MAPPING_START:
+        n = node_new(b->doc, YNODE_MAPPING, m);
+        push(b, n, token_text(e->mapping_start.anchor));
+        return true;
+    case FYET_SEQUENCE_START:
+        n = node_new(b->doc, YNODE_SEQUENCE, m);
+        push(b, n, token_text(e->sequence_start.anchor));
+        return true;
+    case FYET_MAPPING_END:
+    case FYET_SEQUENCE_END: {
+        if (b->depth == 0)
+            return true;
+        struct frame f = b->stack[--b->depth];
+        if (f.node->kind == YNODE_MAPPING) {
+            if (f.pending_key) {   /* cannot happen with a well-formed event stream */
+                pend(b, f.node->line, f.node->col, xstrdup("mapping key without a value"));
+                free(f.anchor);
+                return false;
+            }
+            check_duplicates(b, f.node);
+        }
+        anchor_set(b, f.anchor, f.node);   /* only complete nodes: no cycles */
+        attach(b, f.node);
+        return true;
+    }
+    case FYET_SCALAR: {
+        n = node_new(b->doc, YNODE_SCALAR, m);
+        size_t len = 0;
+        const char *s = e->scalar.value ? fy_token_get_text(e->scalar.value, &len) : NULL;
+        if (!s) {
+            s = "";
+            len = 0;
+        }
+        n->text = xmalloc(len + 1);
+        memcpy(n->text, s, len);
+        n->text[len] = '\0';
+        n->len = len;
+        enum fy_scalar_style style = e->scalar.value ? fy_token_scalar_style(e->scalar.value) : FYSS_PLAIN;
+        n->plain = style == FYSS_PLAIN;
+        /* libfyaml marks a quoted scalar at its first character; the node starts at the quote */
+        if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && m && m->input_pos > 0 &&
+            m->input_pos <= b->doc->len && n->col > 1 &&
+            b->doc->text[m->input_pos - 1] == (style == FYSS_SINGLE_QUOTED ? '\'' : '"'))
+            n->col--;
+        n->tag = token_text(e->scalar.tag);
+        anchor_set(b, token_text(e->scalar.anchor), n);
+        attach(b, n);
+        return true;
+    }
+    case FYET_ALIAS: {
+        /* libfyaml marks an alias at its name; the node starts at the '*' */
+        struct fy_mark am = { 0 };
+        if (m) {
+            am = *m;
+            if (am.input_pos > 0 && am.input_pos <= b->doc->len && b->doc->text[am.input_pos - 1] == '*' &&
+                am.column > 0)
+                am.column--;
+            m = &am;
+        }
+        char *name = token_text(e->alias.anchor);
+        struct ynode *target = name ? anchor_get(b, name) : NULL;
+        if (!target) {
+            char *q = yaml_quote(name ? name : "");
+            pend(b, m ? m->line + 1 : 1, m ? m->column + 1 : 1, xasprintf("unknown alias %s", q));
+            free(q);
+            free(name);
+            return false;
+        }
+        free(name);
+        n = node_new(b->doc, target->kind, m);
+        struct ynode *keep = n->next_alloc;
+        int line = n->line, col = n->col;
+        *n = *target;
+        n->line = line;
+        n->col = col;
+        n->borrowed = true;
+        n->next_alloc = keep;
+        attach(b, n);
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+static void noop_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    (void)user;
+    (void)buf;
+    (void)len;
+}
+
+/* The first error libfyaml collected, as one line "file:line:col: message". */
+static void report_syntax_error(struct builder *b, struct fy_diag *diag)
+{
+    void *it = NULL;
+    struct fy_diag_error *err;
+    while ((err = fy_diag_errors_iterate(diag, &it))) {
+        if (err->type < FYET_ERROR || !err->msg)
+            continue;
+        char *msg = xstrdup(err->msg);
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+        size_t l = strlen(msg);
+        while (l > 0 && msg[l - 1] == ' ')
+            msg[--l] = '\0';
+        diag_error(b->d, b->doc->path, err->line > 0 ? err->line : 1, err->column > 0 ? err->column : 1,
+                   "%s", msg);
+        free(msg);
+        return;
+    }
+    diag_error(b->d, b->doc->path, 0, 0, "invalid YAML");
+}
+
+static int parse_text(struct ydoc *doc, struct diag_list *d)
+{
+    /* libfyaml would silently stop at a NUL byte */
+    const char *nul = memchr(doc->text, '\0', doc->len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = doc->text; p < nul; p++) {
+            if (*p == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)*p & 0xc0) != 0x80) {
+                col++;
+            }
+        }
+        diag_error(d, doc->path, line, col, "NUL character not allowed");
+        return -1;
+    }
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = noop_output;
+    dcfg.colorize = false;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    if (!diag) {
+        diag_error(d, doc->path, 0, 0, "cannot create the YAML parser");
+        return -1;
+    }
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
+    struct fy_parser *p = fy_parser_create(&cfg);
+    if (!p || fy_parser_set_string(p, doc->text, doc->len) != 0) {
+        if (p)
+            fy_parser_destroy(p);
+        fy_diag_destroy(diag);
+        diag_error(d, doc->path, 0, 0, "cannot create the YAML parser");
+        return -1;
+    }
+
+    struct builder b = { .doc = doc, .d = d };
+    bool stopped = false;
+    struct fy_event *e;
+    while ((e = fy_parser_parse(p))) {
+        bool ok = handle_event(&b, e);
+        fy_parser_event_free(p, e);
+        if (!ok) {
+            stopped = true;
+            break;
+        }
+    }
+    if (!stopped && fy_parser_get_stream_error(p)) {
+        /* a syntax error alone describes a malformed file */
+        report_syntax_error(&b, diag);
+        b.failed = true;
+    } else {
+        /* duplicate keys and the like, in document order */
+        if (b.ndups > 1)
+            qsort(b.dups, b.ndups, sizeof(*b.dups), cmp_pending);
+        for (size_t i = 0; i < b.ndups; i++)
+            diag_error(d, doc->path, b.dups[i].line, b.dups[i].col, "%s", b.dups[i].msg);
+    }
+    if (stopped || b.ndups)
+        b.failed = true;
+    for (size_t i = 0; i < b.ndups; i++)
+        free(b.dups[i].msg);
+    free(b.dups);
+
+    for (size_t i = 0; i < b.depth; i++)
+        free(b.stack[i].anchor);
+    free(b.stack);
+    for (size_t i = 0; i < ANCHOR_BUCKETS; i++) {
+        struct anchor *a = b.anchors[i];
+        while (a) {
+            struct anchor *next = a->next;
+            free(a->name);
+            free(a);
+            a = next;
+        }
+    }
+    fy_parser_destroy(p);
+    fy_diag_destroy(diag);   /* unlike fy_diag_unref, also frees the collected errors */
+    return b.failed ? -1 : 0;
+}
+
+static void doc_reset_tree(struct ydoc *doc)
+{
+    char *path = doc->path, *text = doc->text;
+    size_t len = doc->len;
+    doc->path = doc->text = NULL;
+    yaml_doc_free(doc);
+    doc->path = path;
+    doc->text = text;
+    doc->len = len;
+}
+
+int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc, struct diag_list *d)
+{
+    memset(doc, 0, sizeof(*doc));
+    doc->path = xstrdup(path);
+    if (len > YAML_MAX_SIZE) {
+        diag_error(d, path, 0, 0, "file is larger than 1 MiB");
+        return -1;
+    }
+    doc->text = xmalloc(len + 1);
+    memcpy(doc->text, text, len);
+    doc->text[len] = '\0';
+    doc->len = len;
+    if (parse_text(doc, d) != 0) {
+        doc_reset_tree(doc);
+        return -1;
+    }
+    return 0;
+}
+
+int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
+{
+    memset(doc, 0, sizeof(*doc));
+    doc->path = xstrdup(path);
+    char *buf = NULL;
+    size_t len = 0;
+    if (fs_read_file(path, YAML_MAX_SIZE, &buf, &len) != 0) {
+        if (errno == EFBIG)
+            diag_error(d, path, 0, 0, "file is larger than 1 MiB");
+        else
+            diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
+        return -1;
+    }
+    doc->text = buf;
+    doc->len = len;
+    if (parse_text(doc, d) != 0) {
+        doc_reset_tree(doc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- access ----------------------------------------------------------- */
+
+const struct ypair *yaml_map_find(const struct ynode *map, const char *key)
+{
+    if (!map || map->kind != YNODE_MAPPING)
+        return NULL;
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < map->npairs; i++) {
+        const struct ynode *k = map->pairs[i].key;
+        if (k->kind == YNODE_SCALAR && k->len == kl && memcmp(k->text, key, kl) == 0)
+            return &map->pairs[i];
+    }
+    return NULL;
+}
+
+const struct ynode *yaml_map_get(const struct ynode *map, const char *key)
+{
+    const struct ypair *p = yaml_map_find(map, key);
+    return p ? p->value : NULL;
+}
+
+int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known,
+                        struct diag_list *d)
+{
+    int rc = 0;
+    if (!map || map->kind != YNODE_MAPPING)
+        return 0;
+    for (size_t i = 0; i < map->npairs; i++) {
+        const struct ynode *k = map->pairs[i].key;
+        if (k->kind != YNODE_SCALAR) {
+            yaml_diag_error(d, doc, k, "mapping key must be a scalar, got %s", yaml_kind_name(k));
+            rc = -1;
+            continue;
+        }
+        bool found = false;
+        for (size_t j = 0; known && known[j] && !found; j++)
+            found = strlen(known[j]) == k->len && memcmp(known[j], k->text, k->len) == 0;
+        if (!found) {
+            char *q = quote_mem(k->text, k->len);
+            yaml_diag_warn(d, doc, k, "unknown key %s", q);
+            free(q);
+        }
+    }
+    return rc;
+}
+
+const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d)
+{
+    if (!doc->root || yaml_is_null(doc->root)) {
+        diag_error(d, doc->path, 1, 1, "empty document, expected a mapping");
+        return NULL;
+    }
+    if (doc->root->kind != YNODE_MAPPING) {
+        yaml_diag_error(d, doc, doc->root, "expected a mapping at the top level, got %s",
+                        yaml_kind_name(doc->root));
+        return NULL;
+    }
+    return doc->root;
+}
+
+/* Where an error about a present field goes: `at` if given, else the value
+ * (its key when the value is empty, having no position of its own). */
+static const struct ynode *value_loc(const struct ynode *at, const struct ypair *p)
+{
+    if (at)
+        return at;
+    if (p->value->kind == YNODE_SCALAR && p->value->plain && p->value->len == 0)
+        return p->key;
+    return p->value;
+}
+
+/* Finds map[key]; reports a missing required field. */
+static const struct ypair *lookup(const struct ydoc *doc, const struct ynode *map, const char *path,
+                                  const char *key, unsigned flags, const struct ynode *at, int *rc,
+                                  struct diag_list *d)
+{
+    const struct ypair *p = yaml_map_find(map, key);
+    *rc = 0;
+    if (!p && (flags & YAML_REQUIRED)) {
+        yaml_diag_error(d, doc, at ? at : map, "%s: required field missing", path);
+        *rc = -1;
+    }
+    return p;
+}
+
+const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *map, const char *prefix,
+                                  const char *key, enum ynode_kind kind, unsigned flags,
+                                  const struct ynode *at, bool *err, struct diag_list *d)
+{
+    char *path = yaml_path_key(prefix, key);
+    int rc;
+    const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
+    const struct ynode *res = NULL;
+    if (p) {
+        const struct ynode *v = p->value;
+        const struct ynode *loc = value_loc(at, p);
+        if (v->kind != kind || (kind == YNODE_SCALAR && yaml_is_null(v))) {
+            yaml_diag_error(d, doc, loc, "%s: expected %s, got %s", path, want_name(kind), yaml_kind_name(v));
+            rc = -1;
+        } else if ((flags & YAML_NONEMPTY) &&
+                   ((kind == YNODE_SEQUENCE && v->nitems == 0) || (kind == YNODE_MAPPING && v->npairs == 0))) {
+            yaml_diag_error(d, doc, loc, "%s: must not be empty", path);
+            rc = -1;
+        } else {
+            res = v;
+        }
+    }
+    if (rc != 0 && err)
+        *err = true;
+    free(path);
+    return res;
+}
+
+/* Text of a string scalar; reports null, collections and NUL bytes. */
+static int scalar_string(const struct ydoc *doc, const struct ynode *v, const struct ynode *loc,
+                         const char *path, unsigned flags, char **out, struct diag_list *d)
+{
+    if (v->kind != YNODE_SCALAR || yaml_is_null(v)) {
+        yaml_diag_error(d, doc, loc, "%s: expected a string, got %s", path, yaml_kind_name(v));
+        return -1;
+    }
+    if (strlen(v->text) != v->len) {
+        yaml_diag_error(d, doc, loc, "%s: contains a NUL character", path);
+        return -1;
+    }
+    if ((flags & YAML_NONEMPTY) && v->len == 0) {
+        yaml_diag_error(d, doc, loc, "%s: must not be empty", path);
+        return -1;
+    }
+    *out = xstrdup(v->text);
+    return 0;
+}
+
+int yaml_get_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                    unsigned flags, const struct ynode *at, char **out, struct diag_list *d)
+{
+    char *path = yaml_path_key(prefix, key);
+    int rc;
+    *out = NULL;
+    const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
+    if (p)
+        rc = scalar_string(doc, p->value, value_loc(at, p), path, flags, out, d);
+    free(path);
+    return rc;
+}
+
+int yaml_expect_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                       unsigned flags, const char *want, struct diag_list *d)
+{
+    char *s = NULL;
+    int rc = yaml_get_string(doc, map, prefix, key, flags, NULL, &s, d);
+    if (rc == 0 && s && strcmp(s, want) != 0) {
+        const struct ypair *p = yaml_map_find(map, key);
+        char *path = yaml_path_key(prefix, key);
+        char *qs = yaml_quote(s), *qw = yaml_quote(want);
+        yaml_diag_error(d, doc, value_loc(NULL, p), "%s: %s: expected %s", path, qs, qw);
+        free(qs);
+        free(qw);
+        free(path);
+        rc = -1;
+    }
+    free(s);
+    return rc;
+}
+
+static bool all_digits(const char *s, int base)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        bool ok = base == 16 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+                  : base == 8 ? (c >= '0' && c <= '7')
+                              : (c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool yaml_scalar_int(const struct ynode *n, long long *out)
+{
+    if (!n || n->kind != YNODE_SCALAR || strlen(n->text) != n->len)
+        return false;
+    bool int_tag = n->tag && strcmp(n->tag, TAG_INT) == 0;
+    if (n->tag && !int_tag)
+        return false;
+    if (!n->plain && !int_tag)
+        return false;
+    const char *s = n->text;
+    int base = 10;
+    bool neg = false;
+    if (s[0] == '0' && s[1] == 'x') {
+        base = 16;
+        s += 2;
+    } else if (s[0] == '0' && s[1] == 'o') {
+        base = 8;
+        s += 2;
+    } else if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        s++;
+    }
+    if (!all_digits(s, base))
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, base);
+    if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
+        return false;
+    *out = neg ? -(long long)v : (long long)v;
+    return true;
+}
+
+int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                 unsigned flags, long min, long max, const struct ynode *at, long *out, bool *present,
+                 struct diag_list *d)
+{
+    char *path = yaml_path_key(prefix, key);
+    int rc;
+    const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
+    if (present)
+        *present = p != NULL;
+    if (p) {
+        const struct ynode *v = p->value, *loc = value_loc(at, p);
+        long long val;
+        if (v->kind != YNODE_SCALAR || yaml_is_null(v)) {
+            yaml_diag_error(d, doc, loc, "%s: expected an integer from %ld to %ld, got %s", path, min, max,
+                            yaml_kind_name(v));
+            rc = -1;
+        } else if (!yaml_scalar_int(v, &val) || val < min || val > max) {
+            char *shown = scalar_display(v);
+            yaml_diag_error(d, doc, loc, "%s: %s: must be an integer from %ld to %ld", path, shown, min, max);
+            free(shown);
+            rc = -1;
+        } else {
+            *out = (long)val;
+        }
+    }
+    free(path);
+    return rc;
+}
+
+int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const char *prefix,
+                         const char *key, unsigned flags, const struct ynode *at, struct strv *out,
+                         bool *present, struct diag_list *d)
+{
+    bool err = false;
+    const struct ynode *seq = yaml_get_node(doc, map, prefix, key, YNODE_SEQUENCE, flags, at, &err, d);
+    if (present)
+        *present = yaml_map_find(map, key) != NULL;
+    if (!seq)
+        return err ? -1 : 0;
+    char *path = yaml_path_key(prefix, key);
+    int rc = 0;
+    for (size_t i = 0; i < seq->nitems; i++) {
+        const struct ynode *it = seq->items[i];
+        if (it->kind != YNODE_SCALAR) {
+            yaml_diag_error(d, doc, at ? at : it, "%s[%zu]: expected a scalar, got %s", path, i,
+                            yaml_kind_name(it));
+            rc = -1;
+        } else if (strlen(it->text) != it->len) {
+            yaml_diag_error(d, doc, at ? at : it, "%s[%zu]: contains a NUL character", path, i);
+            rc = -1;
+        } else {
+            strv_push(out, it->text);
+        }
+    }
+    free(path);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* Private to src/inputs: the legacy 2024 update_manifest reader (orchestrator.md §4.3)
+ * and the component_types parser it shares with the current format. */
+#ifndef MO_LEGACY_H
+#define MO_LEGACY_H
+
+#include <stdbool.h>
+
+#include "inputs/manifest.h"
+#include "inputs/yaml.h"
+#include "util/diag.h"
+
+/* Parses root's component_types into m->entries (legacy: update_interface is
+ * allowed, defaulting to the type, and validated). m->dir must be set to resolve
+ * artifact_path. Errors go to d. */
+void manifest_parse_entries(const struct ydoc *doc, const struct ynode *root, bool legacy, struct manifest *m,
+                            struct diag_list *d);
+
+/* Reads the rest of a kind: update_manifest document whose api_version and kind
+ * were checked by manifest_load: version, component_types and the components
+ * list, from the Manifest or from components_path (--manifest-components). */
+void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, const char *components_path,
+                           struct manifest *m, struct diag_list *d);
+
+#endif
