@@ -50,17 +50,35 @@ struct artifact_info {
     unsigned char manifest_sha256[32];          /* SHA-256 of the raw manifest member */
     char *header_member;             /* e.g. "header.tar.gz" */
     char *data_member;               /* e.g. "data/0000.tar.xz", NULL if none */
-    struct strv payload_files;       /* names (data/0000/<name>) listed in the manifest */
+    struct strv payload_files;       /* manifest names "data/0000/<name>", manifest order */
     uint64_t payload_bytes;          /* sum of payload file sizes seen */
 };
 
 /* Receives payload files in archive order. Any callback returning non-zero aborts the
- * read with that failure. file_end(ok=false) means the checksum failed: discard. */
+ * read with that failure (the reader reports "<what>: refused by the consumer" unless
+ * the callback already wrote a reason into the err buffer given to artifact_read).
+ * Any callback may be NULL.
+ *
+ * Order of calls:
+ *   header
+ *   file_begin(A), file_data(A)..., file_begin(B), file_data(B)..., ...
+ *   and then, once, at the very end: file_end(A, ok), file_end(B, ok), ...
+ *   (archive order; every begun file gets exactly one file_end).
+ * A file's bytes are complete and its SHA-256 matched the manifest when the next
+ * file_begin arrives (a mismatch fails the read at once, before any other file_begin),
+ * so a sink streaming to an Interface closes a stream at the next file_begin, or at
+ * the first file_end for the last file. file_end(ok=true) only comes after EVERYTHING
+ * was verified (every payload checksum, every manifest line seen, nothing after the
+ * payload): the file may then become final (renamed into place). file_end(ok=false):
+ * reading failed (checksum, truncation, refusal, a bad later member...): discard the
+ * file. A file whose file_begin returned non-zero gets no file_end. */
 struct artifact_sink {
     void *ctx;
     /* After the header was verified and parsed, before any payload byte: the caller
      * may refuse the Artifact (compatibility, depends) by returning non-zero. */
     int (*header)(void *ctx, const struct artifact_info *info);
+    /* name is the base name (payload files have no directories); size from the tar
+     * header, -1 if unknown. */
     int (*file_begin)(void *ctx, const char *name, int64_t size);
     int (*file_data)(void *ctx, const void *buf, size_t len);
     int (*file_end)(void *ctx, const char *name, bool ok);
@@ -75,9 +93,13 @@ struct artifact_source {
 
 struct artifact_keys;  /* loaded public keys (verify.c) */
 
-/* Reads and verifies a whole Artifact from src. keys may be NULL (signatures then
- * ignored). sink may be NULL (payload bytes are still hashed and checked). On
- * failure returns -1 with a one-line reason in err (without the file name). */
+/* Reads and verifies a whole Artifact from src. keys may be NULL or empty (signatures
+ * then ignored, though is_signed is still set). sink may be NULL (payload bytes are
+ * still hashed and checked). On failure returns -1 with a one-line reason in err
+ * (without the file name, e.g. "data/0000/payload.bin: checksum mismatch") and info
+ * is left zeroed (artifact_info_free on it is harmless). On success the caller frees
+ * info with artifact_info_free. A bootstrap Artifact (payload type null) is read
+ * successfully with info->payload_type == NULL: refusing it is the caller's job. */
 int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
                   const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen);
 /* The same for a file on disk. */
@@ -89,6 +111,8 @@ void artifact_info_free(struct artifact_info *info);
  * with a reason in err if any key cannot be loaded. */
 struct artifact_keys *artifact_keys_load(const struct strv *paths, char *err, size_t errlen);
 void artifact_keys_free(struct artifact_keys *keys);
+/* Number of loaded keys; 0 for NULL. artifact_read treats 0 keys like keys == NULL. */
+size_t artifact_keys_count(const struct artifact_keys *keys);
 /* Verifies a base64 manifest.sig over the manifest bytes with any of the keys: 0 = ok. */
 int artifact_verify_signature(const struct artifact_keys *keys, const char *sig_b64, size_t sig_len,
                               const unsigned char *manifest, size_t manifest_len, char *err, size_t errlen);
