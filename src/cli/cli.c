@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,9 @@ static const struct command commands[] = {
       "Continue the deployment in progress after a reboot, stop or interruption." },
     { "rollback", C_ROLLBACK, NULL, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
       "Roll the whole System back to the previous Manifest." },
-    { "show-provides", C_SHOW_PROVIDES, NULL, 0, 0, "show-provides",
+    { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
       "Print every Component's provides as <component_type>.<id>.<key>=<value>." },
-    { "show-inventory", C_SHOW_INVENTORY, NULL, 0, 0, "show-inventory",
+    { "show-inventory", C_SHOW_INVENTORY, cmd_show_inventory, 0, 0, "show-inventory",
       "Print the System's inventory in the Mender inventory-script format." },
     { "check", C_CHECK, cmd_check, 1, 1, "check [--topology FILE] MANIFEST",
       "Validate Topology, Manifest and every local Artifact offline; one line per component type." },
@@ -336,6 +337,8 @@ out:
 int cli_main(int argc, char **argv)
 {
     struct cli_args args = { 0 };
+    /* A reader of a stream that goes away must give EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     int rc = parse(argc, argv, &args);
     if (rc < 0) {
         const struct command *c = find_command(args.command);

@@ -26,5 +26,7 @@ int cli_main(int argc, char **argv);
 
 /* Commands. Each returns an exit code of cli/exitcodes.h. */
 int cmd_check(const struct cli_args *args);
+int cmd_show_provides(const struct cli_args *args);
+int cmd_show_inventory(const struct cli_args *args);
 
 #endif

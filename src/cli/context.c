@@ -1,6 +1,7 @@
 #include "cli/context.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/log.h"
 
@@ -35,4 +36,53 @@ int context_load_inputs(const struct cli_args *args, const struct config *cfg, c
         return -1;
     *have_topology = 1;
     return manifest_check_topology(m, top, d);
+}
+
+int context_load_components(const struct cli_args *args, const struct config *cfg, struct component_sources *src,
+                            struct diag_list *d)
+{
+    memset(src, 0, sizeof(*src));
+    if (args->manifest_components) {
+        if (legacy_components_load(args->manifest_components, &src->legacy_manifest, d) != 0)
+            return -1;
+        src->have_legacy = 1;
+        src->legacy = true;
+        src->defs = src->legacy_manifest.components;
+        src->ndefs = src->legacy_manifest.ncomponents;
+        return 0;
+    }
+    char *path = config_topology_path(cfg);
+    int r = topology_load(path, cfg->topology_components, &src->top, d);
+    free(path);
+    if (r != 0)
+        return -1;
+    src->have_top = 1;
+    src->system_type = src->top.system_type;
+    src->defs = src->top.components;
+    src->ndefs = src->top.ncomponents;
+    return 0;
+}
+
+void context_components_free(struct component_sources *src)
+{
+    if (src->have_top)
+        topology_free(&src->top);
+    if (src->have_legacy)
+        manifest_free(&src->legacy_manifest);
+    memset(src, 0, sizeof(*src));
+}
+
+struct iface_env context_iface_env(const struct config *cfg)
+{
+    return (struct iface_env){
+        .data_dir = cfg->data_dir,
+        .datastore = cfg->datastore_dir,
+        .timeout_seconds = (double)cfg->interface_timeout_seconds,
+    };
+}
+
+char *context_last_manifest_name(const struct config *cfg)
+{
+    (void)cfg; /* the journal (step 3) keeps it; until then nothing is known */
+    return NULL;
 }

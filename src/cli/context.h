@@ -3,6 +3,7 @@
 #define MO_CONTEXT_H
 
 #include "cli/cli.h"
+#include "iface/runner.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
 #include "inputs/topology.h"
@@ -19,5 +20,27 @@ int context_load_config(const struct cli_args *args, struct config *cfg);
 int context_load_inputs(const struct cli_args *args, const struct config *cfg, const char *manifest_path,
                         const char *topology_path, struct manifest *m, struct topology *top, int *have_topology,
                         struct diag_list *d);
+
+/* The component list of show-* commands: a legacy --manifest-components file, else
+ * the Topology. */
+struct component_sources {
+    bool legacy;
+    const char *system_type;            /* the Topology's; NULL for legacy */
+    const struct component_def *defs;
+    size_t ndefs;
+    struct topology top;
+    struct manifest legacy_manifest;
+    int have_top, have_legacy;
+};
+
+int context_load_components(const struct cli_args *args, const struct config *cfg, struct component_sources *src,
+                            struct diag_list *d);
+void context_components_free(struct component_sources *src);
+
+/* The runner's settings from the configuration. */
+struct iface_env context_iface_env(const struct config *cfg);
+
+/* Name of the last successfully installed Manifest, or NULL if none is known. */
+char *context_last_manifest_name(const struct config *cfg);
 
 #endif

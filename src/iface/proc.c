@@ -32,6 +32,7 @@ struct proc {
     bool exited;
     int wstatus;
     bool timed_out;
+    bool cancel_requested, cancelled;
     double timeout, grace;
     bool capture;
     size_t capture_max;
@@ -148,7 +149,15 @@ static void *monitor(void *arg)
                      p->timeout);
             kill_group(p, SIGTERM);
         }
-        if (p->timed_out && !killed && t - term_time >= p->grace) {
+        pthread_mutex_lock(&p->mu);
+        bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
+        pthread_mutex_unlock(&p->mu);
+        if (cancel && !p->exited) {
+            p->cancelled = true;
+            term_time = t;
+            kill_group(p, SIGTERM);
+        }
+        if ((p->timed_out || p->cancelled) && !killed && t - term_time >= p->grace) {
             killed = true;
             kill_group(p, SIGKILL);
         }
@@ -260,6 +269,13 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
     return p;
 }
 
+void proc_cancel(struct proc *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->cancel_requested = true;
+    pthread_mutex_unlock(&p->mu);
+}
+
 bool proc_has_exited(struct proc *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -274,6 +290,7 @@ void proc_finish(struct proc *p, struct proc_result *res)
     memset(res, 0, sizeof(*res));
     res->started = true;
     res->timed_out = p->timed_out;
+    res->cancelled = p->cancelled;
     if (WIFSIGNALED(p->wstatus)) {
         res->signaled = true;
         res->status = WTERMSIG(p->wstatus);
@@ -305,7 +322,7 @@ void proc_run(const struct proc_spec *spec, struct proc_result *res, char *err, 
 
 bool proc_succeeded(const struct proc_result *res)
 {
-    return res->started && !res->timed_out && !res->signaled && res->status == 0;
+    return res->started && !res->timed_out && !res->cancelled && !res->signaled && res->status == 0;
 }
 
 void proc_describe(const struct proc_result *res, char *buf, size_t len)
@@ -314,6 +331,8 @@ void proc_describe(const struct proc_result *res, char *buf, size_t len)
         snprintf(buf, len, "could not be started");
     else if (res->timed_out)
         snprintf(buf, len, "timed out and was killed");
+    else if (res->cancelled)
+        snprintf(buf, len, "was stopped");
     else if (res->signaled)
         snprintf(buf, len, "killed by signal %d (%s)", res->status, strsignal(res->status));
     else

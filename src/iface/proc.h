@@ -26,6 +26,7 @@ struct proc_spec {
 struct proc_result {
     bool started;                /* false: could not be executed (see err) */
     bool timed_out;
+    bool cancelled;              /* ended by proc_cancel */
     bool signaled;
     int status;                  /* exit status, or signal number if signaled */
     bool capture_overflow;       /* stdout exceeded capture_max */
@@ -40,6 +41,8 @@ struct proc;
 struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen);
 /* True once the main process has exited (non-blocking). */
 bool proc_has_exited(struct proc *p);
+/* Ends the call early: SIGTERM to its group now, SIGKILL after the grace period. */
+void proc_cancel(struct proc *p);
 /* Waits for the end of the call (timeout enforced), fills res, frees p. */
 void proc_finish(struct proc *p, struct proc_result *res);
 /* Convenience: start + finish. On a start failure res->started is false. */

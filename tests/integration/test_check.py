@@ -81,7 +81,7 @@ def test_bad_interface_name_names_file_line_column(mo, bundle):
     t.write_text(t.read_text().replace("interface: gateway-interface", 'interface: "../x"'))
     r = mo.run("check", "--topology", t, bundle / "manifest.yaml")
     assert r.rc == 1
-    assert 'topology.yaml:7:16: components[0].interface: \\"../x\\": invalid interface name' in r.err, r
+    assert 'topology.yaml:6:16: components[0].interface: \\"../x\\": invalid interface name' in r.err, r
 
 
 def test_order_out_of_range(mo, bundle):

@@ -1,0 +1,329 @@
+#include "iface/stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iface/workdir.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+enum mode { UNDECIDED, STREAMING, FILES };
+
+struct dl {
+    const struct download_opts *o;
+    struct proc *p;
+    enum mode mode;
+    int fd;                 /* current stream or temporary file */
+    struct strv pending;    /* files mode: names written to files/.<name>.tmp, not yet final */
+    char *stream_next, *streams_dir, *files_dir;
+    char err[512];
+    uint64_t bytes;
+};
+
+#define EXITED (-2)
+
+static void fail(struct dl *d, const char *fmt, const char *a)
+{
+    if (!d->err[0])
+        snprintf(d->err, sizeof(d->err), fmt, a);
+}
+
+/* Opens a FIFO for writing, waiting for the reader while the Interface runs.
+ * Returns the fd, EXITED once the Interface has exited, or -1 on error. */
+static int open_fifo(struct dl *d, const char *path)
+{
+    useconds_t wait = 100;
+    for (;;) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+            return fd;
+        }
+        if (errno != ENXIO && errno != EINTR) {
+            fail(d, "%s", strerror(errno));
+            return -1;
+        }
+        if (proc_has_exited(d->p))
+            return EXITED;
+        usleep(wait);
+        if (wait < 10000)
+            wait *= 2;
+    }
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The Interface exited without ever opening stream-next: drop the streams tree and
+ * use files/ from now on. */
+static int switch_to_files(struct dl *d)
+{
+    unlink(d->stream_next);
+    workdir_remove(d->streams_dir);
+    if (mkdir(d->files_dir, 0700) < 0 && errno != EEXIST) {
+        fail(d, "files/: %s", strerror(errno));
+        return -1;
+    }
+    d->mode = FILES;
+    return 0;
+}
+
+/* Writes one stream-next line (or, with line NULL, the final zero-length read). */
+static int announce(struct dl *d, const char *line)
+{
+    int fd = open_fifo(d, d->stream_next);
+    if (fd == EXITED) {
+        if (d->mode == UNDECIDED)
+            return switch_to_files(d);
+        fail(d, "%s", "Interface started downloading, but did not finish");
+        return -1;
+    }
+    if (fd < 0)
+        return -1;
+    int r = line ? write_all(fd, line, strlen(line)) : 0;
+    close(fd);
+    if (r < 0) {
+        fail(d, "stream-next: %s", strerror(errno));
+        return -1;
+    }
+    d->mode = STREAMING;
+    return 0;
+}
+
+/* Ends the current file's bytes. The reader calls file_begin for the next file only
+ * after the previous one's checksum matched, so a stream is closed here (its reader
+ * sees EOF) and a temporary file is synced, waiting for file_end to make it final. */
+static int close_current(struct dl *d)
+{
+    if (d->fd < 0)
+        return 0;
+    int r = d->mode == FILES ? fsync(d->fd) : 0;
+    if (r < 0)
+        fail(d, "files/: %s", strerror(errno));
+    close(d->fd);
+    d->fd = -1;
+    return r;
+}
+
+static char *tmp_name(struct dl *d, const char *name) { return xasprintf("%s/.%s.tmp", d->files_dir, name); }
+
+static int begin_file(struct dl *d, const char *name, int64_t size)
+{
+    if (close_current(d) < 0)
+        return -1;
+    if (d->mode != FILES) {
+        char *fifo = xasprintf("%s/%s", d->streams_dir, name);
+        if (mkfifo(fifo, 0600) < 0) {
+            fail(d, "streams/: %s", strerror(errno));
+            free(fifo);
+            return -1;
+        }
+        char *line = d->o->with_sizes ? xasprintf("streams/%s %lld\n", name, (long long)size)
+                                      : xasprintf("streams/%s\n", name);
+        int r = announce(d, line);
+        free(line);
+        if (r == 0 && d->mode == STREAMING) {
+            d->fd = open_fifo(d, fifo);
+            if (d->fd == EXITED) {
+                d->fd = -1;
+                fail(d, "%s", "Interface started downloading, but did not finish");
+            }
+            r = d->fd < 0 ? -1 : 0;
+        }
+        free(fifo);
+        if (r < 0 || d->mode == STREAMING)
+            return r;
+    }
+    char *tmp = tmp_name(d, name);
+    d->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    free(tmp);
+    if (d->fd < 0) {
+        fail(d, "files/: %s", strerror(errno));
+        return -1;
+    }
+    strv_push(&d->pending, name);
+    return 0;
+}
+
+static int data(struct dl *d, const void *buf, size_t len)
+{
+    if (write_all(d->fd, buf, len) < 0) {
+        if (errno == EPIPE)
+            fail(d, "%s", "Interface closed a stream before its end");
+        else
+            fail(d, "write: %s", strerror(errno));
+        return -1;
+    }
+    d->bytes += len;
+    return 0;
+}
+
+/* Called for every file once the whole Artifact was checked: ok = all checks passed. */
+static int end_file(struct dl *d, const char *name, bool ok)
+{
+    int r = close_current(d);
+    if (d->mode != FILES || !strv_contains(&d->pending, name))
+        return r;
+    char *tmp = tmp_name(d, name), *final = xasprintf("%s/%s", d->files_dir, name);
+    if (ok && r == 0) {
+        if (rename(tmp, final) < 0 || fs_fsync_dir(d->files_dir) < 0) {
+            fail(d, "files/: %s", strerror(errno));
+            r = -1;
+        }
+    } else {
+        unlink(tmp);
+    }
+    free(tmp);
+    free(final);
+    return r;
+}
+
+static int sink_begin(void *ctx, const char *name, int64_t size) { return begin_file(ctx, name, size); }
+static int sink_data(void *ctx, const void *buf, size_t len) { return data(ctx, buf, len); }
+static int sink_end(void *ctx, const char *name, bool ok) { return end_file(ctx, name, ok); }
+
+static int sink_header(void *ctx, const struct artifact_info *info)
+{
+    struct dl *d = ctx;
+    const unsigned char *want = d->o->expect_manifest_sha256;
+    if (want && memcmp(want, info->manifest_sha256, 32) != 0) {
+        fail(d, "%s", "the Artifact changed since it was selected (its manifest differs)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Whole-Artifact mode: the reader's source, forwarding every byte it reads. */
+struct tee {
+    struct dl *d;
+    int in;
+    int failed;
+};
+
+static ssize_t tee_read(void *ctx, void *buf, size_t len)
+{
+    struct tee *t = ctx;
+    ssize_t r;
+    do
+        r = read(t->in, buf, len);
+    while (r < 0 && errno == EINTR);
+    if (r > 0 && data(t->d, buf, (size_t)r) < 0) {
+        t->failed = 1;
+        return -1;
+    }
+    return r;
+}
+
+static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, char *why,
+                      size_t whylen)
+{
+    struct tee t = { d, open(d->o->artifact_path, O_RDONLY | O_CLOEXEC), 0 };
+    struct stat st;
+    if (t.in < 0 || fstat(t.in, &st) < 0) {
+        snprintf(why, whylen, "%s: %s", d->o->artifact_path, strerror(errno));
+        if (t.in >= 0)
+            close(t.in);
+        return -1;
+    }
+    int r = begin_file(d, "artifact.mender", (int64_t)st.st_size);
+    if (r == 0) {
+        struct artifact_source src = { &t, tee_read };
+        struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
+        r = artifact_read(&src, d->o->keys, &hdr_only, info, why, whylen);
+        char buf[65536];
+        while (r == 0) { /* forward what the parser did not need (tar padding) */
+            ssize_t n = tee_read(&t, buf, sizeof(buf));
+            if (n <= 0) {
+                r = n < 0 ? -1 : 0;
+                break;
+            }
+        }
+        if (end_file(d, "artifact.mender", r == 0) < 0)
+            r = -1;
+    }
+    close(t.in);
+    return r;
+}
+
+int iface_download(const struct download_opts *o, struct download_result *res, char *err, size_t errlen)
+{
+    struct dl d = { .o = o, .fd = -1 };
+    memset(res, 0, sizeof(*res));
+    d.stream_next = fs_join(o->workdir, "stream-next");
+    d.streams_dir = fs_join(o->workdir, "streams");
+    d.files_dir = fs_join(o->workdir, "files");
+    const char *state = o->with_sizes ? "DownloadWithFileSizes" : "Download";
+    int rc = -1;
+    struct artifact_info info = { 0 };
+    char why[512] = "";
+
+    unlink(d.stream_next);
+    workdir_remove(d.streams_dir);
+    workdir_remove(d.files_dir);
+    if (mkfifo(d.stream_next, 0600) < 0 || mkdir(d.streams_dir, 0700) < 0) {
+        snprintf(err, errlen, "%s: cannot create the streams tree: %s", o->workdir, strerror(errno));
+        goto out;
+    }
+    d.p = iface_start_state(o->env, o->target, state, o->workdir, err, errlen);
+    if (!d.p)
+        goto out;
+
+    struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
+    int r = o->unpacked ? artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why))
+                        : read_whole(&d, &sink, &info, why, sizeof(why));
+    close_current(&d);
+    for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
+        char *tmp = tmp_name(&d, d.pending.v[i]);
+        unlink(tmp);
+        free(tmp);
+    }
+    if (r == 0 && d.mode != FILES)
+        r = announce(&d, NULL);
+    if (r != 0 && !proc_has_exited(d.p))
+        proc_cancel(d.p);
+    struct proc_result pr;
+    proc_finish(d.p, &pr);
+    if (r != 0) {
+        snprintf(err, errlen, "%s: %s", state, d.err[0] ? d.err : why);
+        goto out;
+    }
+    if (!proc_succeeded(&pr)) {
+        char desc[128];
+        proc_describe(&pr, desc, sizeof(desc));
+        snprintf(err, errlen, "%s: %s", state, desc);
+        goto out;
+    }
+    res->streamed = d.mode == STREAMING;
+    res->files = d.mode == FILES;
+    res->bytes = d.bytes;
+    rc = 0;
+out:
+    unlink(d.stream_next);
+    workdir_remove(d.streams_dir);
+    if (rc != 0)
+        workdir_remove(d.files_dir);
+    artifact_info_free(&info);
+    free(d.stream_next);
+    free(d.streams_dir);
+    free(d.files_dir);
+    strv_free(&d.pending);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* The File API work directory of one Component (interface-protocol.md §6), and the
+ * scratch directory of queries made outside the install phase (§4.5). */
+#ifndef MO_WORKDIR_H
+#define MO_WORKDIR_H
+
+#include "artifact/artifact.h"
+#include "util/strv.h"
+
+/* One path part escaped: bytes outside [A-Za-z0-9._-] become %XX, "." and ".." have
+ * their dots escaped. Caller frees. */
+char *workdir_escape(const char *part);
+
+/* {datastore}/work/<type>/<id>/, escaped. Caller frees. */
+char *workdir_path(const char *datastore, const char *component_type, const char *id);
+
+/* Creates the work dir fresh (an old one is removed first): version, current_*,
+ * the header files, tmp/; files 0600, directories 0700; everything fsynced. provides is the
+ * Component's Provides answer; info the verified Artifact header. Returns 0 or -1
+ * with a reason in err. */
+int workdir_create(const char *dir, const char *component_type, const struct kvlist *provides,
+                   const struct artifact_info *info, char *err, size_t errlen);
+
+/* Scratch dir {datastore}/query/<pid>-<n>/ with `version` and an empty tmp/.
+ * Returns the path (caller frees) or NULL with err. */
+char *workdir_scratch(const char *datastore, char *err, size_t errlen);
+
+/* Removes a directory tree; missing is fine. Returns 0 or -1. */
+int workdir_remove(const char *dir);
+
+/* mkdir -p with mode 0700 for created parts. Returns 0 or -1 with errno. */
+int workdir_mkdirs(const char *dir);
+
+#endif
