@@ -36,6 +36,15 @@ def two_file_artifact(tmp_path, compression=None):
     return out, {n: hashlib.sha256((d / n).read_bytes()).hexdigest() for n in ("a.bin", "b.txt")}
 
 
+def tampered_artifact(tmp_path):
+    """An uncompressed two-file Artifact with one byte of b.txt flipped."""
+    art, _ = two_file_artifact(tmp_path, compression="none")
+    data = bytearray(art.read_bytes())
+    data[data.find(b"second file")] ^= 0x20
+    art.write_bytes(bytes(data))
+    return art
+
+
 def download(kit, datastore, artifact, *extra, **kw):
     return driver("Download", kit, datastore, "rtos-interface", "rtos", "--arg", "1", "--artifact", artifact,
                   *extra, **kw)
@@ -179,11 +188,7 @@ def test_timeout_while_streaming_kills_the_interface(env, tmp_path):
 def test_checksum_mismatch_mid_stream(env, tmp_path):
     kit, ds = env
     kit.configure("1", save=True)
-    art, _ = two_file_artifact(tmp_path, compression="none")
-    data = bytearray(art.read_bytes())
-    i = data.find(b"second file")
-    data[i] ^= 0x20
-    art.write_bytes(bytes(data))
+    art = tampered_artifact(tmp_path)
     p = download(kit, ds, art)
     assert p.returncode == 1
     assert "data/0000/b.txt: checksum mismatch" in p.stdout, p
@@ -192,11 +197,7 @@ def test_checksum_mismatch_mid_stream(env, tmp_path):
 def test_checksum_mismatch_leaves_no_file_in_files_tree(env, tmp_path):
     kit, ds = env
     kit.configure("1", download="none")
-    art, _ = two_file_artifact(tmp_path, compression="none")
-    data = bytearray(art.read_bytes())
-    i = data.find(b"second file")
-    data[i] ^= 0x20
-    art.write_bytes(bytes(data))
+    art = tampered_artifact(tmp_path)
     p = download(kit, ds, art)
     assert p.returncode == 1
     assert not (workdir(ds) / "files").exists()

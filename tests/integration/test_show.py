@@ -1,22 +1,8 @@
 """show-provides and show-inventory (orchestrator.md §12)."""
 import pytest
 
+from conftest import TOPOLOGY
 from kit import Kit
-
-TOPOLOGY = """\
-api_version: mender/v1
-kind: topology
-system_type: "system-core"
-components:
-  - component_type: gateway
-    interface: rootfs-image
-  - component_type: rtos
-    interface: rtos-interface
-    interface_args: ["1"]
-  - component_type: rtos
-    interface: rtos-interface
-    interface_args: ["2"]
-"""
 
 GOLDEN = """\
 gateway.52:54:00:1d:94:82.artifact_name=gateway-v2
@@ -33,7 +19,7 @@ rtos.R456.rootfs-image.rtos-interface.version=rtos-v1
 @pytest.fixture
 def system(mo, tmp_path):
     kit = Kit(tmp_path / "kit", mo.data)
-    kit.install("rootfs-image")
+    kit.install("gateway-interface")
     kit.install("rtos-interface")
     (mo.datastore / "topology.yaml").write_text(TOPOLOGY)
     kit.configure("gateway", answers={"Identity": "id=52:54:00:1d:94:82\n"},
@@ -88,7 +74,7 @@ def test_duplicate_ids_are_refused(mo, system):
 
 def test_bad_interface_names_are_refused(mo, system):
     for bad in ("../x", "a/b", ".."):
-        (mo.datastore / "topology.yaml").write_text(TOPOLOGY.replace("interface: rootfs-image", f'interface: "{bad}"'))
+        (mo.datastore / "topology.yaml").write_text(TOPOLOGY.replace("interface: gateway-interface", f'interface: "{bad}"'))
         r = mo.run("show-provides")
         assert r.rc == 1
         assert "invalid interface name" in r.err
