@@ -105,6 +105,11 @@ int artifact_read(const struct artifact_source *src, const struct artifact_keys 
 /* The same for a file on disk. */
 int artifact_read_file(const char *path, const struct artifact_keys *keys, const struct artifact_sink *sink,
                        struct artifact_info *info, char *err, size_t errlen);
+/* Reads and verifies only up to the header (version, manifest, signature policy, header
+ * checksum and rules): what the File API's header/ needs before Download. The payload
+ * is not read, so payload_bytes stays 0 and the payload is not verified. */
+int artifact_read_header_file(const char *path, const struct artifact_keys *keys, struct artifact_info *info,
+                              char *err, size_t errlen);
 void artifact_info_free(struct artifact_info *info);
 
 /* Public keys (PEM SubjectPublicKeyInfo; RSA any size, EC P-256 only). Returns NULL

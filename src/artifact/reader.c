@@ -60,6 +60,7 @@ struct rd {
     char *manifest_raw;
     size_t manifest_len;
     bool outer_failed; /* the inner reader's callback saw an outer read error */
+    bool header_only;  /* stop once the header is verified and parsed */
     struct strv begun; /* payload files given to file_begin, awaiting file_end */
 };
 
@@ -579,6 +580,8 @@ static int run(struct rd *r)
         case M_HEADER:
             if (check_signature_policy(r, have_sig) < 0 || do_header(r, e, name, codec) < 0)
                 return -1;
+            if (r->header_only)
+                return 0;
             break;
         case M_DATA0:
             info->data_member = xstrdup(name);
@@ -605,8 +608,9 @@ static int run(struct rd *r)
     return 0;
 }
 
-int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
-                  const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen)
+static int read_source(const struct artifact_source *src, const struct artifact_keys *keys,
+                       const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen,
+                       bool header_only)
 {
     memset(info, 0, sizeof(*info));
     if (err && errlen)
@@ -619,6 +623,7 @@ int artifact_read(const struct artifact_source *src, const struct artifact_keys 
         .info = info,
         .err = err,
         .errlen = errlen,
+        .header_only = header_only,
     };
     r.srcbuf = xmalloc(ARTIFACT_IO_BUF);
     r.databuf = xmalloc(ARTIFACT_IO_BUF);
@@ -657,6 +662,12 @@ out:
     return rc;
 }
 
+int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
+                  const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen)
+{
+    return read_source(src, keys, sink, info, err, errlen, false);
+}
+
 /* ---- files -------------------------------------------------------------------------- */
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
@@ -670,8 +681,8 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len)
     }
 }
 
-int artifact_read_file(const char *path, const struct artifact_keys *keys, const struct artifact_sink *sink,
-                       struct artifact_info *info, char *err, size_t errlen)
+static int read_path(const char *path, const struct artifact_keys *keys, const struct artifact_sink *sink,
+                     struct artifact_info *info, char *err, size_t errlen, bool header_only)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -680,12 +691,25 @@ int artifact_read_file(const char *path, const struct artifact_keys *keys, const
         return -1;
     }
 #ifdef POSIX_FADV_SEQUENTIAL
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!header_only)
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
     struct artifact_source src = { .ctx = &fd, .read = fd_read };
-    int rc = artifact_read(&src, keys, sink, info, err, errlen);
+    int rc = read_source(&src, keys, sink, info, err, errlen, header_only);
     close(fd);
     return rc;
+}
+
+int artifact_read_file(const char *path, const struct artifact_keys *keys, const struct artifact_sink *sink,
+                       struct artifact_info *info, char *err, size_t errlen)
+{
+    return read_path(path, keys, sink, info, err, errlen, false);
+}
+
+int artifact_read_header_file(const char *path, const struct artifact_keys *keys, struct artifact_info *info,
+                              char *err, size_t errlen)
+{
+    return read_path(path, keys, NULL, info, err, errlen, true);
 }
 
 static void dependlist_free(struct dependlist *l)

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(call, "Download") == 0) {
         struct artifact_info info = { 0 };
-        if (artifact_read_file(artifact, keys, NULL, &info, err, sizeof(err)) != 0 ||
+        if (artifact_read_header_file(artifact, keys, &info, err, sizeof(err)) != 0 ||
             workdir_create(wd, t.component_type, &provides, &info, err, sizeof(err)) != 0) {
             printf("error: %s\n", err);
             artifact_info_free(&info);

@@ -503,6 +503,35 @@ static void fixture_flipped_header_byte(void **state)
     expect_bad("bad-header-byte.mender", NULL, "header.tar.gz: checksum mismatch", BEFORE_HEADER);
 }
 
+/* Reading only up to the header: what the work dir's header/ needs before Download. */
+static void header_only_read(void **state)
+{
+    (void)state;
+    struct artifact_info info;
+    char err[512] = "";
+    char *p = fx("gzip.mender");
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), 0);
+    assert_string_equal(info.artifact_name, "rtos-v2");
+    assert_string_equal(info.payload_type, "rtos-interface");
+    assert_int_equal(info.payload_bytes, 0);
+    artifact_info_free(&info);
+    free(p);
+    /* the payload is not read, so a bad payload byte goes unnoticed here ... */
+    p = fx("bad-payload-byte.mender");
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), 0);
+    artifact_info_free(&info);
+    free(p);
+    /* ... but the header's checksum and the signature policy are checked */
+    p = fx("bad-header-byte.mender");
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "header.tar.gz: checksum mismatch"));
+    free(p);
+    p = fx("gzip.mender");
+    assert_int_equal(artifact_read_header_file(p, k_rsa, &info, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "expecting signed artifact, but no signature file found"));
+    free(p);
+}
+
 static void fixture_truncated(void **state)
 {
     (void)state;
@@ -1321,6 +1350,7 @@ int main(void)
         cmocka_unit_test(fixture_garbage_sig),
         cmocka_unit_test(fixture_flipped_payload_byte),
         cmocka_unit_test(fixture_flipped_header_byte),
+        cmocka_unit_test(header_only_read),
         cmocka_unit_test(fixture_truncated),
         cmocka_unit_test(fixture_extra_member),
         cmocka_unit_test(fixture_dotdot_payload),
