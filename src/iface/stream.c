@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,15 +114,41 @@ static int announce(struct dl *d, const char *line)
     return 0;
 }
 
-/* Ends the current file's bytes. The reader calls file_begin for the next file only
+/* Ends the current file's bytes (complete = all of them were written). The reader calls file_begin for the next file only
  * after the previous one's checksum matched, so a stream is closed here (its reader
  * sees EOF) and a temporary file is synced, waiting for file_end to make it final. */
-static int close_current(struct dl *d)
+/* Waits until the Interface has read every byte written to a stream. With a pipe
+ * buffer as large as a whole file, closing early gives no EPIPE: unread bytes left
+ * when the reader is gone are what tells. */
+static int wait_drained(struct dl *d, int fd)
+{
+    useconds_t wait = 50;
+    for (;;) {
+        int unread = 0;
+        if (ioctl(fd, FIONREAD, &unread) < 0)
+            return 0; /* cannot tell; the Interface's exit status still decides */
+        struct pollfd p = { .fd = fd, .events = 0 };
+        poll(&p, 1, 0);
+        if (p.revents & POLLERR) { /* no reader any more */
+            if (unread == 0)
+                return 0;
+            fail(d, "%s", "Interface closed a stream before its end");
+            return -1;
+        }
+        if (unread == 0)
+            return 0;
+        usleep(wait);
+        if (wait < 5000)
+            wait *= 2;
+    }
+}
+
+static int close_current(struct dl *d, bool complete)
 {
     if (d->fd < 0)
         return 0;
-    int r = d->mode == FILES ? fsync(d->fd) : 0;
-    if (r < 0)
+    int r = !complete ? 0 : d->mode == FILES ? fsync(d->fd) : wait_drained(d, d->fd);
+    if (r < 0 && d->mode == FILES)
         fail(d, "files/: %s", strerror(errno));
     close(d->fd);
     d->fd = -1;
@@ -131,7 +159,7 @@ static char *tmp_name(struct dl *d, const char *name) { return xasprintf("%s/.%s
 
 static int begin_file(struct dl *d, const char *name, int64_t size)
 {
-    if (close_current(d) < 0)
+    if (close_current(d, true) < 0)
         return -1;
     if (d->mode != FILES) {
         char *fifo = xasprintf("%s/%s", d->streams_dir, name);
@@ -183,7 +211,7 @@ static int data(struct dl *d, const void *buf, size_t len)
 /* Called for every file once the whole Artifact was checked: ok = all checks passed. */
 static int end_file(struct dl *d, const char *name, bool ok)
 {
-    int r = close_current(d);
+    int r = close_current(d, ok);
     if (d->mode != FILES || !strv_contains(&d->pending, name))
         return r;
     char *tmp = tmp_name(d, name), *final = xasprintf("%s/%s", d->files_dir, name);
@@ -293,7 +321,7 @@ int iface_download(const struct download_opts *o, struct download_result *res, c
     struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
     int r = o->unpacked ? artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why))
                         : read_whole(&d, &sink, &info, why, sizeof(why));
-    close_current(&d);
+    close_current(&d, false);
     for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
         char *tmp = tmp_name(&d, d.pending.v[i]);
         unlink(tmp);

@@ -174,6 +174,16 @@ def test_incomplete_streaming_fails(env, tmp_path, mode, reason):
         assert reason in p.stdout
 
 
+def test_partial_read_of_a_small_stream_fails(env, tmp_path):
+    """A file smaller than the pipe buffer gives no EPIPE: unread bytes tell."""
+    kit, ds = env
+    kit.configure("1", download="partial:4")
+    art = make_artifact(tmp_path / "small.mender", "rtos-v2", ["rtos"], payload=b"0123456789\n")
+    p = download(kit, ds, art)
+    assert p.returncode == 1, p
+    assert p.stdout == "error: Download: Interface closed a stream before its end\n"
+
+
 def test_timeout_while_streaming_kills_the_interface(env, tmp_path):
     kit, ds = env
     kit.configure("1", sleep={"Download": 60}, orphan=["Download"])
