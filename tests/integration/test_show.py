@@ -108,3 +108,23 @@ def test_show_inventory_without_topology_fails(mo, system):
     (mo.datastore / "topology.yaml").unlink()
     r = mo.run("show-inventory")
     assert r.rc == 1
+
+
+def test_show_provides_with_legacy_components_file(mo, tmp_path):
+    kit = Kit(tmp_path / "kit", mo.data)
+    kit.install("gateway")
+    kit.install("rtos")
+    mo.env.update(kit.env())
+    comps = tmp_path / "components.yaml"
+    comps.write_text("api_version: mender/v1\nkind: update_manifest\ncomponents:\n"
+                     "  - {component_type: gateway, id: G13, args: [arg1]}\n"
+                     "  - {component_type: rtos, id: R456}\n")
+    kit.configure("G13", provides={"rootfs-image.version": "gateway-v1"})
+    kit.configure("R456", provides={"rootfs-image.rtos.version": "rtos-v1"})
+    r = mo.run("show-provides", "--manifest-components", comps)
+    assert r.rc == 0, r
+    assert r.out == ("gateway.G13.device_type=gateway\ngateway.G13.rootfs-image.version=gateway-v1\n"
+                     "rtos.R456.device_type=rtos\nrtos.R456.rootfs-image.rtos.version=rtos-v1\n")
+    # legacy: Identity is never asked; the id is passed after the component type
+    assert kit.call_names() == ["Provides", "Provides"]
+    assert kit.calls("G13")[0]["argv"][3:] == ["gateway", "G13", "arg1"]
