@@ -1,0 +1,99 @@
+/* A deployment: everything the engine needs to run, resume or roll back an update of
+ * the whole System. It is saved whole to the journal at every transition. */
+#ifndef MO_DEPLOYMENT_H
+#define MO_DEPLOYMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/strv.h"
+
+#define ANSWER_UNSET (-1) /* a query not asked yet; otherwise an enum answer (iface/query.h) */
+
+enum dep_status { DEP_IN_PROGRESS, DEP_SUCCESS, DEP_FAILED, DEP_INCONSISTENT };
+enum dep_direction { DIR_FORWARD, DIR_ROLLBACK };
+
+/* One Component of the System in this deployment. */
+struct member {
+    /* fixed at preparation */
+    char *component_type;
+    char *id;
+    char *interface;
+    struct strv args;
+    bool legacy;                 /* argv carries the id */
+    int order;                   /* update_strategy.order of its type */
+    bool selected;               /* false: skipped (already installed); no state runs */
+    char *artifact_path;         /* absolute path of the selected local Artifact, or NULL */
+    char *artifact_name;
+    uint64_t artifact_size;
+    char manifest_sha256[65];    /* hex SHA-256 of the Artifact's manifest member */
+    struct kvlist provides;      /* Provides answer at preparation */
+    struct kvlist new_provides;  /* the provides the Artifact will give (for display) */
+
+    /* query answers, ANSWER_UNSET until asked */
+    int needs_unpacked;
+    int provide_sizes;
+    int supports_rollback;
+    int needs_reboot;            /* after ArtifactInstall */
+    int rollback_reboot;         /* NeedsArtifactReboot asked again after ArtifactRollback */
+
+    /* progress */
+    bool touched;                /* had an install-phase call: Cleanup runs for it */
+    bool install_started;        /* ArtifactInstall started: it is in the rollback set */
+    bool rollback_ok;            /* ArtifactRollback succeeded */
+    int rb_attempts;             /* rollback reboot attempts made */
+    bool rb_verified;            /* ArtifactVerifyRollbackReboot succeeded */
+
+    /* the journal's view of the call in flight, by step sequence number */
+    long call_seq;               /* seq of the step whose call was last started (0 none) */
+    long done_seq;               /* seq of the step whose call last finished */
+    int last_rc;                 /* 0 = the last finished call succeeded */
+    char *last_state;            /* name of the last call started, for status */
+    char *last_error;            /* one line, or NULL */
+};
+
+struct deployment {
+    long long id;                /* journal row id, 0 until recorded */
+    enum dep_status status;
+    /* the Manifest and Topology, as given */
+    char *manifest_name;
+    char *manifest_path;
+    char *manifest_dir;          /* absolute: relative artifact_path are resolved again on resume */
+    char *manifest_text;
+    int manifest_format;         /* enum manifest_format */
+    char *topology_text;         /* snapshot; NULL for legacy Manifests */
+    char *plan_hash;             /* hex */
+
+    struct member *members;      /* in Topology (or legacy list) order */
+    size_t nmembers;
+
+    /* position */
+    enum dep_direction direction;
+    int cursor;                  /* index of the current step in the program */
+    long seq;                    /* step sequence number: grows by one at every step entered */
+    int rollback_top;            /* highest group index in which any state ran (rollback start) */
+    bool inconsistent;
+    bool reboot_pending;         /* a System-device reboot was started and not yet seen done */
+    char *boot_id;               /* /proc/sys/kernel/random/boot_id when it was started */
+    long resume_seq;             /* seq at the last resume, for the loop guard */
+    int resumes_without_progress;
+    char *failure;               /* the first failure, one line, or NULL */
+    time_t started, ended;
+};
+
+void member_init(struct member *m);
+void deployment_free(struct deployment *d);
+
+/* Distinct orders of the selected members, ascending. Caller frees. */
+int *deployment_groups(const struct deployment *d, size_t *ngroups);
+
+/* JSON (jansson) form used by the journal. to_json returns a malloc'ed string;
+ * from_json returns 0 or -1 with a reason in err. */
+char *deployment_to_json(const struct deployment *d);
+int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen);
+
+const char *dep_status_name(enum dep_status s);
+
+#endif

@@ -1,0 +1,24 @@
+/* The plan of a prepared deployment: order groups ascending, members per group,
+ * skipped Components, expected reboots; printed as text, JSON or Graphviz dot, and a
+ * hash that identifies it (install --plan-hash). */
+#ifndef MO_PLAN_H
+#define MO_PLAN_H
+
+#include <stdio.h>
+
+#include "engine/deployment.h"
+
+/* Reboot answer known for an Interface (from the journal), or ANSWER_UNSET. */
+typedef int (*plan_reboot_hint)(void *ctx, const char *interface);
+
+/* Hex SHA-256 over a canonical form of the plan (members, ids, Artifacts by manifest
+ * SHA-256, orders, skipped). Caller frees. */
+char *plan_hash(const struct deployment *d);
+
+enum plan_format { PLAN_TEXT, PLAN_JSON, PLAN_DOT };
+int plan_format_parse(const char *s, enum plan_format *out);
+
+/* Prints the plan of d (d->plan_hash set) to f. */
+void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint, void *hint_ctx);
+
+#endif
