@@ -28,5 +28,7 @@ int cli_main(int argc, char **argv);
 int cmd_check(const struct cli_args *args);
 int cmd_show_provides(const struct cli_args *args);
 int cmd_show_inventory(const struct cli_args *args);
+int cmd_status(const struct cli_args *args);
+int cmd_history(const struct cli_args *args);
 
 #endif

@@ -45,6 +45,7 @@ struct member {
     bool rollback_ok;            /* ArtifactRollback succeeded */
     int rb_attempts;             /* rollback reboot attempts made */
     bool rb_verified;            /* ArtifactVerifyRollbackReboot succeeded */
+    bool rb_given_up;            /* RollbackRebootRetries attempts ran out */
 
     /* the journal's view of the call in flight, by step sequence number */
     long call_seq;               /* seq of the step whose call was last started (0 none) */

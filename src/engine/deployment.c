@@ -1,0 +1,530 @@
+/* The deployment record and its JSON form (the journal's "state" column). The JSON
+ * holds every field so that resume/rollback rebuild the deployment exactly. */
+#include "engine/deployment.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iface/query.h"
+#include "util/mem.h"
+
+void member_init(struct member *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->needs_unpacked = ANSWER_UNSET;
+    m->provide_sizes = ANSWER_UNSET;
+    m->supports_rollback = ANSWER_UNSET;
+    m->needs_reboot = ANSWER_UNSET;
+    m->rollback_reboot = ANSWER_UNSET;
+}
+
+static void member_free(struct member *m)
+{
+    free(m->component_type);
+    free(m->id);
+    free(m->interface);
+    strv_free(&m->args);
+    free(m->artifact_path);
+    free(m->artifact_name);
+    kvl_free(&m->provides);
+    kvl_free(&m->new_provides);
+    free(m->last_state);
+    free(m->last_error);
+    member_init(m);
+}
+
+void deployment_free(struct deployment *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->nmembers; i++)
+        member_free(&d->members[i]);
+    free(d->members);
+    free(d->manifest_name);
+    free(d->manifest_path);
+    free(d->manifest_dir);
+    free(d->manifest_text);
+    free(d->topology_text);
+    free(d->plan_hash);
+    free(d->boot_id);
+    free(d->failure);
+    memset(d, 0, sizeof(*d));
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int *deployment_groups(const struct deployment *d, size_t *ngroups)
+{
+    int *g = xmalloc((d->nmembers ? d->nmembers : 1) * sizeof(*g));
+    size_t n = 0;
+    for (size_t i = 0; i < d->nmembers; i++) {
+        if (!d->members[i].selected)
+            continue;
+        size_t k = 0;
+        while (k < n && g[k] != d->members[i].order)
+            k++;
+        if (k == n)
+            g[n++] = d->members[i].order;
+    }
+    qsort(g, n, sizeof(*g), cmp_int);
+    *ngroups = n;
+    return g;
+}
+
+static const char *const status_names[] = { "in_progress", "success", "failed", "inconsistent" };
+static const char *const direction_names[] = { "forward", "rollback" };
+
+const char *dep_status_name(enum dep_status s)
+{
+    if ((unsigned)s >= sizeof(status_names) / sizeof(status_names[0]))
+        return "unknown";
+    return status_names[s];
+}
+
+/* ---- to JSON ---- */
+
+/* JSON strings are UTF-8: bytes that do not form UTF-8 become U+FFFD (only possible
+ * in text an Interface printed). Caller frees. */
+static char *utf8_clean(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    char *out = xmalloc(n * 3 + 1), *o = out;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (p[i + k] & 0xC0) == 0x80;
+        if (ok && len > 1) {
+            unsigned cp = c & (0x7F >> len);
+            for (size_t k = 1; k < len; k++)
+                cp = (cp << 6) | (p[i + k] & 0x3F);
+            static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+            ok = cp >= min_cp[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+        }
+        if (ok) {
+            memcpy(o, p + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static json_t *jstr(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    if (!v) {
+        char *c = utf8_clean(s);
+        v = json_string(c);
+        free(c);
+    }
+    return v;
+}
+
+static json_t *janswer(int a)
+{
+    if (a < ANSWER_NO || a > ANSWER_AUTOMATIC)
+        return json_null();
+    return json_string(answer_name((enum answer)a));
+}
+
+static json_t *jkvl(const struct kvlist *l)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < l->n; i++) {
+        if (json_object_set_new(o, l->items[i].key, jstr(l->items[i].value)) != 0) {
+            char *k = utf8_clean(l->items[i].key);
+            json_object_set_new(o, k, jstr(l->items[i].value));
+            free(k);
+        }
+    }
+    return o;
+}
+
+static json_t *jstrv(const struct strv *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, jstr(l->v[i]));
+    return a;
+}
+
+static json_t *ju64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return json_string(buf);
+}
+
+static json_t *member_to_json(const struct member *m)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "component_type", jstr(m->component_type));
+    json_object_set_new(o, "id", jstr(m->id));
+    json_object_set_new(o, "interface", jstr(m->interface));
+    json_object_set_new(o, "args", jstrv(&m->args));
+    json_object_set_new(o, "legacy", json_boolean(m->legacy));
+    json_object_set_new(o, "order", json_integer(m->order));
+    json_object_set_new(o, "selected", json_boolean(m->selected));
+    json_object_set_new(o, "artifact_path", jstr(m->artifact_path));
+    json_object_set_new(o, "artifact_name", jstr(m->artifact_name));
+    json_object_set_new(o, "artifact_size", ju64(m->artifact_size));
+    char sha[sizeof(m->manifest_sha256)];
+    memcpy(sha, m->manifest_sha256, sizeof(sha));
+    sha[sizeof(sha) - 1] = '\0';
+    json_object_set_new(o, "manifest_sha256", jstr(sha));
+    json_object_set_new(o, "provides", jkvl(&m->provides));
+    json_object_set_new(o, "new_provides", jkvl(&m->new_provides));
+    json_object_set_new(o, "needs_unpacked", janswer(m->needs_unpacked));
+    json_object_set_new(o, "provide_sizes", janswer(m->provide_sizes));
+    json_object_set_new(o, "supports_rollback", janswer(m->supports_rollback));
+    json_object_set_new(o, "needs_reboot", janswer(m->needs_reboot));
+    json_object_set_new(o, "rollback_reboot", janswer(m->rollback_reboot));
+    json_object_set_new(o, "touched", json_boolean(m->touched));
+    json_object_set_new(o, "install_started", json_boolean(m->install_started));
+    json_object_set_new(o, "rollback_ok", json_boolean(m->rollback_ok));
+    json_object_set_new(o, "rb_attempts", json_integer(m->rb_attempts));
+    json_object_set_new(o, "rb_verified", json_boolean(m->rb_verified));
+    json_object_set_new(o, "rb_given_up", json_boolean(m->rb_given_up));
+    json_object_set_new(o, "call_seq", json_integer(m->call_seq));
+    json_object_set_new(o, "done_seq", json_integer(m->done_seq));
+    json_object_set_new(o, "last_rc", json_integer(m->last_rc));
+    json_object_set_new(o, "last_state", jstr(m->last_state));
+    json_object_set_new(o, "last_error", jstr(m->last_error));
+    return o;
+}
+
+char *deployment_to_json(const struct deployment *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(d->id));
+    json_object_set_new(o, "status", json_string(dep_status_name(d->status)));
+    json_object_set_new(o, "manifest_name", jstr(d->manifest_name));
+    json_object_set_new(o, "manifest_path", jstr(d->manifest_path));
+    json_object_set_new(o, "manifest_dir", jstr(d->manifest_dir));
+    json_object_set_new(o, "manifest_text", jstr(d->manifest_text));
+    json_object_set_new(o, "manifest_format", json_integer(d->manifest_format));
+    json_object_set_new(o, "topology_text", jstr(d->topology_text));
+    json_object_set_new(o, "plan_hash", jstr(d->plan_hash));
+    json_t *members = json_array();
+    for (size_t i = 0; i < d->nmembers; i++)
+        json_array_append_new(members, member_to_json(&d->members[i]));
+    json_object_set_new(o, "members", members);
+    json_object_set_new(o, "direction",
+                        json_string((unsigned)d->direction < 2 ? direction_names[d->direction] : "unknown"));
+    json_object_set_new(o, "cursor", json_integer(d->cursor));
+    json_object_set_new(o, "seq", json_integer(d->seq));
+    json_object_set_new(o, "rollback_top", json_integer(d->rollback_top));
+    json_object_set_new(o, "inconsistent", json_boolean(d->inconsistent));
+    json_object_set_new(o, "reboot_pending", json_boolean(d->reboot_pending));
+    json_object_set_new(o, "boot_id", jstr(d->boot_id));
+    json_object_set_new(o, "resume_seq", json_integer(d->resume_seq));
+    json_object_set_new(o, "resumes_without_progress", json_integer(d->resumes_without_progress));
+    json_object_set_new(o, "failure", jstr(d->failure));
+    json_object_set_new(o, "started", json_integer((json_int_t)d->started));
+    json_object_set_new(o, "ended", json_integer((json_int_t)d->ended));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s) /* only when out of memory */
+        s = xstrdup("");
+    char *r = xstrdup(s);
+    free(s);
+    return r;
+}
+
+/* ---- from JSON ---- */
+
+struct rd {
+    char *err;
+    size_t errlen;
+    int failed;
+    char where[64]; /* "members[3]." or "" */
+};
+
+static void rd_fail(struct rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rd_fail(struct rd *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return;
+    r->failed = 1;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(r->err, r->errlen, "%s", msg);
+}
+
+static json_t *rd_get(struct rd *r, json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        rd_fail(r, "%s%s: missing", r->where, key);
+    return v;
+}
+
+static char *rd_str(struct rd *r, json_t *o, const char *key, int nullable)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return NULL;
+    if (json_is_null(v) && nullable)
+        return NULL;
+    if (!json_is_string(v)) {
+        rd_fail(r, "%s%s: not a string", r->where, key);
+        return NULL;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        rd_fail(r, "%s%s: contains a NUL character", r->where, key);
+        return NULL;
+    }
+    return xstrdup(json_string_value(v));
+}
+
+static long long rd_int(struct rd *r, json_t *o, const char *key, long long min, long long max)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v)) {
+        rd_fail(r, "%s%s: not an integer", r->where, key);
+        return 0;
+    }
+    long long x = json_integer_value(v);
+    if (x < min || x > max) {
+        rd_fail(r, "%s%s: %lld out of range", r->where, key, x);
+        return 0;
+    }
+    return x;
+}
+
+static bool rd_bool(struct rd *r, json_t *o, const char *key)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return false;
+    if (!json_is_boolean(v)) {
+        rd_fail(r, "%s%s: not a boolean", r->where, key);
+        return false;
+    }
+    return json_is_true(v);
+}
+
+static int rd_answer(struct rd *r, json_t *o, const char *key)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v || json_is_null(v))
+        return ANSWER_UNSET;
+    if (json_is_string(v))
+        for (int a = ANSWER_NO; a <= ANSWER_AUTOMATIC; a++)
+            if (strcmp(json_string_value(v), answer_name((enum answer)a)) == 0)
+                return a;
+    rd_fail(r, "%s%s: not null, \"No\", \"Yes\" or \"Automatic\"", r->where, key);
+    return ANSWER_UNSET;
+}
+
+static int rd_enum(struct rd *r, json_t *o, const char *key, const char *const *names, int n)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return 0;
+    if (json_is_string(v))
+        for (int i = 0; i < n; i++)
+            if (strcmp(json_string_value(v), names[i]) == 0)
+                return i;
+    rd_fail(r, "%s%s: unknown value", r->where, key);
+    return 0;
+}
+
+static uint64_t rd_u64(struct rd *r, json_t *o, const char *key)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0)
+        return (uint64_t)json_integer_value(v);
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        if (s[0] >= '0' && s[0] <= '9') {
+            errno = 0;
+            unsigned long long x = strtoull(s, &end, 10);
+            if (*end == '\0' && errno == 0)
+                return x;
+        }
+    }
+    rd_fail(r, "%s%s: not a size", r->where, key);
+    return 0;
+}
+
+static void rd_kvl(struct rd *r, json_t *o, const char *key, struct kvlist *out)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return;
+    if (!json_is_object(v)) {
+        rd_fail(r, "%s%s: not an object", r->where, key);
+        return;
+    }
+    const char *k;
+    json_t *val;
+    json_object_foreach(v, k, val)
+    {
+        if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val)) {
+            rd_fail(r, "%s%s.%s: not a string", r->where, key, k);
+            return;
+        }
+        kvl_set(out, k, json_string_value(val));
+    }
+}
+
+static void rd_strv(struct rd *r, json_t *o, const char *key, struct strv *out)
+{
+    json_t *v = rd_get(r, o, key);
+    if (!v)
+        return;
+    if (!json_is_array(v)) {
+        rd_fail(r, "%s%s: not an array", r->where, key);
+        return;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
+            rd_fail(r, "%s%s[%zu]: not a string", r->where, key, i);
+            return;
+        }
+        strv_push(out, json_string_value(e));
+    }
+}
+
+static void member_from_json(struct rd *r, json_t *o, struct member *m)
+{
+    if (!json_is_object(o)) {
+        rd_fail(r, "%.*s: not an object", (int)strlen(r->where) - 1, r->where); /* "members[i]" */
+        return;
+    }
+    m->component_type = rd_str(r, o, "component_type", 0);
+    m->id = rd_str(r, o, "id", 0);
+    m->interface = rd_str(r, o, "interface", 0);
+    rd_strv(r, o, "args", &m->args);
+    m->legacy = rd_bool(r, o, "legacy");
+    m->order = (int)rd_int(r, o, "order", INT_MIN, INT_MAX);
+    m->selected = rd_bool(r, o, "selected");
+    m->artifact_path = rd_str(r, o, "artifact_path", 1);
+    m->artifact_name = rd_str(r, o, "artifact_name", 1);
+    m->artifact_size = rd_u64(r, o, "artifact_size");
+    char *sha = rd_str(r, o, "manifest_sha256", 0);
+    if (sha) {
+        if (strlen(sha) >= sizeof(m->manifest_sha256))
+            rd_fail(r, "%smanifest_sha256: longer than 64 characters", r->where);
+        else
+            memcpy(m->manifest_sha256, sha, strlen(sha) + 1);
+        free(sha);
+    }
+    rd_kvl(r, o, "provides", &m->provides);
+    rd_kvl(r, o, "new_provides", &m->new_provides);
+    m->needs_unpacked = rd_answer(r, o, "needs_unpacked");
+    m->provide_sizes = rd_answer(r, o, "provide_sizes");
+    m->supports_rollback = rd_answer(r, o, "supports_rollback");
+    m->needs_reboot = rd_answer(r, o, "needs_reboot");
+    m->rollback_reboot = rd_answer(r, o, "rollback_reboot");
+    m->touched = rd_bool(r, o, "touched");
+    m->install_started = rd_bool(r, o, "install_started");
+    m->rollback_ok = rd_bool(r, o, "rollback_ok");
+    m->rb_attempts = (int)rd_int(r, o, "rb_attempts", INT_MIN, INT_MAX);
+    m->rb_verified = rd_bool(r, o, "rb_verified");
+    m->rb_given_up = rd_bool(r, o, "rb_given_up");
+    m->call_seq = (long)rd_int(r, o, "call_seq", LONG_MIN, LONG_MAX);
+    m->done_seq = (long)rd_int(r, o, "done_seq", LONG_MIN, LONG_MAX);
+    m->last_rc = (int)rd_int(r, o, "last_rc", INT_MIN, INT_MAX);
+    m->last_state = rd_str(r, o, "last_state", 1);
+    m->last_error = rd_str(r, o, "last_error", 1);
+}
+
+int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    if (!json) {
+        snprintf(err, errlen, "deployment record: empty");
+        return -1;
+    }
+    json_error_t je;
+    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        snprintf(err, errlen, "deployment record: line %d column %d: %s", je.line, je.column, je.text);
+        return -1;
+    }
+    char msg[256] = "";
+    struct rd r = { .err = msg, .errlen = sizeof(msg) };
+    if (!json_is_object(o)) {
+        rd_fail(&r, "not an object");
+        goto out;
+    }
+    d->id = rd_int(&r, o, "id", 0, LLONG_MAX);
+    d->status = (enum dep_status)rd_enum(&r, o, "status", status_names, 4);
+    d->manifest_name = rd_str(&r, o, "manifest_name", 1);
+    d->manifest_path = rd_str(&r, o, "manifest_path", 1);
+    d->manifest_dir = rd_str(&r, o, "manifest_dir", 1);
+    d->manifest_text = rd_str(&r, o, "manifest_text", 1);
+    d->manifest_format = (int)rd_int(&r, o, "manifest_format", INT_MIN, INT_MAX);
+    d->topology_text = rd_str(&r, o, "topology_text", 1);
+    d->plan_hash = rd_str(&r, o, "plan_hash", 1);
+    json_t *members = rd_get(&r, o, "members");
+    if (members && !json_is_array(members))
+        rd_fail(&r, "members: not an array");
+    if (!r.failed && json_array_size(members) > 0) {
+        size_t n = json_array_size(members);
+        d->members = xcalloc(n, sizeof(*d->members));
+        for (size_t i = 0; i < n; i++)
+            member_init(&d->members[i]);
+        d->nmembers = n;
+        for (size_t i = 0; i < n && !r.failed; i++) {
+            snprintf(r.where, sizeof(r.where), "members[%zu].", i);
+            member_from_json(&r, json_array_get(members, i), &d->members[i]);
+        }
+        r.where[0] = '\0';
+    }
+    d->direction = (enum dep_direction)rd_enum(&r, o, "direction", direction_names, 2);
+    d->cursor = (int)rd_int(&r, o, "cursor", INT_MIN, INT_MAX);
+    d->seq = (long)rd_int(&r, o, "seq", LONG_MIN, LONG_MAX);
+    d->rollback_top = (int)rd_int(&r, o, "rollback_top", INT_MIN, INT_MAX);
+    d->inconsistent = rd_bool(&r, o, "inconsistent");
+    d->reboot_pending = rd_bool(&r, o, "reboot_pending");
+    d->boot_id = rd_str(&r, o, "boot_id", 1);
+    d->resume_seq = (long)rd_int(&r, o, "resume_seq", LONG_MIN, LONG_MAX);
+    d->resumes_without_progress = (int)rd_int(&r, o, "resumes_without_progress", INT_MIN, INT_MAX);
+    d->failure = rd_str(&r, o, "failure", 1);
+    d->started = (time_t)rd_int(&r, o, "started", LLONG_MIN, LLONG_MAX);
+    d->ended = (time_t)rd_int(&r, o, "ended", LLONG_MIN, LLONG_MAX);
+out:
+    json_decref(o);
+    if (r.failed) {
+        snprintf(err, errlen, "deployment record: %s", msg);
+        deployment_free(d);
+        return -1;
+    }
+    return 0;
+}
