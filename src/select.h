@@ -3,6 +3,10 @@
 #ifndef MO_SELECT_H
 #define MO_SELECT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "artifact/artifact.h"
 #include "components.h"
 #include "engine/deployment.h"
@@ -20,5 +24,19 @@ int select_artifacts(const struct config *cfg, const struct manifest *m, const s
 /* The version key a Component's Provides must hold: "rootfs-image.<I>.version", or
  * "rootfs-image.version" for the System device. True if p holds one. */
 bool select_has_version_key(const struct kvlist *p, const char *interface);
+
+/* The installed version shown for a Component: the value of its version key
+ * ("rootfs-image.<I>.version" preferred over "rootfs-image.version"), or NULL. */
+const char *select_current_version(const struct kvlist *p, const char *interface);
+
+/* One candidate Artifact of a Component, for the final pick (§5 step 4). */
+struct select_candidate {
+    const char *file;   /* file name (base name of a local file, or a repository file) */
+    uint64_t size;      /* file size in bytes */
+};
+
+/* Index of the candidate to install: the smallest by size (a delta beats a full image),
+ * ties broken by the bytewise smallest file name, then by position. -1 when n == 0. */
+long select_pick_smallest(const struct select_candidate *c, size_t n);
 
 #endif

@@ -49,7 +49,7 @@ static const struct command commands[] = {
       "Print the System's inventory in the Mender inventory-script format." },
     { "check", C_CHECK, cmd_check, 1, 1, "check [--topology FILE] MANIFEST",
       "Validate Topology, Manifest and every local Artifact offline; one line per component type." },
-    { "plan", C_PLAN, NULL, 1, 1, "plan [--format text|json|dot] MANIFEST",
+    { "plan", C_PLAN, cmd_plan, 1, 1, "plan [--format text|json|dot] MANIFEST",
       "Show what install would do: selection, skipped Components, groups, reboots." },
     { "status", C_STATUS, cmd_status, 0, 0, "status [--json]", "Show the deployment in progress." },
     { "history", C_HISTORY, cmd_history, 0, 0, "history [--json] [-n COUNT]", "Show past deployments." },

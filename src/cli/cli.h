@@ -30,5 +30,6 @@ int cmd_show_provides(const struct cli_args *args);
 int cmd_show_inventory(const struct cli_args *args);
 int cmd_status(const struct cli_args *args);
 int cmd_history(const struct cli_args *args);
+int cmd_plan(const struct cli_args *args);
 
 #endif

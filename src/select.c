@@ -1,0 +1,382 @@
+/* Artifact selection and "already installed" (orchestrator.md §5).
+ *
+ * For every Component, in the order given: its candidates (the usable artifact_path
+ * file only, else Artifacts fetched by artifact_name, which needs a repository), then
+ * "installed?" over every candidate, then the depends of the rest, then the smallest.
+ * Every Component is examined even after a failure, so that all errors are reported
+ * at once; nothing is modified. */
+#include "select.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "artifact/provides.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+/* ---- version key ------------------------------------------------------------------ */
+
+#define SYSTEM_VERSION_KEY "rootfs-image.version"
+
+static char *interface_version_key(const char *interface)
+{
+    return xasprintf("rootfs-image.%s.version", interface ? interface : "");
+}
+
+bool select_has_version_key(const struct kvlist *p, const char *interface)
+{
+    if (!p)
+        return false;
+    if (kvl_get(p, SYSTEM_VERSION_KEY))
+        return true;
+    char *key = interface_version_key(interface);
+    bool have = kvl_get(p, key) != NULL;
+    free(key);
+    return have;
+}
+
+const char *select_current_version(const struct kvlist *p, const char *interface)
+{
+    if (!p)
+        return NULL;
+    char *key = interface_version_key(interface);
+    const char *v = kvl_get(p, key);
+    free(key);
+    return v ? v : kvl_get(p, SYSTEM_VERSION_KEY);
+}
+
+/* The key a Component of this Interface is expected to report, for messages: the
+ * System device (Interface rootfs-image) reports rootfs-image.version. */
+static char *expected_version_key(const char *interface)
+{
+    if (interface && strcmp(interface, "rootfs-image") == 0)
+        return xstrdup(SYSTEM_VERSION_KEY);
+    return interface_version_key(interface);
+}
+
+/* ---- the pick --------------------------------------------------------------------- */
+
+long select_pick_smallest(const struct select_candidate *c, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (best < 0) {
+            best = (long)i;
+            continue;
+        }
+        const struct select_candidate *b = &c[best];
+        const char *fi = c[i].file ? c[i].file : "", *fb = b->file ? b->file : "";
+        if (c[i].size < b->size || (c[i].size == b->size && strcmp(fi, fb) < 0))
+            best = (long)i;
+    }
+    return best;
+}
+
+/* ---- header cache: each distinct file is read once per call ------------------------ */
+
+struct cached_header {
+    char *path;
+    int rc;                     /* 0: read and verified up to the header */
+    char *err;                  /* why not, when rc != 0 */
+    struct artifact_info info;
+    uint64_t size;
+};
+
+struct header_cache {
+    struct cached_header *v;
+    size_t n;
+};
+
+static const struct cached_header *cache_get(struct header_cache *c, const char *path, const struct artifact_keys *keys)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].path, path) == 0)
+            return &c->v[i];
+    c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+    struct cached_header *e = &c->v[c->n++];
+    memset(e, 0, sizeof(*e));
+    e->path = xstrdup(path);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        e->rc = -1;
+        e->err = xstrdup("not a readable regular file");
+        return e;
+    }
+    e->size = (uint64_t)st.st_size;
+    char err[512];
+    e->rc = artifact_read_header_file(path, keys, &e->info, err, sizeof(err));
+    if (e->rc != 0)
+        e->err = xstrdup(err);
+    return e;
+}
+
+static void cache_free(struct header_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].path);
+        free(c->v[i].err);
+        artifact_info_free(&c->v[i].info);
+    }
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+/* ---- one Component ---------------------------------------------------------------- */
+
+struct candidate {
+    const struct cached_header *h;
+    const char *file;           /* base name, for the pick */
+};
+
+struct candidates {
+    struct candidate *v;
+    size_t n;
+};
+
+static void cand_add(struct candidates *l, const struct cached_header *h)
+{
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    const char *slash = strrchr(h->path, '/');
+    l->v[l->n++] = (struct candidate){ .h = h, .file = slash ? slash + 1 : h->path };
+}
+
+static char *join_strv(const struct strv *l)
+{
+    char *s = xstrdup("");
+    for (size_t i = 0; i < l->n; i++) {
+        char *n = xasprintf("%s%s%s", s, i ? ", " : "", l->v[i]);
+        free(s);
+        s = n;
+    }
+    return s;
+}
+
+/* Why an Artifact read without error is no candidate for component_type at all, or NULL. */
+static char *unusable(const struct artifact_info *a, const char *component_type)
+{
+    if (!a->payload_type)
+        return xstrdup("an empty-payload (bootstrap) Artifact cannot be installed on a Component; "
+                       "name a module-image Artifact in the Manifest");
+    if (!a->has_type_provides || a->type_provides.n == 0)
+        return xstrdup("its payload has no artifact_provides, so it is never selected; "
+                       "rebuild it with its version provide (mender-artifact's default)");
+    if (!provides_compatible(a, component_type)) {
+        char *types = join_strv(&a->compatible_types);
+        char *s = xasprintf("not compatible with component type %s (its device_type lists: %s); "
+                            "rebuild it with -t %s or fix the Manifest entry",
+                            component_type, types[0] ? types : "nothing", component_type);
+        free(types);
+        return s;
+    }
+    return NULL;
+}
+
+static void hex32(const unsigned char in[32], char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static void fill_artifact(struct member *mem, const struct component *c, const struct cached_header *h)
+{
+    free(mem->artifact_path);
+    free(mem->artifact_name);
+    mem->artifact_path = xstrdup(h->path);
+    mem->artifact_name = xstrdup(h->info.artifact_name ? h->info.artifact_name : "");
+    mem->artifact_size = h->size;
+    hex32(h->info.manifest_sha256, mem->manifest_sha256);
+    kvl_free(&mem->new_provides);
+    provides_apply(&c->provides, &h->info, &mem->new_provides);
+}
+
+struct select_ctx {
+    const struct config *cfg;
+    const struct artifact_keys *keys;
+    struct header_cache cache;
+    struct diag_list *diag;
+};
+
+/* Candidates of an entry whose artifact_path is not usable: by artifact_name, from
+ * the repository (orchestrator.md §10.2). Fetching is not implemented yet, so there
+ * is never one; the reason goes to *why. */
+static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, char **why)
+{
+    char *lead = e->artifact_path ? xasprintf("artifact_path %s: no such file, and ", e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
+                                  : xstrdup("");
+    if (!e->artifact_name)
+        *why = xasprintf("%sthe Manifest gives no artifact_name to fall back to; put the Artifact there or add artifact_name",
+                         lead);
+    else if (!x->cfg || !x->cfg->repository_url || !x->cfg->repository_url[0])
+        *why = xasprintf("%sartifact_name %s can only be fetched by name from an Artifact repository: set "
+                         "ArtifactRepository.URL in the configuration, or give a local artifact_path",
+                         lead, e->artifact_name);
+    else
+        *why = xasprintf("%sartifact_name %s: fetching Artifacts by name from ArtifactRepository.URL is not supported yet; "
+                         "give a local artifact_path", lead, e->artifact_name);
+    free(lead);
+}
+
+#define COMP_ERROR(x, c, ...) comp_error((x), (c)->def->component_type, (c)->id, __VA_ARGS__)
+
+static void comp_error(struct select_ctx *x, const char *type, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void comp_error(struct select_ctx *x, const char *type, const char *id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    diag_error(x->diag, NULL, 0, 0, "component %s.%s: %s", type, id ? id : "?", msg);
+    free(msg);
+}
+
+static void comp_warn(struct select_ctx *x, const struct component *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void comp_warn(struct select_ctx *x, const struct component *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    diag_warn(x->diag, NULL, 0, 0, "component %s.%s: %s", c->def->component_type, c->id ? c->id : "?", msg);
+    free(msg);
+}
+
+/* Selects for one Component into mem. 0, or -1 with the error in x->diag. */
+static int select_one(struct select_ctx *x, const struct manifest *m, const struct component *c, struct member *mem)
+{
+    const char *type = c->def->component_type;
+    const char *iface = c->def->interface;
+
+    const struct manifest_entry *e = manifest_find(m, type);
+    if (!e) {
+        COMP_ERROR(x, c, "the Manifest has no entry for component type %s; add one naming its Artifact", type);
+        return -1;
+    }
+    mem->order = e->order;
+
+    if (!c->have_provides) {
+        /* components_query already reported why, when it set c->error */
+        if (!c->error)
+            COMP_ERROR(x, c, "no Provides answer, so no Artifact can be selected for it");
+        return -1;
+    }
+    char *ikey = interface_version_key(iface);
+    bool has_sys = kvl_get(&c->provides, SYSTEM_VERSION_KEY) != NULL, has_if = kvl_get(&c->provides, ikey) != NULL;
+    if (has_sys && has_if && strcmp(ikey, SYSTEM_VERSION_KEY) != 0)
+        comp_warn(x, c, "Provides hold both %s and %s; only one version key is expected (%s for Components running "
+                  "Mender)", ikey, SYSTEM_VERSION_KEY, SYSTEM_VERSION_KEY);
+    free(ikey);
+    if (!select_has_version_key(&c->provides, iface)) {
+        char *want = expected_version_key(iface);
+        COMP_ERROR(x, c, "its Provides lack the version key %s, so no Artifact can be selected for it; the "
+                   "Interface %s must print %s=<installed version> for Provides", want, iface, want);
+        free(want);
+        return -1;
+    }
+
+    /* 1. candidates */
+    struct candidates cands = { 0 };
+    int rc = -1;
+    if (e->artifact_abspath && fs_exists(e->artifact_abspath)) {
+        const struct cached_header *h = cache_get(&x->cache, e->artifact_abspath, x->keys);
+        char *why = NULL;
+        if (h->rc != 0)
+            COMP_ERROR(x, c, "no candidate: %s: %s", h->path, h->err);
+        else if ((why = unusable(&h->info, type)) != NULL)
+            COMP_ERROR(x, c, "no candidate: %s (%s): %s", h->path, h->info.artifact_name, why);
+        else
+            cand_add(&cands, h);
+        free(why);
+    } else {
+        char *why = NULL;
+        by_name_candidates(x, e, &why);
+        COMP_ERROR(x, c, "no candidate: %s", why);
+        free(why);
+    }
+    if (cands.n == 0)
+        goto out;
+
+    /* 2. installed? Any installed candidate skips the Component. */
+    for (size_t k = 0; k < cands.n; k++)
+        if (provides_installed(&c->provides, &cands.v[k].h->info)) {
+            fill_artifact(mem, c, cands.v[k].h);
+            mem->selected = false;
+            rc = 0;
+            goto out;
+        }
+
+    /* 3. depends */
+    struct select_candidate *fit = xcalloc(cands.n, sizeof(*fit));
+    size_t *fit_idx = xcalloc(cands.n, sizeof(*fit_idx));
+    size_t nfit = 0;
+    char *reasons = NULL;
+    for (size_t k = 0; k < cands.n; k++) {
+        char *why = NULL;
+        const struct cached_header *h = cands.v[k].h;
+        if (provides_depends_match(&h->info, type, &c->provides, &why)) {
+            fit[nfit] = (struct select_candidate){ .file = cands.v[k].file, .size = h->size };
+            fit_idx[nfit++] = k;
+        } else {
+            char *r = xasprintf("%s%s%s (%s): %s", reasons ? reasons : "", reasons ? "; " : "", h->path,
+                                h->info.artifact_name, why ? why : "depends not met");
+            free(reasons);
+            reasons = r;
+        }
+        free(why);
+    }
+    if (nfit == 0) {
+        COMP_ERROR(x, c, "no candidate: %s; update it to a version the Artifact depends on first, or name an "
+                   "Artifact in the Manifest that fits what it runs", reasons);
+    } else {
+        /* 4. pick */
+        long best = select_pick_smallest(fit, nfit);
+        const struct cached_header *h = cands.v[fit_idx[best]].h;
+        fill_artifact(mem, c, h);
+        mem->selected = true;
+        if (h->info.payload_type && strcmp(h->info.payload_type, iface) != 0)
+            comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway",
+                      h->path, h->info.payload_type, iface);
+        rc = 0;
+    }
+    free(reasons);
+    free(fit);
+    free(fit_idx);
+out:
+    free(cands.v);
+    return rc;
+}
+
+int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set,
+                     bool legacy, const struct artifact_keys *keys, struct deployment *d, struct diag_list *diag)
+{
+    struct select_ctx x = { .cfg = cfg, .keys = keys, .diag = diag };
+    size_t n = set->n;
+    d->members = xcalloc(n ? n : 1, sizeof(*d->members));
+    d->nmembers = n;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct component *c = &set->v[i];
+        struct member *mem = &d->members[i];
+        member_init(mem);
+        mem->component_type = xstrdup(c->def->component_type);
+        mem->id = xstrdup(c->id ? c->id : (c->def->id ? c->def->id : ""));
+        mem->interface = xstrdup(c->def->interface);
+        strv_copy(&mem->args, &c->def->args);
+        mem->legacy = legacy;
+        kvl_copy(&mem->provides, &c->provides);
+        if (select_one(&x, m, c, mem) != 0)
+            rc = -1;
+    }
+    cache_free(&x.cache);
+    return rc;
+}
