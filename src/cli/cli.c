@@ -37,11 +37,12 @@ struct command {
 static int cmd_help(const struct cli_args *args);
 
 static const struct command commands[] = {
-    { "install", C_INSTALL, NULL, 1, 1, "install [--stop-before STATE]... [--exit-on-reboot] MANIFEST",
+    { "install", C_INSTALL, cmd_install, 1, 1,
+      "install [--stop-before STATE]... [--exit-on-reboot] [--plan-hash HASH] MANIFEST",
       "Update the System to the Manifest; roll everything back if any step fails." },
-    { "resume", C_RESUME, NULL, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
+    { "resume", C_RESUME, cmd_resume, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
       "Continue the deployment in progress after a reboot, stop or interruption." },
-    { "rollback", C_ROLLBACK, NULL, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
+    { "rollback", C_ROLLBACK, cmd_rollback, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
       "Roll the whole System back to the previous Manifest." },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
       "Print every Component's provides as <component_type>.<id>.<key>=<value>." },
@@ -87,6 +88,10 @@ static const struct option_def options[] = {
       "ArtifactCommit, ArtifactRollback or Cleanup; repeatable" },
     { "exit-on-reboot", 0, OPT_FLAG, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(exit_on_reboot), NULL,
       "exit with code 4 instead of rebooting the System device" },
+    { "progress", 0, OPT_STRING, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(progress), "MODE",
+      "json (JSON lines on stdout), text (the default on a terminal) or none" },
+    { "plan-hash", 0, OPT_STRING, C_INSTALL, FIELD(plan_hash), "HASH",
+      "refuse to install unless the plan has this hash (from 'plan --format json')" },
     { "json", 0, OPT_FLAG, C_STATUS | C_HISTORY, FIELD(json), NULL, "print JSON" },
     { NULL, 'n', OPT_STRING, C_HISTORY, FIELD(count), "COUNT", "number of deployments to show" },
 };
@@ -323,6 +328,11 @@ static int parse(int argc, char **argv, struct cli_args *args)
                              args->stop_before.v[k], "");
             goto out;
         }
+    }
+    if (args->progress && strcmp(args->progress, "json") != 0 && strcmp(args->progress, "text") != 0 &&
+        strcmp(args->progress, "none") != 0) {
+        rc = usage_error("unknown --progress \"%s\"%s (json, text, none)", args->progress, "");
+        goto out;
     }
     if (args->format && strcmp(args->format, "text") != 0 && strcmp(args->format, "json") != 0 &&
         strcmp(args->format, "dot") != 0) {

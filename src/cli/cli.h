@@ -17,6 +17,8 @@ struct cli_args {
     const char *format;            /* plan */
     const char *output;            /* repo-index */
     const char *count;             /* history -n */
+    const char *plan_hash;         /* install --plan-hash */
+    const char *progress;          /* install, resume, rollback: json, text or none */
     struct strv stop_before;       /* install, resume, rollback */
     bool exit_on_reboot;
     bool json;
@@ -27,6 +29,9 @@ int cli_main(int argc, char **argv);
 /* Commands. Each returns an exit code of cli/exitcodes.h. */
 int cmd_check(const struct cli_args *args);
 int cmd_show_provides(const struct cli_args *args);
+int cmd_install(const struct cli_args *args);
+int cmd_resume(const struct cli_args *args);
+int cmd_rollback(const struct cli_args *args);
 int cmd_show_inventory(const struct cli_args *args);
 int cmd_status(const struct cli_args *args);
 int cmd_history(const struct cli_args *args);

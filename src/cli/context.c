@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "util/log.h"
 
 int context_load_config(const struct cli_args *args, struct config *cfg)
@@ -83,6 +84,20 @@ struct iface_env context_iface_env(const struct config *cfg)
 
 char *context_last_manifest_name(const struct config *cfg)
 {
-    (void)cfg; /* the journal (step 3) keeps it; until then nothing is known */
-    return NULL;
+    bool missing = false;
+    char err[512];
+    struct journal *j = journal_open_readonly(cfg->datastore_dir, &missing, err, sizeof(err));
+    if (!j) {
+        if (!missing)
+            log_warn("journal: %s", err);
+        return NULL;
+    }
+    char *name = NULL, *text = NULL;
+    if (journal_last_success(j, &name, &text) != 1) {
+        free(name);
+        name = NULL;
+    }
+    free(text);
+    journal_close(j);
+    return name;
 }

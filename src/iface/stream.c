@@ -204,7 +204,10 @@ static int data(struct dl *d, const void *buf, size_t len)
             fail(d, "write: %s", strerror(errno));
         return -1;
     }
+    uint64_t before = d->bytes;
     d->bytes += len;
+    if (d->o->progress && (d->bytes >> 20) != (before >> 20))
+        d->o->progress(d->o->progress_ctx, d->bytes);
     return 0;
 }
 

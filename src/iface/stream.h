@@ -20,6 +20,9 @@ struct download_opts {
     bool unpacked;                           /* NeedsUnpackedArtifact = Yes */
     bool with_sizes;                         /* ProvidePayloadFileSizes = Yes: DownloadWithFileSizes */
     const unsigned char *expect_manifest_sha256; /* the Artifact must still be the selected one; NULL = any */
+    /* called as bytes are delivered (about every MiB), may be NULL */
+    void (*progress)(void *ctx, uint64_t bytes);
+    void *progress_ctx;
 };
 
 struct download_result {

@@ -1,0 +1,642 @@
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/exitcodes.h"
+#include "engine/program.h"
+#include "iface/proc.h"
+#include "iface/runner.h"
+#include "iface/stream.h"
+#include "iface/workdir.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define LOOP_GUARD_MAX 5 /* resumes at one position before the deployment is failed */
+
+struct engine {
+    const struct engine_opts *o;
+    struct deployment *d;
+    struct program prog;
+    struct iface_env env;
+    pthread_mutex_t lock;   /* guards d while calls run in parallel */
+    bool journal_failed;
+};
+
+enum step_result { STEP_OK, STEP_FAILED, STEP_JUMP, STEP_STOP, STEP_REBOOT, STEP_ERROR };
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static void emit(struct engine *e, enum engine_event_kind kind, const struct member *m, const char *state, int group,
+                 int rc)
+{
+    if (!e->o->on_event)
+        return;
+    struct engine_event ev = { .kind = kind, .d = e->d, .m = m, .state = state, .rc = rc,
+                               .group_order = group >= 0 && (size_t)group < e->prog.ngroups ? e->prog.groups[group] : 0 };
+    e->o->on_event(e->o->event_ctx, &ev);
+}
+
+/* Saves d; the caller holds e->lock. A failed save stops the engine before it acts. */
+static int save_locked(struct engine *e)
+{
+    char err[512];
+    if (journal_save(e->o->journal, e->d, err, sizeof(err)) == 0)
+        return 0;
+    if (!e->journal_failed)
+        log_error("journal: %s", err);
+    e->journal_failed = true;
+    return -1;
+}
+
+static int save(struct engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    int r = save_locked(e);
+    pthread_mutex_unlock(&e->lock);
+    return r;
+}
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src ? xstrdup(src) : NULL;
+}
+
+static struct iface_target target_of(const struct member *m)
+{
+    return (struct iface_target){ .component_type = m->component_type, .id = m->id, .interface = m->interface,
+                                  .args = &m->args, .legacy = m->legacy };
+}
+
+static char *read_boot_id(void)
+{
+    char *s = NULL;
+    size_t n;
+    if (fs_read_file("/proc/sys/kernel/random/boot_id", 4096, &s, &n) != 0)
+        return xstrdup("unknown");
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        s[--n] = '\0';
+    return s;
+}
+
+static bool stop_requested(const struct engine *e, const char *name)
+{
+    return e->o->stop_before && strv_contains(e->o->stop_before, name);
+}
+
+/* ---- one call for one member ------------------------------------------------------------- */
+
+static void hex_to_bin(const char *hex, unsigned char out[32])
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+}
+
+struct download_progress {
+    struct engine *e;
+    const struct member *m;
+};
+
+static void on_download_progress(void *ctx, uint64_t bytes)
+{
+    struct download_progress *p = ctx;
+    if (!p->e->o->on_event)
+        return;
+    struct engine_event ev = { .kind = EV_PROGRESS, .d = p->e->d, .m = p->m, .state = "Download", .bytes = bytes,
+                               .total = p->m->artifact_size };
+    p->e->o->on_event(p->e->o->event_ctx, &ev);
+}
+
+/* Makes the call of step st for m. Returns 0 or -1 with err; *answer for queries. */
+static int call(struct engine *e, const struct step_def *def, struct member *m, int *answer, char *err, size_t errlen)
+{
+    struct iface_target t = target_of(m);
+    char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
+    int r = -1;
+    switch (def->kind) {
+    case SK_WORKDIR: {
+        struct artifact_info info = { 0 };
+        char why[512];
+        unsigned char want[32];
+        hex_to_bin(m->manifest_sha256, want);
+        if (artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why)) != 0)
+            snprintf(err, errlen, "Download: %s: %s", m->artifact_path, why);
+        else if (memcmp(want, info.manifest_sha256, 32) != 0)
+            snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", m->artifact_path);
+        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0)
+            snprintf(err, errlen, "Download: work dir: %s", why);
+        else
+            r = 0;
+        artifact_info_free(&info);
+        break;
+    }
+    case SK_QUERY: {
+        enum answer a;
+        r = iface_query_answer(&e->env, &t, def->name, wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
+        if (r == 0)
+            *answer = (int)a;
+        break;
+    }
+    case SK_DOWNLOAD: {
+        unsigned char want[32];
+        hex_to_bin(m->manifest_sha256, want);
+        struct download_opts o = {
+            .env = &e->env,
+            .target = &t,
+            .workdir = wd,
+            .artifact_path = m->artifact_path,
+            .keys = e->o->keys,
+            .unpacked = m->needs_unpacked != ANSWER_NO,
+            .with_sizes = m->provide_sizes == ANSWER_YES,
+            .expect_manifest_sha256 = want,
+        };
+        struct download_progress prog = { e, m };
+        o.progress = on_download_progress;
+        o.progress_ctx = &prog;
+        struct download_result res;
+        r = iface_download(&o, &res, err, errlen);
+        break;
+    }
+    case SK_STATE:
+        if (workdir_mkdirs(wd) != 0) {
+            snprintf(err, errlen, "%s: work dir %s: %s", def->name, wd, strerror(errno));
+            break;
+        }
+        r = iface_state(&e->env, &t, def->name, wd, err, errlen);
+        if (strcmp(def->name, "Cleanup") == 0 && workdir_remove(wd) != 0)
+            log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
+        break;
+    default:
+        snprintf(err, errlen, "internal: not a call");
+        break;
+    }
+    free(wd);
+    return r;
+}
+
+/* Records "about to run", makes the call, records the result: each durably. */
+static void run_member(struct engine *e, const struct step_def *def, struct member *m)
+{
+    pthread_mutex_lock(&e->lock);
+    m->call_seq = e->d->seq;
+    set_str(&m->last_state, def->name);
+    if (def->kind != SK_WORKDIR)
+        m->touched = true;
+    if (strcmp(def->name, "ArtifactInstall") == 0)
+        m->install_started = true;
+    if (strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+        m->rb_attempts++;
+    int saved = save_locked(e);
+    pthread_mutex_unlock(&e->lock);
+    if (saved != 0)
+        return;
+
+    emit(e, EV_CALL_START, m, def->name, -1, 0);
+    log_comp(LOG_INFO, m->component_type, m->id, "%s", def->name);
+    char err[1024] = "";
+    int answer = ANSWER_UNSET;
+    int rc = call(e, def, m, &answer, err, sizeof(err));
+    if (rc != 0)
+        log_comp(LOG_ERROR, m->component_type, m->id, "%s", err);
+
+    pthread_mutex_lock(&e->lock);
+    m->done_seq = e->d->seq;
+    m->last_rc = rc == 0 ? 0 : 1;
+    set_str(&m->last_error, rc == 0 ? NULL : err);
+    if (def->kind == SK_QUERY)
+        *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
+    if (rc == 0 && strcmp(def->name, "ArtifactRollback") == 0)
+        m->rollback_ok = true;
+    if (rc == 0 && strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+        m->rb_verified = true;
+    save_locked(e);
+    pthread_mutex_unlock(&e->lock);
+    emit(e, EV_CALL_END, m, def->name, -1, rc);
+}
+
+struct pool {
+    struct engine *e;
+    const struct step_def *def;
+    struct member **todo;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *worker(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n || p->e->journal_failed)
+            return NULL;
+        run_member(p->e, p->def, p->todo[i]);
+    }
+}
+
+/* Runs the calls of one step: members in parallel, at most MaxParallelInterfaces at a
+ * time; returns when all are done (the barrier). */
+static void run_parallel(struct engine *e, const struct step_def *def, struct member **todo, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t cap = e->o->cfg->max_parallel_interfaces > 0 ? (size_t)e->o->cfg->max_parallel_interfaces : n;
+    size_t nthreads = cap < n ? cap : n;
+    struct pool p = { .e = e, .def = def, .todo = todo, .n = n };
+    atomic_init(&p.next, 0);
+    if (nthreads == 1) {
+        worker(&p);
+        return;
+    }
+    pthread_t *th = xcalloc(nthreads, sizeof(*th));
+    size_t started = 0;
+    for (; started < nthreads; started++)
+        if (pthread_create(&th[started], NULL, worker, &p) != 0)
+            break;
+    if (started == 0)
+        worker(&p);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+}
+
+/* ---- steps ------------------------------------------------------------------------------ */
+
+/* The members of step st's group it applies to. */
+static size_t step_members(struct engine *e, const struct step *st, struct member **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->d->nmembers; i++) {
+        struct member *m = &e->d->members[i];
+        if (program_group_of(&e->prog, m) == st->group && st->def->applies(m))
+            out[n++] = m;
+    }
+    return n;
+}
+
+/* Applies the failure policy of a step to the members whose call failed. */
+static enum step_result judge(struct engine *e, const struct step_def *def, struct member **ms, size_t n)
+{
+    enum step_result r = STEP_OK;
+    for (size_t i = 0; i < n; i++) {
+        struct member *m = ms[i];
+        if (m->done_seq != e->d->seq || m->last_rc == 0)
+            continue;
+        if (def->failure == FAIL_INCONSISTENT)
+            e->d->inconsistent = true;
+        if (def->failure == FAIL_ROLLBACK && r == STEP_OK) {
+            r = STEP_FAILED;
+            if (!e->d->failure)
+                e->d->failure = xasprintf("%s.%s: %s", m->component_type, m->id,
+                                          m->last_error ? m->last_error : def->name);
+        }
+    }
+    return r;
+}
+
+static enum step_result run_calls(struct engine *e, const struct step *st)
+{
+    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    struct member **todo = xcalloc(e->d->nmembers + 1, sizeof(*todo));
+    size_t n = step_members(e, st, ms), ntodo = 0;
+    const struct step_def *def = st->def;
+
+    /* Members whose call is recorded as started but has no result were interrupted. */
+    pthread_mutex_lock(&e->lock);
+    for (size_t i = 0; i < n; i++) {
+        struct member *m = ms[i];
+        if (m->done_seq == e->d->seq)
+            continue;
+        if (m->call_seq != e->d->seq || def->interrupted == INT_RERUN) {
+            todo[ntodo++] = m;
+            continue;
+        }
+        bool failed = def->interrupted == INT_FAIL;
+        log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", def->name,
+                 failed ? "that is a failure" : "taking it as done");
+        m->done_seq = e->d->seq;
+        m->last_rc = failed ? 1 : 0;
+        if (failed)
+            set_str(&m->last_error, "interrupted");
+    }
+    int saved = save_locked(e);
+    pthread_mutex_unlock(&e->lock);
+    enum step_result r = STEP_ERROR;
+    if (saved == 0) {
+        run_parallel(e, def, todo, ntodo);
+        r = e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
+    }
+    free(ms);
+    free(todo);
+    return r;
+}
+
+/* Searches PATH for a command without a slash. Caller frees. */
+static char *resolve_command(const char *cmd)
+{
+    if (strchr(cmd, '/'))
+        return xstrdup(cmd);
+    const char *path = getenv("PATH");
+    char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+    char *found = NULL;
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *p = fs_join(dir, cmd);
+        if (access(p, X_OK) == 0)
+            found = p;
+        else
+            free(p);
+    }
+    free(copy);
+    return found ? found : xstrdup(cmd);
+}
+
+/* One System-device reboot for the group: recorded first (with the boot id), then
+ * either exit 4 (--exit-on-reboot) or RebootCommand, after which we should not live. */
+static enum step_result system_reboot(struct engine *e, const struct step *st)
+{
+    struct deployment *d = e->d;
+    struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
+    size_t n = step_members(e, st, ms);
+    free(ms);
+    if (d->reboot_pending) { /* resumed after the reboot */
+        char *now = read_boot_id();
+        if (d->boot_id && strcmp(now, d->boot_id) == 0)
+            log_warn("resumed after a System-device reboot, but the boot id is unchanged (%s)", now);
+        free(now);
+        d->reboot_pending = false;
+        return save(e) == 0 ? STEP_OK : STEP_ERROR;
+    }
+    if (n == 0)
+        return STEP_OK;
+    d->reboot_pending = true;
+    free(d->boot_id);
+    d->boot_id = read_boot_id();
+    if (save(e) != 0)
+        return STEP_ERROR;
+    emit(e, EV_REBOOT, NULL, st->def->name, st->group, 0);
+    if (e->o->exit_on_reboot) {
+        log_info("System-device reboot required; run 'mender-orchestrator resume' after it");
+        return STEP_REBOOT;
+    }
+    const struct strv *cmd = &e->o->cfg->reboot_command;
+    char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
+    for (size_t i = 0; i < cmd->n; i++)
+        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
+    log_info("rebooting the System device: %s", argv[0]);
+    struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
+    struct proc_result res;
+    char err[512] = "";
+    proc_run(&spec, &res, err, sizeof(err));
+    bool ok = proc_succeeded(&res);
+    char why[600];
+    if (!res.started)
+        snprintf(why, sizeof(why), "RebootCommand: %s", err);
+    else if (!ok)
+        proc_describe(&res, why, sizeof(why));
+    proc_result_free(&res);
+    for (size_t i = 0; i < cmd->n; i++)
+        free(argv[i]);
+    free(argv);
+    if (ok) {
+        long t = e->o->cfg->reboot_timeout_seconds;
+        for (long i = 0; i < t * 10; i++)
+            usleep(100000); /* the reboot ends us here */
+        snprintf(why, sizeof(why), "the System device did not reboot within %ld s", t);
+    }
+    log_error("System-device reboot failed: %s", why);
+    d->reboot_pending = false;
+    if (st->def->failure == FAIL_ROLLBACK && !d->failure)
+        d->failure = xasprintf("System-device reboot failed: %s", why);
+    if (save(e) != 0)
+        return STEP_ERROR;
+    return st->def->failure == FAIL_ROLLBACK ? STEP_FAILED : STEP_OK;
+}
+
+/* After a group's rollback reboots: retry those not verified, or give up on them. */
+static enum step_result rollback_retry(struct engine *e, const struct step *st, int *jump)
+{
+    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    size_t n = step_members(e, st, ms);
+    bool again = false;
+    for (size_t i = 0; i < n; i++) {
+        if (ms[i]->rb_attempts < e->o->cfg->rollback_reboot_retries) {
+            again = true;
+            continue;
+        }
+        log_comp(LOG_ERROR, ms[i]->component_type, ms[i]->id,
+                 "the rollback reboot could not be verified after %d attempts", ms[i]->rb_attempts);
+        ms[i]->rb_given_up = true;
+        e->d->inconsistent = true;
+    }
+    free(ms);
+    if (!again)
+        return save(e) == 0 ? STEP_OK : STEP_ERROR;
+    *jump = program_find(&e->prog, 0, "ArtifactRollbackReboot", st->group);
+    return STEP_JUMP;
+}
+
+static enum step_result run_step(struct engine *e, const struct step *st, int *jump)
+{
+    switch (st->def->kind) {
+    case SK_STOP: return stop_requested(e, st->def->name) ? STEP_STOP : STEP_OK;
+    case SK_SYSTEM_REBOOT: return system_reboot(e, st);
+    case SK_RB_RETRY: return rollback_retry(e, st, jump);
+    default: return run_calls(e, st);
+    }
+}
+
+/* ---- direction and position ------------------------------------------------------------- */
+
+static int highest_touched_group(const struct deployment *d, const struct program *p)
+{
+    int top = -1;
+    bool any_install = false;
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        any_install |= m->install_started;
+        int g = program_group_of(p, m);
+        if (m->touched && g > top)
+            top = g;
+    }
+    return any_install ? top : -1;
+}
+
+int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen)
+{
+    if (d->direction == DIR_ROLLBACK)
+        return 0;
+    struct program p;
+    program_build(d, &p);
+    int cleanup = program_cleanup_start(&p);
+    if (d->cursor > cleanup) {
+        snprintf(err, errlen, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator resume' to finish it");
+        program_free(&p);
+        return -1;
+    }
+    d->rollback_top = highest_touched_group(d, &p);
+    program_free(&p);
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        if (m->install_started && m->supports_rollback != ANSWER_YES) {
+            log_comp(LOG_ERROR, m->component_type, m->id,
+                     "was modified but does not support rollback: the System may be inconsistent");
+            d->inconsistent = true;
+        }
+    }
+    if (!d->failure && reason)
+        d->failure = xstrdup(reason);
+    d->direction = DIR_ROLLBACK;
+    d->cursor = 0;
+    d->seq++;
+    return 0;
+}
+
+void engine_park_failed(struct deployment *d, const char *reason)
+{
+    d->direction = DIR_ROLLBACK;
+    d->rollback_top = -1;
+    d->cursor = 0; /* the rollback program then starts at "stop before Cleanup" */
+    d->seq++;
+    if (!d->failure && reason)
+        d->failure = xstrdup(reason);
+}
+
+const char *engine_phase_name(const struct deployment *d)
+{
+    struct program p;
+    program_build(d, &p);
+    const char *name = "done";
+    if ((size_t)d->cursor < p.n) {
+        const struct step_def *def = p.steps[d->cursor].def;
+        if (d->cursor >= program_cleanup_start(&p))
+            name = "cleanup";
+        else if (d->direction == DIR_ROLLBACK)
+            name = "rollback";
+        else if (strcmp(def->name, "ArtifactCommit") == 0)
+            name = "commit";
+        else
+            name = "install";
+    }
+    program_free(&p);
+    return name;
+}
+
+/* The exit code for a deployment on the rollback path, stopped or ended. */
+static int rollback_exit(const struct engine *e)
+{
+    if (e->d->inconsistent)
+        return EXIT_INCONSISTENT;
+    return e->o->command == ENGINE_ROLLBACK ? EXIT_OK : EXIT_FAILED;
+}
+
+static void loop_guard(struct engine *e)
+{
+    struct deployment *d = e->d;
+    bool at_stop = (size_t)d->cursor < e->prog.n && e->prog.steps[d->cursor].def->kind == SK_STOP;
+    if (at_stop || d->seq != d->resume_seq) {
+        d->resumes_without_progress = 0;
+        d->resume_seq = d->seq;
+        return;
+    }
+    if (++d->resumes_without_progress < LOOP_GUARD_MAX)
+        return;
+    log_error("resumed %d times at the same step without progress", d->resumes_without_progress);
+    d->resumes_without_progress = 0;
+    char err[256];
+    if (d->direction == DIR_FORWARD &&
+        engine_begin_rollback(d, "resumed too many times without progress", err, sizeof(err)) == 0) {
+        program_free(&e->prog);
+        program_build(d, &e->prog);
+    } else {
+        d->inconsistent = d->direction == DIR_ROLLBACK ? true : d->inconsistent;
+        d->cursor++;
+        d->seq++;
+    }
+    d->resume_seq = d->seq;
+}
+
+static int finish(struct engine *e)
+{
+    struct deployment *d = e->d;
+    d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
+    d->ended = time(NULL);
+    char err[512];
+    if (journal_finish(e->o->journal, d, err, sizeof(err)) != 0) {
+        log_error("journal: %s", err);
+        return EXIT_FAILED;
+    }
+    if (d->status == DEP_SUCCESS) {
+        log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name);
+        return EXIT_OK;
+    }
+    if (d->status == DEP_INCONSISTENT)
+        log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
+                  d->failure ? d->failure : "a rollback step failed");
+    else
+        log_error("deployment %lld failed and was rolled back: %s", d->id, d->failure ? d->failure : "rollback");
+    return rollback_exit(e);
+}
+
+int engine_run(const struct engine_opts *o, struct deployment *d)
+{
+    struct engine e = { .o = o, .d = d };
+    pthread_mutex_init(&e.lock, NULL);
+    e.env = (struct iface_env){ .data_dir = o->cfg->data_dir, .datastore = o->cfg->datastore_dir,
+                                .timeout_seconds = (double)o->cfg->interface_timeout_seconds };
+    program_build(d, &e.prog);
+    int rc = EXIT_FAILED;
+    if (o->command != ENGINE_INSTALL) {
+        loop_guard(&e);
+        if (save(&e) != 0)
+            goto out;
+    }
+    for (;;) {
+        if ((size_t)d->cursor >= e.prog.n) {
+            rc = finish(&e);
+            break;
+        }
+        const struct step *st = &e.prog.steps[d->cursor];
+        int jump = -1;
+        if (st->def->kind != SK_STOP)
+            emit(&e, EV_STEP, NULL, st->def->name, st->group, 0);
+        enum step_result r = run_step(&e, st, &jump);
+        if (r == STEP_STOP) {
+            log_info("stopped before %s", st->def->name);
+            rc = d->direction == DIR_FORWARD ? EXIT_OK : rollback_exit(&e);
+            break;
+        }
+        if (r == STEP_REBOOT) {
+            rc = EXIT_REBOOT;
+            break;
+        }
+        if (r == STEP_ERROR)
+            break;
+        if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
+            char err[256];
+            log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
+            engine_begin_rollback(d, NULL, err, sizeof(err));
+            program_free(&e.prog);
+            program_build(d, &e.prog);
+            emit(&e, EV_DIRECTION, NULL, "rollback", -1, 0);
+        } else {
+            d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
+            d->seq++;
+        }
+        if (save(&e) != 0)
+            break;
+    }
+out:
+    program_free(&e.prog);
+    pthread_mutex_destroy(&e.lock);
+    return rc;
+}

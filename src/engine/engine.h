@@ -1,0 +1,59 @@
+/* The System-wide state machine (orchestrator.md §6): one table-driven program for the
+ * forward path and one for the rollback path, run group by group with a barrier per
+ * state, every transition saved to the journal before it is acted on. */
+#ifndef MO_ENGINE_H
+#define MO_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "artifact/artifact.h"
+#include "engine/deployment.h"
+#include "inputs/config.h"
+#include "journal.h"
+#include "util/strv.h"
+
+/* What the engine tells the outside world (progress views, tests). */
+enum engine_event_kind { EV_STEP, EV_CALL_START, EV_CALL_END, EV_PROGRESS, EV_REBOOT, EV_DIRECTION };
+
+struct engine_event {
+    enum engine_event_kind kind;
+    const struct deployment *d;
+    const struct member *m;  /* NULL for deployment-level events */
+    const char *state;       /* state, query or step name */
+    int group_order;         /* order of the group, 0 if none */
+    int rc;                  /* EV_CALL_END: 0 ok */
+    uint64_t bytes, total;   /* EV_PROGRESS */
+};
+
+typedef void (*engine_event_fn)(void *ctx, const struct engine_event *ev);
+
+enum engine_command { ENGINE_INSTALL, ENGINE_RESUME, ENGINE_ROLLBACK };
+
+struct engine_opts {
+    const struct config *cfg;
+    struct journal *journal;
+    const struct artifact_keys *keys;
+    const struct strv *stop_before;
+    bool exit_on_reboot;
+    enum engine_command command;  /* decides exit codes on the rollback path */
+    engine_event_fn on_event;
+    void *event_ctx;
+};
+
+/* Runs d from its saved position until it ends, stops, or needs a reboot. Returns the
+ * exit code of orchestrator.md §8. */
+int engine_run(const struct engine_opts *o, struct deployment *d);
+
+/* Turns d to the rollback path (the `rollback` command, or a failure). Returns 0, or -1
+ * with a reason in err when it cannot: the success path already started Cleanup. */
+int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen);
+
+/* Parks a deployment whose preparation failed before Cleanup (orchestrator.md §6.1), as
+ * a first-group Download failure would be: rollback path, nothing to roll back. */
+void engine_park_failed(struct deployment *d, const char *reason);
+
+/* Names of the phase d is in, for status: "install", "commit", "cleanup", "rollback". */
+const char *engine_phase_name(const struct deployment *d);
+
+#endif
