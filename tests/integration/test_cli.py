@@ -89,6 +89,6 @@ def test_malformed_config_is_reported(mo, bundle):
 
 
 def test_command_not_yet_available(mo):
-    r = mo.run("resume")
+    r = mo.run("repo-index", mo.base)
     assert r.rc == 1
     assert "not available" in r.err
