@@ -32,31 +32,52 @@ struct command {
     int min_args, max_args;
     const char *synopsis;
     const char *summary;
+    const char *exits;  /* the exit codes this command gives */
 };
+
+#define EXITS_DEPLOY                                                                                    \
+    "  0  done, or stopped on the success path\n"                                                      \
+    "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"        \
+    "     stop point); usage, configuration or validation error; another process holds the lock\n"    \
+    "  3  failed, and the System may be inconsistent\n"                                               \
+    "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n"
+#define EXITS_SIMPLE "  0  success\n  1  usage, configuration or validation error\n"
 
 static int cmd_help(const struct cli_args *args);
 
 static const struct command commands[] = {
     { "install", C_INSTALL, cmd_install, 1, 1,
       "install [--stop-before STATE]... [--exit-on-reboot] [--plan-hash HASH] MANIFEST",
-      "Update the System to the Manifest; roll everything back if any step fails." },
+      "Update the System to the Manifest; roll everything back if any step fails.", EXITS_DEPLOY },
     { "resume", C_RESUME, cmd_resume, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
-      "Continue the deployment in progress after a reboot, stop or interruption." },
+      "Continue the deployment in progress after a reboot, stop or interruption.",
+      EXITS_DEPLOY "  2  nothing in progress\n" },
     { "rollback", C_ROLLBACK, cmd_rollback, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
-      "Roll the whole System back to the previous Manifest." },
+      "Roll the whole System back to the previous Manifest.",
+      "  0  rolled back (or stopped) with every rollback step successful\n"
+      "  1  cannot roll back: the deployment already succeeded and is cleaning up; usage or configuration error\n"
+      "  2  nothing in progress\n  3  a rollback step failed: the System may be inconsistent\n"
+      "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n" },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
-      "Print every Component's provides as <component_type>.<id>.<key>=<value>." },
+      "Print every Component's provides as <component_type>.<id>.<key>=<value>.",
+      "  0  every Component answered\n  1  a query failed (the others are still printed), or bad input\n" },
     { "show-inventory", C_SHOW_INVENTORY, cmd_show_inventory, 0, 0, "show-inventory",
-      "Print the System's inventory in the Mender inventory-script format." },
+      "Print the System's inventory in the Mender inventory-script format.",
+      "  0  printed (a Component whose Interface fails is left out)\n  1  the Topology is unusable\n" },
     { "check", C_CHECK, cmd_check, 1, 1, "check [--topology FILE] MANIFEST",
-      "Validate Topology, Manifest and every local Artifact offline; one line per component type." },
+      "Validate Topology, Manifest and every local Artifact offline; one line per component type.",
+      "  0  all is well\n  1  at least one error (every error found is printed)\n" },
     { "plan", C_PLAN, cmd_plan, 1, 1, "plan [--format text|json|dot] MANIFEST",
-      "Show what install would do: selection, skipped Components, groups, reboots." },
-    { "status", C_STATUS, cmd_status, 0, 0, "status [--json]", "Show the deployment in progress." },
-    { "history", C_HISTORY, cmd_history, 0, 0, "history [--json] [-n COUNT]", "Show past deployments." },
+      "Show what install would do: selection, skipped Components, groups, reboots.",
+      "  0  install would proceed\n  1  it would not (every error is printed)\n" },
+    { "status", C_STATUS, cmd_status, 0, 0, "status [--json]", "Show the deployment in progress.",
+      "  0  shown, also when nothing is in progress\n  1  the journal cannot be read\n" },
+    { "history", C_HISTORY, cmd_history, 0, 0, "history [--json] [-n COUNT]", "Show past deployments.",
+      "  0  shown\n  1  the journal cannot be read, or a bad COUNT\n" },
     { "repo-index", C_REPO_INDEX, NULL, 1, 1, "repo-index [--output FILE] DIR",
-      "Check every *.mender in DIR and write the repository index.json." },
-    { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command." },
+      "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
+    { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.",
+      EXITS_SIMPLE },
 };
 
 enum opt_kind { OPT_STRING, OPT_LIST, OPT_FLAG };
@@ -157,6 +178,7 @@ static void print_command_usage(FILE *f, const struct command *c)
     fputs("\nGlobal options (--log-level, -t/--topology-components, --manifest-components, -h/--help)\n"
           "may be given before or after the command.\n",
           f);
+    fprintf(f, "\nExit codes:\n%s", c->exits);
 }
 
 static int cmd_help(const struct cli_args *args)

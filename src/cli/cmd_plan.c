@@ -7,18 +7,19 @@
 #include "cli/context.h"
 #include "cli/exitcodes.h"
 #include "engine/deployment.h"
+#include "journal.h"
 #include "plan.h"
 #include "prepare.h"
 #include "util/log.h"
 
-/* The NeedsArtifactReboot answer recorded for an Interface in the latest deployment.
- * Not wired yet: to be answered from journal_last_reboot_answer (read-only journal,
- * ctx = the journal). Until then every expected reboot shows as unknown. */
+/* The NeedsArtifactReboot answer recorded for an Interface in the latest deployment
+ * that asked it (ctx: the read-only journal, or NULL when there is none yet). */
 static int plan_last_reboot_answer(void *ctx, const char *interface)
 {
-    (void)ctx;
-    (void)interface;
-    return ANSWER_UNSET;
+    int answer = ANSWER_UNSET;
+    if (ctx && journal_last_reboot_answer(ctx, interface, &answer) != 1)
+        answer = ANSWER_UNSET;
+    return answer;
 }
 
 int cmd_plan(const struct cli_args *args)
@@ -42,7 +43,13 @@ int cmd_plan(const struct cli_args *args)
     diag_flush(&diag);
     int rc = EXIT_FAILED;
     if (r == 0 && nerrors == 0) {
-        plan_print(stdout, &d, fmt, plan_last_reboot_answer, NULL);
+        bool missing = false;
+        char err[512];
+        struct journal *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
+        if (!j && !missing)
+            log_warn("journal: %s; expected reboots are shown as unknown", err);
+        plan_print(stdout, &d, fmt, plan_last_reboot_answer, j);
+        journal_close(j);
         fflush(stdout);
         rc = EXIT_OK;
     } else {

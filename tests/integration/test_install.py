@@ -380,3 +380,73 @@ def test_status_and_history(system):
     h = json.loads(system.mo.run("history", "--json").out)
     assert h[0]["result"] == "success"
     assert h[0]["manifest"] == "sys-v2"
+
+
+def test_legacy_seed_manifest_end_to_end(mo, tmp_path):
+    """The 2024 product description's example (indentation corrected), end to end."""
+    import shutil
+    from conftest import ROOT, make_artifact
+    from kit import Kit
+    kit = Kit(tmp_path / "kit", mo.data)
+    mo.env.update(kit.env())
+    for ctype in ("gateway", "rtos"):
+        kit.install(ctype)
+    rel = tmp_path / "bundle"
+    rel.mkdir()
+    shutil.copy(ROOT / "tests" / "unit" / "data" / "legacy-seed-2024-fixed.yaml", rel / "manifest.yaml")
+    make_artifact(rel / "gateway-v1.mender", "gateway-v1", ["gateway"], payload_type="gateway")
+    make_artifact(rel / "rtos-v1.mender", "rtos-v1", ["rtos"], payload_type="rtos")
+    for cid, ctype in (("G13", "gateway"), ("R456", "rtos"), ("R998", "rtos")):
+        kit.configure(cid, answers={"SupportsRollback": "Yes"}, provides={f"rootfs-image.{ctype}.version": "v0"})
+    r = mo.run("install", rel / "manifest.yaml")
+    assert r.rc == 0, r
+    for cid, ctype in (("G13", "gateway"), ("R456", "rtos"), ("R998", "rtos")):
+        calls = kit.calls(cid)
+        # no Identity for legacy Manifests; the id follows the component type in argv
+        assert [c["call"] for c in calls] == ["Provides"] + [
+            "NeedsUnpackedArtifact", "ProvidePayloadFileSizes", "Download", "SupportsRollback", "ArtifactInstall",
+            "NeedsArtifactReboot", "ArtifactCommit", "Cleanup"]
+        assert calls[-1]["argv"][3:5] == [ctype, cid]
+    g13 = kit.calls("G13")[0]["start"]
+    assert all(c["start"] > g13 for c in kit.calls("R456"))
+    r = mo.run("show-provides", "--manifest-components", rel / "manifest.yaml")
+    assert r.rc == 0, r
+    assert "gateway.G13.rootfs-image.gateway.version=gateway-v1\n" in r.out
+    assert "rtos.R998.rootfs-image.rtos.version=rtos-v1\n" in r.out
+    h = json.loads(mo.run("history", "--json").out)
+    assert h[0]["manifest"] == "system-core-v1" and h[0]["result"] == "success"
+
+
+def test_install_with_plan_hash(system):
+    plan = json.loads(system.mo.run("plan", "--format", "json", system.manifest).out)
+    r = system.install("--plan-hash", "0" * 64)
+    assert r.rc == 1
+    assert f"the plan is {plan['plan_hash']}" in r.err
+    assert system.calls("gw") == ["Identity", "Provides", "Identity", "Provides"]
+    r = system.install("--plan-hash", plan["plan_hash"])
+    assert r.rc == 0, r
+
+
+def test_progress_json_lines(system):
+    r = system.install("--progress=json")
+    assert r.rc == 0, r
+    events = [json.loads(l) for l in r.out.splitlines()]
+    ends = [(e["id"], e["state"]) for e in events if e["event"] == "call_end"]
+    assert ("GW", "ArtifactInstall") in ends and ("S2", "Cleanup") in ends
+    assert all(e["result"] == "ok" for e in events if e["event"] == "call_end")
+
+
+def test_plan_shows_the_reboot_answer_of_the_last_deployment(system):
+    system.configure("gw", answers={"NeedsArtifactReboot": "Yes\n"})
+    assert system.install().rc == 0
+    system.write_manifest("v3")
+    plan = json.loads(system.mo.run("plan", "--format", "json", system.manifest).out)
+    gw = [c for g in plan["groups"] for c in g["components"] if c["id"] == "GW"][0]
+    assert gw["expected_reboot"] == "Yes"
+
+
+def test_every_command_documents_its_exit_codes(mo):
+    for cmd in ("install", "resume", "rollback", "show-provides", "show-inventory", "check", "plan", "status",
+                "history", "repo-index", "help"):
+        r = mo.run(cmd, "--help")
+        assert r.rc == 0 and "\nExit codes:\n  0  " in r.out, (cmd, r)
