@@ -156,7 +156,11 @@ def test_failure_at_every_state_of_every_group(system, inst, state):
 def test_component_without_rollback_support_makes_it_inconsistent(system):
     system.configure("r1", answers={"SupportsRollback": "No\n"})
     system.configure("s1", exit={"ArtifactInstall": 1})
-    r = system.install()
+    r = system.install("--stop-before", "Cleanup")
+    assert r.rc == 3, r
+    st = json.loads(system.mo.run("status", "--json").out)
+    assert st["inconsistent"] is True and st["direction"] == "rollback"
+    r = system.mo.run("resume")
     assert r.rc == 3, r
     assert "ArtifactRollback" not in system.calls("r1")
     assert system.calls("r1")[-2:] == ["ArtifactFailure", "Cleanup"]
