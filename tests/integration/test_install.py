@@ -56,6 +56,22 @@ def test_group_members_run_in_parallel(system):
     assert overlaps(calls, "ArtifactInstall")
 
 
+def test_a_group_of_three_runs_in_parallel(mo, tmp_path):
+    comps = [("gw", "gateway", "gw-if", "GW", 10)] + [
+        (f"s{i}", "sensor", "sensor-if", f"S{i}", 30) for i in (1, 2, 3)]
+    system = System(mo, tmp_path, components=comps)
+    for i in (1, 2, 3):
+        system.configure(f"s{i}", sleep={"Download": 0.5, "ArtifactInstall": 0.5})
+    r = system.install()
+    assert r.rc == 0, r
+    calls = [c for c in system.kit.calls() if c["instance"] in ("s1", "s2", "s3")]
+    for state in ("Download", "ArtifactInstall"):
+        spans = [(c["start"], c["end"]) for c in calls if c["call"] == state]
+        assert len(spans) == 3
+        # all three were running at one moment
+        assert max(s for s, _ in spans) < min(e for _, e in spans), (state, spans)
+
+
 def test_parallel_cap_is_respected(system):
     system.mo.write_config('{"MaxParallelInterfaces": 1}')
     for inst in ("r1", "r2"):
@@ -454,3 +470,15 @@ def test_every_command_documents_its_exit_codes(mo):
                 "history", "repo-index", "help"):
         r = mo.run(cmd, "--help")
         assert r.rc == 0 and "\nExit codes:\n  0  " in r.out, (cmd, r)
+
+
+def test_loop_guard_rolls_back_a_deployment_that_never_progresses(system):
+    system.configure("r1", kill_parent_always=["SupportsRollback"])
+    assert system.install().rc == -9
+    rcs = [system.mo.run("resume").rc for _ in range(7)]
+    assert rcs[:5] == [-9] * 5, rcs
+    assert rcs[5] == 1, rcs          # failed by the loop guard, then rolled back
+    assert rcs[6] == 2, rcs          # nothing left in progress
+    assert system.versions()["gw"] == "gateway-v1"
+    assert system.calls("gw")[-4:] == ["ArtifactRollback", "NeedsArtifactReboot", "ArtifactFailure", "Cleanup"]
+    assert system.calls("r1")[-1] == "Cleanup"
