@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
@@ -29,17 +31,6 @@ static struct artifact_keys *k_rsa, *k_rsa2, *k_ec, *k_ec2, *k_many;
 
 static char *fx(const char *name) { return xasprintf("%s/%s", dir, name); }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd = xvasprintf(fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -84,7 +75,7 @@ static int setup(void **state)
     const char *root = getenv("MO_SOURCE_ROOT");
     if (!root)
         root = ".";
-    if (sh("bash '%s/tests/fixtures/make-artifacts.sh' '%s'", root, dir) != 0) {
+    if (test_sh("bash '%s/tests/fixtures/make-artifacts.sh' '%s'", root, dir) != 0) {
         fprintf(stderr, "make-artifacts.sh failed\n");
         return -1;
     }
@@ -112,7 +103,7 @@ static int teardown(void **state)
     artifact_keys_free(k_ec);
     artifact_keys_free(k_ec2);
     artifact_keys_free(k_many);
-    sh("rm -rf '%s'", dir);
+    test_sh("rm -rf '%s'", dir);
     return 0;
 }
 
@@ -391,7 +382,7 @@ static void fixture_gzip(void **state)
     /* manifest_sha256 is the hash of the raw manifest member. */
     struct artifact_info info;
     char err[256], *p = fx("gzip.mender"), *m = fx("manifest.extracted");
-    assert_int_equal(sh("tar -xOf '%s' manifest > '%s'", p, m), 0);
+    assert_int_equal(test_sh("tar -xOf '%s' manifest > '%s'", p, m), 0);
     size_t ml;
     char *mb = slurp("manifest.extracted", &ml);
     assert_non_null(mb);
@@ -441,7 +432,7 @@ static void fixture_signed_ec_raw(void **state)
     good_module("signed-ec.mender", k_many, "header.tar.gz", "data/0000.tar.gz", true);
     /* mender-artifact writes 88 base64 characters: raw r||s. */
     char *p = fx("signed-ec.mender"), *s = fx("ec.sig");
-    assert_int_equal(sh("tar -xOf '%s' manifest.sig > '%s'", p, s), 0);
+    assert_int_equal(test_sh("tar -xOf '%s' manifest.sig > '%s'", p, s), 0);
     size_t l;
     char *sig = slurp("ec.sig", &l);
     assert_int_equal(l, 88);

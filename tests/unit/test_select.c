@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <jansson.h>
 
 #include "artifact/artifact.h"
@@ -32,22 +34,11 @@ static struct artifact_keys *k_rsa;
 
 static char *fx(const char *name) { return xasprintf("%s/%s", dir, name); }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd = xvasprintf(fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
 
 /* mender-artifact write module-image into dir/<out>, payload "payload.bin". */
 static int module(const char *out, const char *type, const char *name, const char *device_type, const char *extra)
 {
-    return sh("cd '%s' && mender-artifact write module-image -T %s -n %s -t %s -f payload.bin -o %s %s >/dev/null 2>&1",
+    return test_sh("cd '%s' && mender-artifact write module-image -T %s -n %s -t %s -f payload.bin -o %s %s >/dev/null 2>&1",
               dir, type, name, device_type, out, extra ? extra : "");
 }
 
@@ -66,20 +57,20 @@ static int setup(void **state)
     if (!mkdtemp(dir))
         return -1;
     int bad = 0;
-    bad |= sh("cd '%s' && printf 'firmware\\n' > payload.bin && head -c 5000 /dev/urandom > big.bin", dir);
-    bad |= sh("cd '%s' && openssl genrsa -traditional -out rsa.key 2048 2>/dev/null && "
+    bad |= test_sh("cd '%s' && printf 'firmware\\n' > payload.bin && head -c 5000 /dev/urandom > big.bin", dir);
+    bad |= test_sh("cd '%s' && openssl genrsa -traditional -out rsa.key 2048 2>/dev/null && "
               "openssl rsa -in rsa.key -pubout -out rsa.pub 2>/dev/null", dir);
     /* the Mender docs example: rtos-v2 depends on rtos-v1 */
     bad |= module("rtos-v2.mender", "rtos-interface", "rtos-v2", "rtos", "-d rootfs-image.rtos-interface.version:rtos-v1");
     bad |= module("plain-v2.mender", "rtos-interface", "rtos-v2", "rtos", NULL);
     bad |= module("gw-only.mender", "rtos-interface", "gw-v1", "gateway", NULL);
-    bad |= sh("cd '%s' && mender-artifact write bootstrap-artifact -n boot-1 -t rtos -o bootstrap.mender >/dev/null 2>&1", dir);
+    bad |= test_sh("cd '%s' && mender-artifact write bootstrap-artifact -n boot-1 -t rtos -o bootstrap.mender >/dev/null 2>&1", dir);
     bad |= module("signed.mender", "rtos-interface", "rtos-v3", "rtos", "-k rsa.key");
     bad |= module("app-a2.mender", "rtos-interface", "app-a2", "rtos", "--software-name app --software-version a2");
     bad |= module("renamed.mender", "rtos-interface", "rtos-v2-renamed", "rtos", "--software-version rtos-v2");
     bad |= module("noprov.mender", "rtos-interface", "np-1", "rtos", "--no-default-software-version --no-default-clears-provides");
     bad |= module("odd.mender", "odd-type", "odd-1", "rtos", "--software-name rtos-interface");
-    bad |= sh("cd '%s' && mender-artifact write rootfs-image -n gw-v2 -t gateway -f big.bin -o gw-v2.mender >/dev/null 2>&1", dir);
+    bad |= test_sh("cd '%s' && mender-artifact write rootfs-image -n gw-v2 -t gateway -f big.bin -o gw-v2.mender >/dev/null 2>&1", dir);
     if (bad) {
         fprintf(stderr, "making test Artifacts failed\n");
         return -1;
@@ -96,7 +87,7 @@ static int teardown(void **state)
 {
     (void)state;
     artifact_keys_free(k_rsa);
-    sh("rm -rf '%s'", dir);
+    test_sh("rm -rf '%s'", dir);
     return 0;
 }
 
@@ -712,12 +703,12 @@ static void topology_snapshot(void **state)
     struct diag_list diag = { 0 };
     struct topology t = { 0 };
     t.path = fx("topo-main.yaml");
-    assert_int_equal(sh("printf 'api_version: mender/v1\\nkind: topology\\nsystem_type: s' > '%s'", t.path), 0);
+    assert_int_equal(test_sh("printf 'api_version: mender/v1\\nkind: topology\\nsystem_type: s' > '%s'", t.path), 0);
     char *snap = prepare_topology_snapshot(&t, &diag);
     assert_string_equal(snap, "api_version: mender/v1\nkind: topology\nsystem_type: s");
     free(snap);
     t.components_path = fx("topo-comps.yaml");
-    assert_int_equal(sh("printf 'components:\\n  - component_type: a\\n' > '%s'", t.components_path), 0);
+    assert_int_equal(test_sh("printf 'components:\\n  - component_type: a\\n' > '%s'", t.components_path), 0);
     snap = prepare_topology_snapshot(&t, &diag);
     char *want = xasprintf("api_version: mender/v1\nkind: topology\nsystem_type: s\n---\n# components file: %s\n"
                            "components:\n  - component_type: a\n", t.components_path);

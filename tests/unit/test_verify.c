@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -30,16 +32,6 @@ static const unsigned char manifest[] =
 
 static char *path_of(const char *name) { return xasprintf("%s/%s", tmpdir, name); }
 
-static int sh(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd = xvasprintf(fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
 
 static int setup(void **state)
 {
@@ -47,7 +39,7 @@ static int setup(void **state)
     if (!mkdtemp(tmpdir))
         return -1;
     /* Main keys, a second key of each kind (the wrong key), and keys we refuse. */
-    int rc = sh("cd %s && "
+    int rc = test_sh("cd %s && "
                 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out rsa.key 2>/dev/null && "
                 "openssl pkey -in rsa.key -pubout -out rsa.pub && "
                 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.key 2>/dev/null && "
@@ -69,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    sh("rm -rf %s", tmpdir);
+    test_sh("rm -rf %s", tmpdir);
     return 0;
 }
 
