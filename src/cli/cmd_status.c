@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/exitcodes.h"
+#include "engine/engine.h"
 #include "journal.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -120,6 +121,7 @@ static json_t *status_json(const struct deployment *d)
     json_object_set_new(o, "manifest", jstr(d->manifest_name));
     json_object_set_new(o, "started", jtime(d->started));
     json_object_set_new(o, "direction", json_string(direction_name(d->direction)));
+    json_object_set_new(o, "phase", json_string(engine_phase_name(d)));
     size_t ng;
     int *groups = deployment_groups(d, &ng);
     json_t *ga = json_array();
@@ -171,6 +173,7 @@ static void status_text(const struct deployment *d)
     printf("Manifest:        %s\n", dash(d->manifest_name));
     printf("Started:         %s\n", t);
     printf("Direction:       %s\n", direction_name(d->direction));
+    printf("Phase:           %s\n", engine_phase_name(d));
     size_t ng;
     int *groups = deployment_groups(d, &ng);
     printf("Groups:          ");

@@ -257,6 +257,7 @@ def test_stop_points_then_resume(system, stop):
     assert len(system.kit.calls()) == n
     st = system.mo.run("status", "--json")
     assert st.rc == 0 and json.loads(st.out)["direction"] == "forward"
+    assert json.loads(st.out)["phase"] == {"ArtifactCommit": "commit", "Cleanup": "cleanup"}[stop]
     r = system.mo.run("resume")
     assert r.rc == 0, r
     for inst in ("gw", "r1", "s2"):
