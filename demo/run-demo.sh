@@ -58,6 +58,16 @@ results=$demo/results
 logs=$demo/logs
 mkdir -p "$devices" "$results" "$logs" "$demo/etc" "$demo/share/interfaces/v1" "$demo/var"
 
+# Any unexpected error (set -e) still ends with a clear verdict.
+finish() {
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ ! -s "$results/outcome.txt" ]; then
+        echo "FAIL: unexpected error (exit $rc)" > "$results/outcome.txt"
+        echo "DEMO FAILED: unexpected error (exit $rc), see above; logs: $logs" >&2
+    fi
+}
+trap finish EXIT
+
 # --- output helpers -------------------------------------------------------------------
 
 if [ -t 1 ]; then
@@ -132,10 +142,10 @@ EOF
 # and no update leftovers remain.
 devices_hold() {
     local got
-    got=$(cat "$devices/gateway/rootfs/rootfs.img")
+    got=$(cat "$devices/gateway/rootfs/rootfs.img" 2>/dev/null || true)
     [ "$got" = "gateway $1 payload" ] || fail "the gateway holds \"$got\", expected the $1 payload"
     for n in 1 2; do
-        got=$(cat "$devices/$n/firmware/firmware.bin")
+        got=$(cat "$devices/$n/firmware/firmware.bin" 2>/dev/null || true)
         [ "$got" = "rtos $2 payload" ] || fail "RTOS $n holds \"$got\", expected the $2 payload"
         for left in firmware.new firmware.old version.old version.new; do
             [ ! -e "$devices/$n/$left" ] || fail "RTOS $n: $left left behind after Cleanup"
@@ -146,7 +156,8 @@ devices_hold() {
 
 # interface_lines <log name>: what the Interfaces said (their "#####" lines), and errors.
 interface_lines() {
-    sed -n -e 's/.*msg="Update Interface output (stderr): \(#####.*\)"$/  \1/p' \
+    sed -n -e 's/.*msg="Update Interface output (stderr): \(#####.*\)"$/  \1/p; t' \
+        -e 's/.*severity=error .*name="\([^"]*\)" id="\([^"]*\)" msg="\(.*\)"$/  error: \1.\2: \3/p; t' \
         -e 's/.*severity=error .*msg="\(.*\)"$/  error: \1/p' "$logs/$1.log"
 }
 
@@ -188,13 +199,15 @@ done
 # The releases.
 "$here/make-release.sh" "$demo/release"
 
+mkdir -p "$demo/bin"
+ln -s "$mo_bin" "$demo/bin/mender-orchestrator"
 cat > "$demo/env.sh" <<EOF
 # Source this to run mender-orchestrator on the demo System by hand.
 export MENDER_ORCHESTRATOR_CONF_DIR='$demo/etc'
 export MENDER_ORCHESTRATOR_DATA_DIR='$demo/share'
 export MENDER_ORCHESTRATOR_DATASTORE_DIR='$demo/var'
 export DEMO_DEVICES='$devices'
-alias mender-orchestrator='$mo_bin'
+PATH='$demo/bin':\$PATH
 EOF
 
 cat <<EOF
@@ -206,8 +219,7 @@ cat <<EOF
 EOF
 (cd "$demo/release" && for f in manifest-v1.yaml manifest-v2.yaml manifest-v3.yaml; do
     printf '              %s: ' "$f"
-    sed -n 's/^ *artifact_path: //p' "$f" | tr '\n' ' '
-    echo
+    sed -n 's/^ *artifact_path: //p' "$f" | paste -sd ' ' -
 done)
 echo "  (commands below run in the work folder; mender-orchestrator = the binary above)"
 
@@ -279,6 +291,7 @@ run history-v3 history
 expect_rc 0 "history"
 grep -q 'demo-system-v3.*failed' "$logs/history-v3.out" || fail "history does not show v3 as failed"
 ok "history: v3 failed, v2 and v1 succeeded"
+echo
 run status-v3 status
 expect_rc 0 "status"
 
