@@ -1,6 +1,7 @@
 /* The journal over SQLite: one connection guarded by a mutex; every write is one
  * transaction, durable when it returns (WAL, synchronous=FULL). */
 #include "journal.h"
+#include "util/testhook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -405,6 +406,7 @@ int journal_insert(struct journal *j, struct deployment *d, char *err, size_t er
     }
     if (exec(j, "COMMIT", err, errlen, "cannot record the deployment") != 0)
         goto out;
+    testhook_commit("insert");
     r = 0;
 out:
     sqlite3_finalize(st);
@@ -457,6 +459,8 @@ int journal_save(struct journal *j, const struct deployment *d, char *err, size_
     char *json = deployment_to_json(d);
     pthread_mutex_lock(&j->mu);
     int r = update_row(j, d, json, err, errlen); /* one statement: its own durable transaction */
+    if (r == 0)
+        testhook_commit("save");
     pthread_mutex_unlock(&j->mu);
     free(json);
     return r;
@@ -513,6 +517,7 @@ int journal_finish(struct journal *j, const struct deployment *d, char *err, siz
     }
     if (exec(j, "COMMIT", err, errlen, what) != 0)
         goto out;
+    testhook_commit("finish");
     r = 0;
 out:
     sqlite3_finalize(st);

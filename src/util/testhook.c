@@ -1,0 +1,28 @@
+#include "util/testhook.h"
+
+#ifdef MO_TEST_HOOKS
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static atomic_long commits;
+
+void testhook_commit(const char *what)
+{
+    long n = atomic_fetch_add(&commits, 1) + 1;
+    const char *log = getenv("MO_TEST_COMMIT_LOG");
+    if (log && *log) {
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "%ld %s\n", n, what);
+            fclose(f);
+        }
+    }
+    const char *crash = getenv("MO_TEST_CRASH_AFTER_COMMIT");
+    if (crash && *crash && atol(crash) == n)
+        raise(SIGKILL);
+}
+#else
+typedef int testhook_unused; /* ISO C wants a non-empty translation unit */
+#endif

@@ -1,0 +1,17 @@
+/* Test-build-only hooks (meson -Dtest_hooks=true); compiled out of release builds.
+ *
+ * testhook_commit() is called right after every durable journal commit. With
+ *   MO_TEST_COMMIT_LOG=FILE          a line is appended to FILE per commit;
+ *   MO_TEST_CRASH_AFTER_COMMIT=N     the process SIGKILLs itself right after its Nth
+ *                                    commit (counted from 1 in this process),
+ * so tests can cut the power at every point where the state changes. */
+#ifndef MO_TESTHOOK_H
+#define MO_TESTHOOK_H
+
+#ifdef MO_TEST_HOOKS
+void testhook_commit(const char *what);
+#else
+static inline void testhook_commit(const char *what) { (void)what; }
+#endif
+
+#endif
