@@ -65,10 +65,12 @@ static void emit_text(struct progress *p, const struct engine_event *ev)
     case EV_CALL_START:
         p->last_percent = -1;
         break;
-    case EV_CALL_END:
-        fprintf(p->out, "\r[group %3d] %s.%s %-28s %s\n", m->order, m->component_type, m->id, ev->state,
-                ev->rc == 0 ? "ok" : "FAILED");
+    case EV_CALL_END: {
+        char who[256];
+        snprintf(who, sizeof(who), "%s.%s", m->component_type, m->id);
+        fprintf(p->out, "\r[group %3d] %-22s %-29s %s\n", m->order, who, ev->state, ev->rc == 0 ? "ok" : "FAILED");
         break;
+    }
     case EV_PROGRESS: {
         int pct = ev->total ? (int)(ev->bytes * 100 / ev->total) : 0;
         if (pct != p->last_percent) {

@@ -202,8 +202,11 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
     if (saved != 0)
         return;
 
-    emit(e, EV_CALL_START, m, def->name, -1, 0);
-    log_comp(LOG_INFO, m->component_type, m->id, "%s", def->name);
+    bool is_call = def->kind != SK_WORKDIR; /* the work dir is ours: no Interface call */
+    if (is_call) {
+        emit(e, EV_CALL_START, m, def->name, -1, 0);
+        log_comp(LOG_INFO, m->component_type, m->id, "%s", def->name);
+    }
     char err[1024] = "";
     int answer = ANSWER_UNSET;
     int rc = call(e, def, m, &answer, err, sizeof(err));
@@ -222,7 +225,8 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
         m->rb_verified = true;
     save_locked(e);
     pthread_mutex_unlock(&e->lock);
-    emit(e, EV_CALL_END, m, def->name, -1, rc);
+    if (is_call || rc != 0)
+        emit(e, EV_CALL_END, m, def->name, -1, rc);
 }
 
 struct pool {
