@@ -1,7 +1,9 @@
 """A simulated System for engine tests: scripted Interfaces (tests/kit), a Topology, a
 Manifest and real Artifacts made with mender-artifact."""
 import json
+import os
 import pathlib
+import shutil
 
 from conftest import make_artifact
 from kit import Kit
@@ -24,9 +26,12 @@ def version_key(interface):
 
 
 class System:
-    def __init__(self, mo, tmp_path, components=DEFAULT_COMPONENTS, version="v2"):
+    def __init__(self, mo, tmp_path, components=DEFAULT_COMPONENTS, version="v2", artifact_cache=None):
+        """artifact_cache: a folder where Artifacts are made once and shared (hard-linked into
+        each System's release folder); None makes them in the release folder."""
         self.mo = mo
         self.components = components
+        self.artifact_cache = pathlib.Path(artifact_cache) if artifact_cache else None
         self.kit = Kit(tmp_path / "kit", mo.data)
         self.release = tmp_path / "release"
         self.release.mkdir()
@@ -50,12 +55,29 @@ class System:
         for ctype, (iface, order) in self.types.items():
             art = self.release / f"{ctype}-{version}.mender"
             if not art.exists():
-                make_artifact(art, f"{ctype}-{version}", [ctype], payload_type=iface,
-                              payload=f"{ctype} {version}\n".encode())
+                self.make_artifact(art, ctype, iface, version)
             lines += [f"  {ctype}:", f"    artifact_path: {art.name}", "    update_strategy:", f"      order: {order}"]
         self.manifest = self.release / "manifest.yaml"
         self.manifest.write_text("\n".join(lines) + "\n")
         return self.manifest
+
+    def make_artifact(self, art, ctype, iface, version):
+        def make(out):
+            make_artifact(out, f"{ctype}-{version}", [ctype], payload_type=iface,
+                          payload=f"{ctype} {version}\n".encode())
+        if self.artifact_cache is None:
+            make(art)
+            return
+        cached = self.artifact_cache / f"{iface}-{art.name}"
+        if not cached.exists():
+            tmp = self.artifact_cache / f".tmp-{os.getpid()}-{id(self)}"
+            make(tmp / art.name)  # the same payload file name as without the cache
+            os.replace(tmp / art.name, cached)
+            shutil.rmtree(tmp)
+        try:
+            os.link(cached, art)
+        except OSError:
+            shutil.copyfile(cached, art)
 
     def configure(self, inst, **extra):
         """Adds settings to an instance's scripted behaviour (answers are merged)."""
