@@ -70,7 +70,9 @@ def meson(*args, **kw):
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
     dest = tmp_path_factory.mktemp("destdir")
-    r = meson("install", "-C", BUILD, "--destdir", dest)
+    # scripts/test has just built it; --no-rebuild keeps us from running a second ninja in a
+    # build dir another test run may be using
+    r = meson("install", "-C", BUILD, "--destdir", dest, "--no-rebuild")
     assert r.returncode == 0, r.stdout + r.stderr
     r = meson("introspect", "--buildoptions", BUILD)
     assert r.returncode == 0, r.stderr
