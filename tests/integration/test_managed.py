@@ -84,6 +84,11 @@ class Module:
     def no_reboot_marker(self):
         return (self.work / "tmp" / "no-needs-reboot").exists()
 
+    @property
+    def managed_marker(self):
+        """{datastore}/managed: the deployment belongs to the Mender Client."""
+        return (self.system.mo.datastore / "managed").exists()
+
 
 @pytest.fixture
 def module(system, tmp_path):
@@ -109,9 +114,11 @@ def test_module_other_states_do_nothing(module, state):
 
 def test_module_happy_path(module):
     system = module.system
+    assert not module.managed_marker
     r = module("ArtifactInstall")
     assert r.rc == 0, r
     assert module.no_reboot_marker
+    assert module.managed_marker
     assert module("NeedsArtifactReboot").out == "No\n"
     # parked before ArtifactCommit: every Component installed, none committed
     for inst in V1:
@@ -123,8 +130,10 @@ def test_module_happy_path(module):
     for inst in V1:
         assert states(system, inst)[-1] == "ArtifactCommit", inst
     assert not idle(system)  # parked before Cleanup
+    assert module.managed_marker
     r = module("Cleanup")
     assert r.rc == 0, r
+    assert not module.managed_marker
     for inst in V1:
         assert states(system, inst)[-1] == "Cleanup", inst
     assert system.versions() == V2
@@ -159,6 +168,32 @@ def test_module_install_with_system_device_reboot(module):
     assert module("Cleanup").rc == 0
     assert system.versions() == V2
     assert idle(system)
+
+
+BOOT_RESUME = ROOT / "dist" / "mender-orchestrator-resume.in"
+
+
+def test_boot_time_resume_leaves_the_managed_deployment_alone(module):
+    """After the System-device reboot asked for in ArtifactInstall, the boot-time resume
+    (dist/mender-orchestrator-resume) sees {datastore}/managed and leaves the deployment
+    to the client, whose ArtifactCommit then resumes it."""
+    if not BOOT_RESUME.exists():
+        pytest.skip("no boot-time resume script")
+    system = module.system
+    system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
+    assert module("ArtifactInstall").rc == 0
+    assert module.managed_marker and not module.no_reboot_marker
+    env = dict(system.mo.env)
+    env["MENDER_ORCHESTRATOR_BIN"] = BIN
+    calls = len(system.kit.calls())
+    p = subprocess.run(["sh", str(BOOT_RESUME)], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Mender Client" in p.stderr
+    assert len(system.kit.calls()) == calls
+    assert module("ArtifactCommit").rc == 0
+    assert module("Cleanup").rc == 0
+    assert system.versions() == V2
+    assert not module.managed_marker
 
 
 def test_module_commit_failure_rolls_back(module):
@@ -254,6 +289,7 @@ def test_module_rollback_with_system_device_reboot(module):
     assert states(system, "gw")[-1] == "Cleanup"
     assert system.versions() == V1
     assert idle(system)
+    assert not module.managed_marker
 
 
 def test_module_inconsistent_rollback(module):
@@ -282,6 +318,7 @@ def test_module_needs_exactly_one_yaml_file(system, tmp_path, files):
     assert r.rc == 1, r
     assert "exactly one *.yml or *.yaml" in r.err
     assert system.kit.calls() == []
+    assert not m.managed_marker
     # nothing was started, so there is nothing to roll back or clean up
     r = m("ArtifactRollback")
     assert r.rc == 0, r
@@ -307,6 +344,9 @@ def test_module_cleanup_when_the_deployment_cannot_finish(module):
     assert r.rc == 1, r
     assert "still in progress" in r.err
     assert not idle(system)
+    # the client does not call Cleanup again: the marker goes, so the boot-time resume
+    # finishes the leftover
+    assert not module.managed_marker
     assert module("Cleanup").rc == 0
     assert idle(system)
     assert system.versions() == V2
@@ -627,8 +667,10 @@ def test_real_client_install_and_commit(system, client, tmp_path):
         assert states(system, inst)[-2:] == ["ArtifactInstall", "NeedsArtifactReboot"], inst
     assert "stopped before ArtifactCommit" in r.err  # our stderr in the client's log
     assert system.versions() == V2
+    assert (system.mo.datastore / "managed").exists()
     r = client.run("commit")
     assert r.rc == 0, r
+    assert not (system.mo.datastore / "managed").exists()
     for inst in V1:
         assert states(system, inst)[-2:] == ["ArtifactCommit", "Cleanup"], inst
     assert system.versions() == V2
@@ -678,6 +720,7 @@ def test_real_client_commit_failure_rolls_back(system, client, tmp_path):
         assert "ArtifactRollback" in s and s[-2:] == ["ArtifactFailure", "Cleanup"], (inst, s)
     assert system.versions() == V1
     assert idle(system)
+    assert not (system.mo.datastore / "managed").exists()
     assert last_result(system) == "failed"
     assert client.artifact() == "sys-v1"
     assert "data-partition.mender-orchestrator-manifest.version" not in client.provides()
