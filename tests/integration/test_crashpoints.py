@@ -181,6 +181,19 @@ QUERY_SCRATCH_BUG = pytest.mark.xfail(raises=ScratchLeft, strict=True, reason=(
     "dies during a preparation query (Identity, Provides)"))
 
 
+class StoreMissing(AssertionError):
+    pass
+
+
+# BUG (src/cli/cmd_deploy.c; orchestrator.md §7): `install` copies the Manifest into the
+# Manifest store only after the deployment record's first commit, and `resume` never does:
+# a power cut between the two leaves the deployment, once resumed and successful, without its
+# copy (the last successful Manifest is then missing from the store).
+STORE_COPY_BUG = pytest.mark.xfail(raises=StoreMissing, strict=True, reason=(
+    "BUG: a power cut right after the deployment record is inserted leaves the Manifest store "
+    "without the Manifest's copy, also after resume succeeds"))
+
+
 def check_end(system, results, want=None):
     """The invariants of an ended flow; returns the outcome (0, 1, or None: nothing recorded)."""
     mo = system.mo
@@ -216,9 +229,15 @@ def check_end(system, results, want=None):
     assert files_under(ds / "work") == [], "work files left"
     tmp = [p for p in files_under(ds) if ".tmp" in pathlib.Path(p).name]
     assert tmp == [], "temporary files left"
+    # checked last: the known bugs below expect exactly these failures
     left = files_under(ds / "query")
-    if left:  # checked last: a known bug (QUERY_SCRATCH_BUG) expects exactly this failure
+    if left:
         raise ScratchLeft(f"query scratch files left: {left}")
+    if outcome == 0:  # §7: the Manifest store keeps a copy of the last successful Manifest
+        copy = ds / "manifests" / f"{history[0]['id']}.yaml"
+        if not copy.exists() or copy.read_text() != system.manifest.read_text():
+            raise StoreMissing(f"{copy} is not a copy of the installed Manifest "
+                               f"(store: {files_under(ds / 'manifests')})")
     return outcome
 
 
@@ -291,7 +310,9 @@ def commit_points():
             out.append(pytest.param(Point("commit", flow, 0, None, None, 0), id=f"commit-{flow}-baseline"))
             continue
         pts = [Point("commit", flow, k, None, None, 0) for k in range(1, b.total + 1)]
-        out += [pytest.param(p, id=f"commit-{flow}-{p.k:03d}") for p in pts[::EVERY]]
+        out += [pytest.param(p, id=f"commit-{flow}-{p.k:03d}",
+                             marks=[STORE_COPY_BUG] if (flow, p.k) == ("happy", 1) else [])
+                for p in pts[::EVERY]]
     return out
 
 
@@ -472,3 +493,15 @@ def test_bug_query_scratch_dir_left_by_a_kill_in_preparation(tmp_path, artifact_
     left = files_under(system.mo.datastore / "query")
     if left:
         raise ScratchLeft(f"query scratch files left: {left}")
+
+
+@STORE_COPY_BUG
+def test_bug_manifest_store_copy_missing_after_a_crash_right_after_insert(tmp_path, artifact_cache):
+    """The minimal case: the power goes right after the deployment record's first commit;
+    `resume` installs everything, but the store has no copy of the now last successful Manifest."""
+    system = make_system(tmp_path / "p", "happy", artifact_cache)
+    r = run_process(system, 0, {"MO_TEST_CRASH_AFTER_COMMIT": "1"})
+    assert r.rc == -9, r
+    results = [r] + drive(system, first=1)
+    assert results[-1].rc == 0, results[-1]
+    check_end(system, results, 0)
