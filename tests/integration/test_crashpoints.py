@@ -168,6 +168,25 @@ def files_under(d):
     return sorted(str(p.relative_to(d)) for p in pathlib.Path(d).rglob("*") if not p.is_dir()) if d.exists() else []
 
 
+def check_calls(system, outcome):
+    """The Interfaces' side (§6.2, §6.4): every touched Component ends with Cleanup; after a
+    success every installed one was committed, after a rollback every installed one was
+    rolled back and got ArtifactFailure. (Calls cut by a power cut may be missing from the
+    log; the calls after the last one are complete.)"""
+    for inst in INSTANCES:
+        calls = system.calls(inst)
+        if len(calls) > len(PREP) or any(c not in PREP for c in calls):
+            assert calls[-1] == "Cleanup", (inst, calls)
+        if "ArtifactInstall" not in calls:
+            continue
+        after = calls[len(calls) - calls[::-1].index("ArtifactInstall"):]
+        if outcome == 0:
+            assert "ArtifactCommit" in after and "ArtifactRollback" not in calls, (inst, calls)
+        else:
+            assert "ArtifactRollback" in after, (inst, calls)
+            assert "ArtifactFailure" in after[after.index("ArtifactRollback"):], (inst, calls)
+
+
 class ScratchLeft(AssertionError):
     pass
 
@@ -225,6 +244,7 @@ def check_end(system, results, want=None):
     again = mo.run("resume")
     check_sanitizers(again, "final resume")
     assert again.rc == 2, again
+    check_calls(system, outcome)
     ds = mo.datastore
     assert files_under(ds / "work") == [], "work files left"
     tmp = [p for p in files_under(ds) if ".tmp" in pathlib.Path(p).name]
