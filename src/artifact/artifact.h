@@ -89,6 +89,10 @@ struct artifact_source {
     void *ctx;
     /* Returns bytes read, 0 at end, -1 on error. */
     ssize_t (*read)(void *ctx, void *buf, size_t len);
+    /* Optional: called once after the whole Artifact was verified and before any
+     * file_end(ok): the source confirms its own end (e.g. a download's size and
+     * SHA-256). Non-zero fails the read with the reason written to err. */
+    int (*finish)(void *ctx, char *err, size_t errlen);
 };
 
 struct artifact_keys;  /* loaded public keys (verify.c) */
@@ -110,6 +114,9 @@ int artifact_read_file(const char *path, const struct artifact_keys *keys, const
  * is not read, so payload_bytes stays 0 and the payload is not verified. */
 int artifact_read_header_file(const char *path, const struct artifact_keys *keys, struct artifact_info *info,
                               char *err, size_t errlen);
+/* The same from any source (e.g. a download); reading stops after the header. */
+int artifact_read_header(const struct artifact_source *src, const struct artifact_keys *keys,
+                         struct artifact_info *info, char *err, size_t errlen);
 void artifact_info_free(struct artifact_info *info);
 
 /* Public keys (PEM SubjectPublicKeyInfo; RSA any size, EC P-256 only). Returns NULL

@@ -640,6 +640,11 @@ static int read_source(const struct artifact_source *src, const struct artifact_
         goto out;
     }
     rc = run(&r);
+    if (rc == 0 && !header_only && src->finish && src->finish(src->ctx, err, errlen) != 0) {
+        if (err && errlen && !err[0])
+            artifact_seterr(err, errlen, "the source failed at its end");
+        rc = -1;
+    }
 out:
     /* Every begun file gets its file_end: ok only if everything passed. */
     if (end_files(&r, rc == 0) != 0)
@@ -666,6 +671,12 @@ int artifact_read(const struct artifact_source *src, const struct artifact_keys 
                   const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen)
 {
     return read_source(src, keys, sink, info, err, errlen, false);
+}
+
+int artifact_read_header(const struct artifact_source *src, const struct artifact_keys *keys,
+                         struct artifact_info *info, char *err, size_t errlen)
+{
+    return read_source(src, keys, NULL, info, err, errlen, true);
 }
 
 /* ---- files -------------------------------------------------------------------------- */

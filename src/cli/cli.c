@@ -74,7 +74,7 @@ static const struct command commands[] = {
       "  0  shown, also when nothing is in progress\n  1  the journal cannot be read\n" },
     { "history", C_HISTORY, cmd_history, 0, 0, "history [--json] [-n COUNT]", "Show past deployments.",
       "  0  shown\n  1  the journal cannot be read, or a bad COUNT\n" },
-    { "repo-index", C_REPO_INDEX, NULL, 1, 1, "repo-index [--output FILE] DIR",
+    { "repo-index", C_REPO_INDEX, cmd_repo_index, 1, 1, "repo-index [--output FILE] DIR",
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
     { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.",
       EXITS_SIMPLE },
@@ -374,12 +374,7 @@ int cli_main(int argc, char **argv)
     int rc = parse(argc, argv, &args);
     if (rc < 0) {
         const struct command *c = find_command(args.command);
-        if (!c->run) {
-            fprintf(stderr, "mender-orchestrator: the %s command is not available in this version yet\n", c->name);
-            rc = EXIT_FAILED;
-        } else {
-            rc = c->run(&args);
-        }
+        rc = c->run(&args);
     }
     strv_free(&args.positional);
     strv_free(&args.stop_before);

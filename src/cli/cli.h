@@ -36,5 +36,6 @@ int cmd_show_inventory(const struct cli_args *args);
 int cmd_status(const struct cli_args *args);
 int cmd_history(const struct cli_args *args);
 int cmd_plan(const struct cli_args *args);
+int cmd_repo_index(const struct cli_args *args);
 
 #endif

@@ -280,7 +280,7 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
     }
     int r = begin_file(d, "artifact.mender", (int64_t)st.st_size);
     if (r == 0) {
-        struct artifact_source src = { &t, tee_read };
+        struct artifact_source src = { &t, tee_read, NULL };
         struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
         r = artifact_read(&src, d->o->keys, &hdr_only, info, why, whylen);
         char buf[65536];

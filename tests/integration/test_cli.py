@@ -87,8 +87,3 @@ def test_malformed_config_is_reported(mo, bundle):
     assert r.rc == 1
     assert f"{p}:2:" in r.err, r
 
-
-def test_command_not_yet_available(mo):
-    r = mo.run("repo-index", mo.base)
-    assert r.rc == 1
-    assert "not available" in r.err
