@@ -39,7 +39,8 @@ char *plan_hash(const struct deployment *d)
         put_field(f, m->component_type);
         put_field(f, m->id);
         put_field(f, m->interface);
-        fprintf(f, " %d %s\n", m->selected ? 1 : 0, m->manifest_sha256[0] ? m->manifest_sha256 : "-");
+        fprintf(f, " %d %s\n", m->selected ? 1 : 0,
+                m->manifest_sha256[0] ? m->manifest_sha256 : m->artifact_sha256[0] ? m->artifact_sha256 : "-");
     }
     fprintf(f, "manifest");
     put_field(f, d->manifest_name);
@@ -217,6 +218,8 @@ static json_t *member_json(const struct member *m, plan_reboot_hint hint, void *
     json_object_set_new(o, "artifact", jstr(m->artifact_name));
     json_object_set_new(o, "artifact_path", jstr(m->artifact_path));
     json_object_set_new(o, "artifact_size", json_integer((json_int_t)m->artifact_size));
+    json_object_set_new(o, "artifact_url", jstr(m->artifact_url));
+    json_object_set_new(o, "artifact_sha256", jstr(m->artifact_sha256[0] ? m->artifact_sha256 : NULL));
     json_object_set_new(o, "artifact_manifest_sha256", jstr(m->manifest_sha256[0] ? m->manifest_sha256 : NULL));
     json_object_set_new(o, "current_version", jstr(select_current_version(&m->provides, m->interface)));
     json_object_set_new(o, "provides", kv_object(&m->provides));

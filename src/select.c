@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 
 #include "artifact/provides.h"
+#include "repo/fetch.h"
+#include "repo/index.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -129,8 +131,11 @@ static void cache_free(struct header_cache *c)
 /* ---- one Component ---------------------------------------------------------------- */
 
 struct candidate {
-    const struct cached_header *h;
+    const char *path;           /* local path, or the repository URL */
+    const struct artifact_info *info;
+    uint64_t size;
     const char *file;           /* base name, for the pick */
+    const struct repo_entry *repo; /* from the repository index, or NULL */
 };
 
 struct candidates {
@@ -142,7 +147,8 @@ static void cand_add(struct candidates *l, const struct cached_header *h)
 {
     l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
     const char *slash = strrchr(h->path, '/');
-    l->v[l->n++] = (struct candidate){ .h = h, .file = slash ? slash + 1 : h->path };
+    l->v[l->n++] = (struct candidate){ .path = h->path, .info = &h->info, .size = h->size,
+                                       .file = slash ? slash + 1 : h->path };
 }
 
 static char *join_strv(const struct strv *l)
@@ -186,16 +192,24 @@ static void hex32(const unsigned char in[32], char out[65])
     out[64] = '\0';
 }
 
-static void fill_artifact(struct member *mem, const struct component *c, const struct cached_header *h)
+static void fill_artifact(struct member *mem, const struct component *c, const struct candidate *k)
 {
     free(mem->artifact_path);
     free(mem->artifact_name);
-    mem->artifact_path = xstrdup(h->path);
-    mem->artifact_name = xstrdup(h->info.artifact_name ? h->info.artifact_name : "");
-    mem->artifact_size = h->size;
-    hex32(h->info.manifest_sha256, mem->manifest_sha256);
+    free(mem->artifact_url);
+    mem->artifact_path = k->repo ? NULL : xstrdup(k->path);
+    mem->artifact_url = k->repo ? xstrdup(k->path) : NULL;
+    mem->artifact_name = xstrdup(k->info->artifact_name ? k->info->artifact_name : "");
+    mem->artifact_size = k->size;
+    if (k->repo) {
+        mem->manifest_sha256[0] = '\0'; /* known once fetched; the file's SHA-256 pins it */
+        memcpy(mem->artifact_sha256, k->repo->sha256, sizeof(mem->artifact_sha256));
+    } else {
+        hex32(k->info->manifest_sha256, mem->manifest_sha256);
+        mem->artifact_sha256[0] = '\0';
+    }
     kvl_free(&mem->new_provides);
-    provides_apply(&c->provides, &h->info, &mem->new_provides);
+    provides_apply(&c->provides, k->info, &mem->new_provides);
 }
 
 struct select_ctx {
@@ -203,12 +217,46 @@ struct select_ctx {
     const struct artifact_keys *keys;
     struct header_cache cache;
     struct diag_list *diag;
+    /* the repository index, read at the first entry that needs it */
+    bool index_tried;
+    int index_rc;
+    char *index_err;
+    struct repo_index index;
+    struct strv urls;           /* the entries' URLs, in index order */
 };
 
+/* Reads <URL>/index.json once. 0, or -1 with x->index_err. */
+static int load_index(struct select_ctx *x)
+{
+    if (x->index_tried)
+        return x->index_rc;
+    x->index_tried = true;
+    struct fetch_opts fo;
+    fetch_opts_from_config(x->cfg, &fo);
+    char *url = fetch_join_url(x->cfg->repository_url, REPO_INDEX_NAME);
+    char *text = NULL, err[512];
+    size_t len = 0;
+    x->index_rc = -1;
+    log_info("reading the Artifact repository index %s", url);
+    if (fetch_buffer(&fo, url, REPO_INDEX_MAX, &text, &len, err, sizeof(err)) != 0)
+        x->index_err = xasprintf("cannot read the Artifact repository index: %s", err);
+    else if (repo_index_parse(text, len, &x->index, err, sizeof(err)) != 0)
+        x->index_err = xasprintf("the Artifact repository index %s is not usable: %s", url, err);
+    else {
+        for (size_t i = 0; i < x->index.n; i++)
+            strv_push_owned(&x->urls, fetch_join_url(x->cfg->repository_url, x->index.v[i].file));
+        x->index_rc = 0;
+    }
+    free(text);
+    free(url);
+    return x->index_rc;
+}
+
 /* Candidates of an entry whose artifact_path is not usable: by artifact_name, from
- * the repository (orchestrator.md §10.2). Fetching is not implemented yet, so there
- * is never one; the reason goes to *why. */
-static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, char **why)
+ * the repository index (orchestrator.md §10.2). Index entries that cannot go on this
+ * component type are no candidates; when none is left the reason goes to *why. */
+static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, const char *type,
+                               struct candidates *out, char **why)
 {
     char *lead = e->artifact_path ? xasprintf("artifact_path %s: no such file, and ", e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
                                   : xstrdup("");
@@ -219,9 +267,35 @@ static void by_name_candidates(struct select_ctx *x, const struct manifest_entry
         *why = xasprintf("%sartifact_name %s can only be fetched by name from an Artifact repository: set "
                          "ArtifactRepository.URL in the configuration, or give a local artifact_path",
                          lead, e->artifact_name);
-    else
-        *why = xasprintf("%sartifact_name %s: fetching Artifacts by name from ArtifactRepository.URL is not supported yet; "
-                         "give a local artifact_path", lead, e->artifact_name);
+    else if (load_index(x) != 0)
+        *why = xasprintf("%sartifact_name %s: %s", lead, e->artifact_name, x->index_err);
+    else {
+        char *reasons = NULL;
+        size_t named = 0;
+        for (size_t i = 0; i < x->index.n; i++) {
+            const struct repo_entry *r = &x->index.v[i];
+            if (strcmp(r->info.artifact_name, e->artifact_name) != 0)
+                continue;
+            named++;
+            char *u = unusable(&r->info, type);
+            if (u) {
+                char *n = xasprintf("%s%s%s: %s", reasons ? reasons : "", reasons ? "; " : "", r->file, u);
+                free(reasons);
+                reasons = n;
+                free(u);
+                continue;
+            }
+            out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+            out->v[out->n++] = (struct candidate){ .path = x->urls.v[i], .info = &r->info, .size = r->size,
+                                                   .file = r->file, .repo = r };
+        }
+        if (out->n == 0 && named == 0)
+            *why = xasprintf("%sartifact_name %s: the Artifact repository index (%s) has no such Artifact", lead,
+                             e->artifact_name, x->cfg->repository_url);
+        else if (out->n == 0)
+            *why = xasprintf("%sartifact_name %s in the Artifact repository: %s", lead, e->artifact_name, reasons);
+        free(reasons);
+    }
     free(lead);
 }
 
@@ -299,8 +373,9 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
         free(why);
     } else {
         char *why = NULL;
-        by_name_candidates(x, e, &why);
-        COMP_ERROR(x, c, "no candidate: %s", why);
+        by_name_candidates(x, e, type, &cands, &why);
+        if (why)
+            COMP_ERROR(x, c, "no candidate: %s", why);
         free(why);
     }
     if (cands.n == 0)
@@ -308,8 +383,8 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
 
     /* 2. installed? Any installed candidate skips the Component. */
     for (size_t k = 0; k < cands.n; k++)
-        if (provides_installed(&c->provides, &cands.v[k].h->info)) {
-            fill_artifact(mem, c, cands.v[k].h);
+        if (provides_installed(&c->provides, cands.v[k].info)) {
+            fill_artifact(mem, c, &cands.v[k]);
             mem->selected = false;
             rc = 0;
             goto out;
@@ -322,13 +397,13 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
     char *reasons = NULL;
     for (size_t k = 0; k < cands.n; k++) {
         char *why = NULL;
-        const struct cached_header *h = cands.v[k].h;
-        if (provides_depends_match(&h->info, type, &c->provides, &why)) {
+        const struct candidate *h = &cands.v[k];
+        if (provides_depends_match(h->info, type, &c->provides, &why)) {
             fit[nfit] = (struct select_candidate){ .file = cands.v[k].file, .size = h->size };
             fit_idx[nfit++] = k;
         } else {
             char *r = xasprintf("%s%s%s (%s): %s", reasons ? reasons : "", reasons ? "; " : "", h->path,
-                                h->info.artifact_name, why ? why : "depends not met");
+                                h->info->artifact_name, why ? why : "depends not met");
             free(reasons);
             reasons = r;
         }
@@ -340,12 +415,12 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
     } else {
         /* 4. pick */
         long best = select_pick_smallest(fit, nfit);
-        const struct cached_header *h = cands.v[fit_idx[best]].h;
+        const struct candidate *h = &cands.v[fit_idx[best]];
         fill_artifact(mem, c, h);
         mem->selected = true;
-        if (h->info.payload_type && strcmp(h->info.payload_type, iface) != 0)
+        if (h->info->payload_type && strcmp(h->info->payload_type, iface) != 0)
             comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway",
-                      h->path, h->info.payload_type, iface);
+                      h->path, h->info->payload_type, iface);
         rc = 0;
     }
     free(reasons);
@@ -378,5 +453,8 @@ int select_artifacts(const struct config *cfg, const struct manifest *m, const s
             rc = -1;
     }
     cache_free(&x.cache);
+    repo_index_free(&x.index);
+    strv_free(&x.urls);
+    free(x.index_err);
     return rc;
 }

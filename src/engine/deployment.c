@@ -32,6 +32,7 @@ static void member_free(struct member *m)
     strv_free(&m->args);
     free(m->artifact_path);
     free(m->artifact_name);
+    free(m->artifact_url);
     kvl_free(&m->provides);
     kvl_free(&m->new_provides);
     free(m->last_state);
@@ -194,6 +195,10 @@ static json_t *member_to_json(const struct member *m)
     memcpy(sha, m->manifest_sha256, sizeof(sha));
     sha[sizeof(sha) - 1] = '\0';
     json_object_set_new(o, "manifest_sha256", jstr(sha));
+    if (m->artifact_url) { /* a repository Artifact: resume never reads the index again */
+        json_object_set_new(o, "artifact_url", jstr(m->artifact_url));
+        json_object_set_new(o, "artifact_sha256", jstr(m->artifact_sha256));
+    }
     json_object_set_new(o, "provides", jkvl(&m->provides));
     json_object_set_new(o, "new_provides", jkvl(&m->new_provides));
     json_object_set_new(o, "needs_unpacked", janswer(m->needs_unpacked));
@@ -443,6 +448,15 @@ static void member_from_json(struct rd *r, json_t *o, struct member *m)
         else
             memcpy(m->manifest_sha256, sha, strlen(sha) + 1);
         free(sha);
+    }
+    if (json_object_get(o, "artifact_url")) {
+        m->artifact_url = rd_str(r, o, "artifact_url", 0);
+        char *fsha = rd_str(r, o, "artifact_sha256", 0);
+        if (fsha && strlen(fsha) == 64)
+            memcpy(m->artifact_sha256, fsha, 65);
+        else
+            rd_fail(r, "%sartifact_sha256: expected 64 hex digits", r->where);
+        free(fsha);
     }
     rd_kvl(r, o, "provides", &m->provides);
     rd_kvl(r, o, "new_provides", &m->new_provides);

@@ -28,7 +28,10 @@ struct member {
     char *artifact_path;         /* absolute path of the selected local Artifact, or NULL */
     char *artifact_name;
     uint64_t artifact_size;
-    char manifest_sha256[65];    /* hex SHA-256 of the Artifact's manifest member */
+    char manifest_sha256[65];    /* hex SHA-256 of the Artifact's manifest member ("" for a
+                                  * repository Artifact: not known before it is fetched) */
+    char *artifact_url;          /* repository Artifact: its URL (from index.json), or NULL */
+    char artifact_sha256[65];    /* repository Artifact: hex SHA-256 of the whole file, else "" */
     struct kvlist provides;      /* Provides answer at preparation */
     struct kvlist new_provides;  /* the provides the Artifact will give (for display) */
 

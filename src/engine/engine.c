@@ -15,6 +15,9 @@
 #include "iface/runner.h"
 #include "iface/stream.h"
 #include "iface/workdir.h"
+#include "repo/cache.h"
+#include "repo/fetch.h"
+#include "repo/source.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -28,6 +31,8 @@ struct engine {
     struct iface_env env;
     pthread_mutex_t lock;   /* guards d while calls run in parallel */
     bool journal_failed;
+    struct fetch_opts fetch; /* repository Artifacts (orchestrator.md §10.2) */
+    struct repo_cache *cache;
 };
 
 enum step_result { STEP_OK, STEP_FAILED, STEP_JUMP, STEP_STOP, STEP_REBOOT, STEP_ERROR };
@@ -130,14 +135,32 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
         char why[512];
         unsigned char want[32];
         hex_to_bin(m->manifest_sha256, want);
-        if (artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why)) != 0)
-            snprintf(err, errlen, "Download: %s: %s", m->artifact_path, why);
-        else if (memcmp(want, info.manifest_sha256, 32) != 0)
-            snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", m->artifact_path);
+        const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
+        int hr;
+        if (m->artifact_url) { /* the header's bytes only; the file is checked whole at Download */
+            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+            struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, true, why, sizeof(why));
+            hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
+            if (hr != 0 && rr && repo_reader_error(rr))
+                snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
+            repo_reader_close(rr);
+        } else {
+            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why));
+        }
+        if (hr != 0)
+            snprintf(err, errlen, "Download: %s: %s", where, why);
+        else if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
+            snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", where);
         else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0)
             snprintf(err, errlen, "Download: work dir: %s", why);
         else
             r = 0;
+        if (r == 0 && !m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
+            pthread_mutex_lock(&e->lock);
+            for (int i = 0; i < 32; i++)
+                snprintf(m->manifest_sha256 + 2 * i, 3, "%02x", info.manifest_sha256[i]);
+            pthread_mutex_unlock(&e->lock);
+        }
         artifact_info_free(&info);
         break;
     }
@@ -159,13 +182,30 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             .keys = e->o->keys,
             .unpacked = m->needs_unpacked != ANSWER_NO,
             .with_sizes = m->provide_sizes == ANSWER_YES,
-            .expect_manifest_sha256 = want,
+            .expect_manifest_sha256 = m->manifest_sha256[0] ? want : NULL,
+            .artifact_size = m->artifact_size,
         };
         struct download_progress prog = { e, m };
         o.progress = on_download_progress;
         o.progress_ctx = &prog;
         struct download_result res;
+        struct repo_reader *rr = NULL;
+        if (m->artifact_url) {
+            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+            char why[512];
+            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, why, sizeof(why));
+            if (!rr) {
+                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, why);
+                break;
+            }
+            log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
+                     repo_reader_origin(rr));
+            o.source = repo_reader_source(rr);
+        }
         r = iface_download(&o, &res, err, errlen);
+        if (r != 0 && rr && repo_reader_error(rr)) /* the transfer's own reason says more */
+            snprintf(err, errlen, "Download: %s", repo_reader_error(rr));
+        repo_reader_close(rr);
         break;
     }
     case SK_STATE:
@@ -569,6 +609,17 @@ static void loop_guard(struct engine *e)
     d->resume_seq = d->seq;
 }
 
+/* End of a deployment: cached Artifacts it did not use go (orchestrator.md §10.3). */
+static void prune_cache(struct engine *e)
+{
+    struct strv keep = { 0 };
+    for (size_t i = 0; i < e->d->nmembers; i++)
+        if (e->d->members[i].artifact_url)
+            strv_push(&keep, e->d->members[i].artifact_sha256);
+    repo_cache_prune(e->o->cfg, &keep);
+    strv_free(&keep);
+}
+
 static int finish(struct engine *e)
 {
     struct deployment *d = e->d;
@@ -579,6 +630,7 @@ static int finish(struct engine *e)
         log_error("journal: %s", err);
         return EXIT_FAILED;
     }
+    prune_cache(e);
     if (d->status == DEP_SUCCESS) {
         log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name);
         return EXIT_OK;
@@ -598,6 +650,12 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
     e.env = (struct iface_env){ .data_dir = o->cfg->data_dir, .datastore = o->cfg->datastore_dir,
                                 .timeout_seconds = (double)o->cfg->interface_timeout_seconds };
     program_build(d, &e.prog);
+    fetch_opts_from_config(o->cfg, &e.fetch);
+    for (size_t i = 0; i < d->nmembers && !e.cache; i++)
+        if (d->members[i].artifact_url && d->members[i].selected) {
+            e.cache = repo_cache_open(o->cfg);
+            break;
+        }
     int rc = EXIT_FAILED;
     if (o->command != ENGINE_INSTALL) {
         loop_guard(&e);
@@ -641,6 +699,7 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
     }
 out:
     program_free(&e.prog);
+    repo_cache_close(e.cache);
     pthread_mutex_destroy(&e.lock);
     return rc;
 }

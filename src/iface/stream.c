@@ -249,17 +249,14 @@ static int sink_header(void *ctx, const struct artifact_info *info)
 /* Whole-Artifact mode: the reader's source, forwarding every byte it reads. */
 struct tee {
     struct dl *d;
-    int in;
+    const struct artifact_source *in;
     int failed;
 };
 
 static ssize_t tee_read(void *ctx, void *buf, size_t len)
 {
     struct tee *t = ctx;
-    ssize_t r;
-    do
-        r = read(t->in, buf, len);
-    while (r < 0 && errno == EINTR);
+    ssize_t r = t->in->read(t->in->ctx, buf, len);
     if (r > 0 && data(t->d, buf, (size_t)r) < 0) {
         t->failed = 1;
         return -1;
@@ -267,18 +264,36 @@ static ssize_t tee_read(void *ctx, void *buf, size_t len)
     return r;
 }
 
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+    ssize_t r;
+    do
+        r = read(*(int *)ctx, buf, len);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, char *why,
                       size_t whylen)
 {
-    struct tee t = { d, open(d->o->artifact_path, O_RDONLY | O_CLOEXEC), 0 };
-    struct stat st;
-    if (t.in < 0 || fstat(t.in, &st) < 0) {
-        snprintf(why, whylen, "%s: %s", d->o->artifact_path, strerror(errno));
-        if (t.in >= 0)
-            close(t.in);
-        return -1;
+    int fd = -1;
+    int64_t size = (int64_t)d->o->artifact_size;
+    struct artifact_source file = { &fd, fd_read, NULL };
+    const struct artifact_source *in = d->o->source;
+    if (!in) {
+        fd = open(d->o->artifact_path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            snprintf(why, whylen, "%s: %s", d->o->artifact_path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        size = (int64_t)st.st_size;
+        in = &file;
     }
-    int r = begin_file(d, "artifact.mender", (int64_t)st.st_size);
+    struct tee t = { d, in, 0 };
+    int r = begin_file(d, "artifact.mender", size);
     if (r == 0) {
         struct artifact_source src = { &t, tee_read, NULL };
         struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
@@ -291,10 +306,13 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
                 break;
             }
         }
+        if (r == 0 && in->finish && in->finish(in->ctx, why, whylen) != 0)
+            r = -1;
         if (end_file(d, "artifact.mender", r == 0) < 0)
             r = -1;
     }
-    close(t.in);
+    if (fd >= 0)
+        close(fd);
     return r;
 }
 
@@ -322,8 +340,9 @@ int iface_download(const struct download_opts *o, struct download_result *res, c
         goto out;
 
     struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
-    int r = o->unpacked ? artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why))
-                        : read_whole(&d, &sink, &info, why, sizeof(why));
+    int r = !o->unpacked ? read_whole(&d, &sink, &info, why, sizeof(why))
+            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why, sizeof(why))
+                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why));
     close_current(&d, false);
     for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
         char *tmp = tmp_name(&d, d.pending.v[i]);

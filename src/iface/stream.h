@@ -15,7 +15,10 @@ struct download_opts {
     const struct iface_env *env;
     const struct iface_target *target;
     const char *workdir;
-    const char *artifact_path;               /* local .mender file */
+    const char *artifact_path;               /* local .mender file, when source is NULL */
+    const struct artifact_source *source;    /* else the Artifact's bytes (e.g. a download); its
+                                              * finish runs before the last file is made final */
+    uint64_t artifact_size;                  /* size of the whole file, with source */
     const struct artifact_keys *keys;        /* signature policy; NULL = ignore signatures */
     bool unpacked;                           /* NeedsUnpackedArtifact = Yes */
     bool with_sizes;                         /* ProvidePayloadFileSizes = Yes: DownloadWithFileSizes */

@@ -406,14 +406,14 @@ static void artifact_path_missing(void **state)
                     "Artifact repository: set ArtifactRepository.URL");
     sys_free(s);
 
-    /* artifact_name only, repository configured: not supported yet */
+    /* artifact_name only, repository configured but its index cannot be read */
     s = sys_new();
-    s->cfg.repository_url = xstrdup("file:///srv/repo");
+    s->cfg.repository_url = xstrdup("file:///nonexistent/mo-test-repo");
     comp(s, "rtos", "rtos-interface", "R1", "rootfs-image.rtos-interface.version=rtos-v1", NULL);
     entry(s, "rtos", NULL, "rtos-v2", 20);
     assert_int_equal(run(s, NULL), -1);
-    ASSERT_ERROR(s, "component rtos.R1: no candidate: artifact_name rtos-v2: fetching Artifacts by name from "
-                    "ArtifactRepository.URL is not supported yet");
+    ASSERT_ERROR(s, "component rtos.R1: no candidate: artifact_name rtos-v2: cannot read the Artifact repository "
+                    "index: file:///nonexistent/mo-test-repo/index.json: ");
     sys_free(s);
 
     /* artifact_name only, no repository */
