@@ -175,7 +175,7 @@ def test_missing_artifact_without_repository(mo, system):
     mo.write_config('{"ArtifactRepository": {"URL": "file:///nowhere"}}')
     r = plan(mo, system)
     assert r.rc == 1, r
-    assert "fetching Artifacts by name from ArtifactRepository.URL is not supported yet" in r.err
+    assert "cannot read the Artifact repository index: file:///nowhere/index.json: " in r.err
 
 
 def test_plan_dot(mo, system, tmp_path):
