@@ -18,6 +18,8 @@
 #include "util/strv.h"
 
 #define YAML_MAX_SIZE ((size_t)1024 * 1024)
+/* Deepest nesting of sequences and mappings accepted; our inputs need 5 levels. */
+#define YAML_MAX_DEPTH 64
 
 enum ynode_kind { YNODE_SCALAR, YNODE_SEQUENCE, YNODE_MAPPING };
 
