@@ -38,6 +38,24 @@ static void set_str(char **dst, const char *value)
     *dst = v;
 }
 
+/* Parses one file's contents. */
+static json_t *parse_json(const char *path, const char *buf, size_t len, struct diag_list *d)
+{
+    json_error_t err;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        diag_error(d, path, err.line > 0 ? err.line : 0, err.line > 0 ? (err.column > 0 ? err.column : 1) : 0,
+                   "invalid JSON: %s", err.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        diag_error(d, path, 0, 0, "expected a JSON object at the top level");
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 /* Reads and parses one file. Missing = NULL without error. */
 static json_t *load_file(const char *path, struct diag_list *d)
 {
@@ -52,20 +70,21 @@ static json_t *load_file(const char *path, struct diag_list *d)
             diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
         return NULL;
     }
-    json_error_t err;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *root = parse_json(path, buf, len, d);
     free(buf);
-    if (!root) {
-        diag_error(d, path, err.line > 0 ? err.line : 0, err.line > 0 ? (err.column > 0 ? err.column : 1) : 0,
-                   "invalid JSON: %s", err.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        diag_error(d, path, 0, 0, "expected a JSON object at the top level");
-        json_decref(root);
-        return NULL;
-    }
     return root;
+}
+
+/* A file given in memory (text NULL = missing). */
+static json_t *load_text(const char *path, const char *text, size_t len, struct diag_list *d)
+{
+    if (!text)
+        return NULL;
+    if (len > CONFIG_FILE_MAX) {
+        diag_error(d, path, 0, 0, "file larger than %u bytes", CONFIG_FILE_MAX);
+        return NULL;
+    }
+    return parse_json(path, text, len, d);
 }
 
 /* ---- value helpers: each reports "file: key: expected ..." and returns -1 ---- */
@@ -380,7 +399,14 @@ static bool verify_value_set(json_t *v)
     return v != NULL;
 }
 
-int config_load(struct config *cfg, const struct config_overrides *cli, struct diag_list *d)
+/* The two files' contents in memory, for config_load_texts. */
+struct config_texts {
+    const char *main_text, *fallback_text;
+    size_t main_len, fallback_len;
+};
+
+static int load(struct config *cfg, const struct config_overrides *cli, const struct config_texts *texts,
+                struct diag_list *d)
 {
     size_t errors_before = d->nerrors;
     memset(cfg, 0, sizeof(*cfg));
@@ -405,10 +431,12 @@ int config_load(struct config *cfg, const struct config_overrides *cli, struct d
     cfg->reboot_timeout_seconds = 600;
 
     /* Files. */
-    json_t *main_root = load_file(cfg->main_file, d);
+    json_t *main_root = texts ? load_text(cfg->main_file, texts->main_text, texts->main_len, d)
+                              : load_file(cfg->main_file, d);
     json_t *fb_root = NULL;
     if (strcmp(cfg->fallback_file, cfg->main_file) != 0)
-        fb_root = load_file(cfg->fallback_file, d);
+        fb_root = texts ? load_text(cfg->fallback_file, texts->fallback_text, texts->fallback_len, d)
+                        : load_file(cfg->fallback_file, d);
     if (main_root)
         warn_unknown(d, cfg->main_file, main_root);
     if (fb_root)
@@ -461,6 +489,19 @@ int config_load(struct config *cfg, const struct config_overrides *cli, struct d
         return -1;
     }
     return 0;
+}
+
+int config_load(struct config *cfg, const struct config_overrides *cli, struct diag_list *d)
+{
+    return load(cfg, cli, NULL, d);
+}
+
+int config_load_texts(struct config *cfg, const struct config_overrides *cli, const char *main_text,
+                      size_t main_len, const char *fallback_text, size_t fallback_len, struct diag_list *d)
+{
+    struct config_texts t = { .main_text = main_text, .main_len = main_len, .fallback_text = fallback_text,
+                              .fallback_len = fallback_len };
+    return load(cfg, cli, &t, d);
 }
 
 void config_free(struct config *cfg)

@@ -4,6 +4,7 @@
 #define MO_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/diag.h"
@@ -45,6 +46,11 @@ struct config_overrides {
 /* Loads the configuration from the environment and files. Returns 0, or -1 with
  * errors in d (malformed JSON, wrong types, bad values). Unknown keys are warnings. */
 int config_load(struct config *cfg, const struct config_overrides *cli, struct diag_list *d);
+/* The same with the contents of the main and fallback files given in memory instead
+ * of read from disk (fuzzers, tests): a NULL text is a missing file. Messages still
+ * name cfg->main_file and cfg->fallback_file. */
+int config_load_texts(struct config *cfg, const struct config_overrides *cli, const char *main_text,
+                      size_t main_len, const char *fallback_text, size_t fallback_len, struct diag_list *d);
 void config_free(struct config *cfg);
 
 /* Path of the Topology: $MENDER_ORCHESTRATOR_TOPOLOGY_DIR/topology.yaml. Caller frees. */

@@ -69,9 +69,10 @@ static void parse_components(const struct ydoc *doc, const struct ynode *map, co
         parse_component(doc, seq->items[i], i, types, m, d);
 }
 
-void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, const char *components_path,
+void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, const struct yaml_input *components,
                            struct manifest *m, struct diag_list *d)
 {
+    const char *components_path = components ? components->path : NULL;
     static const char *const known[] = { "api_version", "kind", "version", "component_types", "components", NULL };
     yaml_map_check_keys(doc, root, known, d);
     yaml_get_string(doc, root, NULL, "version", YAML_REQUIRED | YAML_NONEMPTY, NULL, &m->name, d);
@@ -87,7 +88,7 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
     } else {
         struct ydoc cdoc = { 0 };
         const struct ynode *croot = NULL;
-        if (yaml_load_file(components_path, &cdoc, d) == 0 && (croot = yaml_root_mapping(&cdoc, d))) {
+        if (yaml_load_input(components, &cdoc, d) == 0 && (croot = yaml_root_mapping(&cdoc, d))) {
             yaml_map_check_keys(&cdoc, croot, comp_keys, d);
             yaml_expect_string(&cdoc, croot, NULL, "api_version", 0, "mender/v1", d);
             yaml_expect_string(&cdoc, croot, NULL, "kind", 0, "update_manifest", d);
@@ -123,13 +124,20 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
 
 int legacy_components_load(const char *path, struct manifest *out, struct diag_list *d)
 {
+    struct yaml_input file = { .path = path };
+    return legacy_components_load_input(&file, out, d);
+}
+
+int legacy_components_load_input(const struct yaml_input *file, struct manifest *out, struct diag_list *d)
+{
+    const char *path = file->path;
     size_t e0 = d->nerrors;
     memset(out, 0, sizeof(*out));
     out->format = MANIFEST_LEGACY;
     out->path = xstrdup(path);
     struct ydoc doc = { 0 };
     const struct ynode *root;
-    if (yaml_load_file(path, &doc, d) == 0 && (root = yaml_root_mapping(&doc, d))) {
+    if (yaml_load_input(file, &doc, d) == 0 && (root = yaml_root_mapping(&doc, d))) {
         out->dir = fs_abs_dirname(path);
         yaml_map_check_keys(&doc, root, comp_keys, d);
         yaml_expect_string(&doc, root, NULL, "api_version", 0, "mender/v1", d);

@@ -17,8 +17,8 @@ void manifest_parse_entries(const struct ydoc *doc, const struct ynode *root, bo
 
 /* Reads the rest of a kind: update_manifest document whose api_version and kind
  * were checked by manifest_load: version, component_types and the components
- * list, from the Manifest or from components_path (--manifest-components). */
-void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, const char *components_path,
+ * list, from the Manifest or from components (--manifest-components; NULL if not given). */
+void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, const struct yaml_input *components,
                            struct manifest *m, struct diag_list *d);
 
 #endif

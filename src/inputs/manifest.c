@@ -160,12 +160,20 @@ static void parse_current(const struct ydoc *doc, const struct ynode *root, stru
 
 int manifest_load(const char *path, const char *components_path, struct manifest *out, struct diag_list *d)
 {
+    struct yaml_input file = { .path = path }, comp = { .path = components_path };
+    return manifest_load_input(&file, components_path ? &comp : NULL, out, d);
+}
+
+int manifest_load_input(const struct yaml_input *file, const struct yaml_input *components, struct manifest *out,
+                        struct diag_list *d)
+{
+    const char *path = file->path, *components_path = components ? components->path : NULL;
     size_t e0 = d->nerrors;
     memset(out, 0, sizeof(*out));
     out->path = xstrdup(path);
     struct ydoc doc = { 0 };
     const struct ynode *root;
-    if (yaml_load_file(path, &doc, d) != 0)
+    if (yaml_load_input(file, &doc, d) != 0)
         goto done;
     out->text = yaml_doc_take_text(&doc, &out->text_len);
     out->dir = fs_abs_dirname(path);
@@ -190,7 +198,7 @@ int manifest_load(const char *path, const char *components_path, struct manifest
         parse_current(&doc, root, out, d);
     } else if (strcmp(kind, "update_manifest") == 0) {
         out->format = MANIFEST_LEGACY;
-        legacy_manifest_parse(&doc, root, components_path, out, d);
+        legacy_manifest_parse(&doc, root, components, out, d);
     } else {
         yaml_diag_error(d, &doc, kind_node, "kind: %s: expected \"manifest\" or \"update_manifest\"", qk);
     }

@@ -43,6 +43,11 @@ struct manifest {
  * --manifest-components file (NULL if not given; an error with a current-format
  * Manifest). Returns 0 when no error was found, -1 otherwise. */
 int manifest_load(const char *path, const char *components_path, struct manifest *out, struct diag_list *d);
+/* The same from inputs that may be held in memory (see struct yaml_input);
+ * components may be NULL. m->dir is still the real directory of file->path. */
+struct yaml_input;
+int manifest_load_input(const struct yaml_input *file, const struct yaml_input *components, struct manifest *out,
+                        struct diag_list *d);
 void manifest_free(struct manifest *m);
 
 /* Reads a legacy --manifest-components file on its own (api_version and kind:
@@ -50,6 +55,7 @@ void manifest_free(struct manifest *m);
  * out->components (format MANIFEST_LEGACY, path, dir, text; no entries, so each
  * Component's interface is its component_type). Returns 0 or -1 (out freed). */
 int legacy_components_load(const char *path, struct manifest *out, struct diag_list *d);
+int legacy_components_load_input(const struct yaml_input *file, struct manifest *out, struct diag_list *d);
 
 /* Cross-checks a current-format Manifest against a Topology: every Topology
  * component_type needs an entry (error); entries for unknown types and a system_type

@@ -96,6 +96,14 @@ static void parse_components(const struct ydoc *doc, const struct ynode *map, st
 
 int topology_load(const char *path, const char *components_path, struct topology *out, struct diag_list *d)
 {
+    struct yaml_input file = { .path = path }, comp = { .path = components_path };
+    return topology_load_input(&file, components_path ? &comp : NULL, out, d);
+}
+
+int topology_load_input(const struct yaml_input *file, const struct yaml_input *components, struct topology *out,
+                        struct diag_list *d)
+{
+    const char *path = file->path, *components_path = components ? components->path : NULL;
     static const char *const main_keys[] = { "api_version", "kind", "system_type", "components", NULL };
     static const char *const comp_keys[] = { "api_version", "kind", "components", NULL };
     size_t e0 = d->nerrors;
@@ -105,13 +113,13 @@ int topology_load(const char *path, const char *components_path, struct topology
 
     struct ydoc doc = { 0 }, cdoc = { 0 };
     const struct ynode *root = NULL, *croot = NULL;
-    if (yaml_load_file(path, &doc, d) == 0 && (root = yaml_root_mapping(&doc, d))) {
+    if (yaml_load_input(file, &doc, d) == 0 && (root = yaml_root_mapping(&doc, d))) {
         yaml_map_check_keys(&doc, root, main_keys, d);
         yaml_expect_string(&doc, root, NULL, "api_version", YAML_REQUIRED, "mender/v1", d);
         yaml_expect_string(&doc, root, NULL, "kind", YAML_REQUIRED, "topology", d);
         yaml_get_string(&doc, root, NULL, "system_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &out->system_type, d);
     }
-    if (components_path && yaml_load_file(components_path, &cdoc, d) == 0 &&
+    if (components && yaml_load_input(components, &cdoc, d) == 0 &&
         (croot = yaml_root_mapping(&cdoc, d))) {
         /* Only `components:` belongs here; api_version and kind are tolerated
          * but must match the main file's when given. */

@@ -29,6 +29,11 @@ struct topology {
  * separate components file (§3.3). Errors and warnings go to d. Returns 0 when no
  * error was found, -1 otherwise (out is then freed). */
 int topology_load(const char *path, const char *components_path, struct topology *out, struct diag_list *d);
+/* The same from inputs that may be held in memory (see struct yaml_input);
+ * components may be NULL. */
+struct yaml_input;
+int topology_load_input(const struct yaml_input *file, const struct yaml_input *components, struct topology *out,
+                        struct diag_list *d);
 void topology_free(struct topology *t);
 void component_def_free(struct component_def *c);
 

@@ -682,6 +682,13 @@ int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
     return 0;
 }
 
+int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d)
+{
+    if (in->text)
+        return yaml_load_string(in->path, in->text, in->len, doc, d);
+    return yaml_load_file(in->path, doc, d);
+}
+
 /* ---- access ----------------------------------------------------------- */
 
 const struct ypair *yaml_map_find(const struct ynode *map, const char *key)

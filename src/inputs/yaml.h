@@ -66,6 +66,17 @@ struct ydoc {
 int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d);
 /* Parses text (len bytes; copied) as if read from path. */
 int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc, struct diag_list *d);
+
+/* An input file: its path (for messages and to resolve relative paths) and, when
+ * text is not NULL, its contents already in memory (nothing is read from disk;
+ * fuzzers and tests use this). */
+struct yaml_input {
+    const char *path;
+    const char *text;
+    size_t len;
+};
+/* yaml_load_string when in->text is set, else yaml_load_file(in->path). */
+int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d);
 void yaml_doc_free(struct ydoc *doc);
 /* Hands the raw file text to the caller (doc->text becomes NULL). */
 char *yaml_doc_take_text(struct ydoc *doc, size_t *len);
