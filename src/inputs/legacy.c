@@ -46,6 +46,15 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
         }
     }
     yaml_get_scalar_list(doc, item, path, "args", 0, NULL, &c.args, NULL, d);
+    if (c.component_type && !types && !interface_name_valid(c.component_type)) {
+        /* read without component_types (legacy_components_load): the Interface is
+         * named after the type, so the type must be a valid Interface name */
+        char *q = yaml_quote(c.component_type);
+        yaml_diag_error(d, doc, yaml_map_get(item, "component_type"),
+                        "%s.component_type: %s: invalid interface name (the Interface is named after the type)",
+                        path, q);
+        free(q);
+    }
     free(path);
     if (d->nerrors > e0) {
         component_def_free(&c);

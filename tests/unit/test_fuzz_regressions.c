@@ -1,0 +1,128 @@
+/* Every reproducer of fuzz/regressions/ (a finding of the libFuzzer harnesses,
+ * docs/fuzzing.md), read the way the program reads that input: each must fail with
+ * its one clear line, not crash. One test per reproducer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "artifact/artifact.h"
+#include "inputs/config.h"
+#include "inputs/manifest.h"
+#include "inputs/topology.h"
+#include "util/diag.h"
+#include "util/fs.h"
+
+enum reader { TOPOLOGY, MANIFEST, LEGACY_COMPONENTS, CONFIG, ARTIFACT, ARTIFACT_HEADER };
+
+struct repro {
+    enum reader reader;
+    const char *file;    /* under fuzz/regressions/ */
+    const char *error;   /* the first error line (YAML, config) or the reader's reason (artifact) */
+};
+
+static const struct repro repros[] = {
+    /* show-provides --manifest-components: a component type that is no Interface
+     * name was run as the Interface (it can climb out of the interfaces folder) */
+    { LEGACY_COMPONENTS, "legacy/components-type-escapes-interfaces.yaml",
+      "legacy/components-type-escapes-interfaces.yaml:2:21: components[0].component_type: \"../../../tmp/x\": "
+      "invalid interface name (the Interface is named after the type)" },
+    { LEGACY_COMPONENTS, "legacy/components-type-not-interface-name.yaml",
+      "legacy/components-type-not-interface-name.yaml:8:22: components[0].component_type: "
+      "\"gatewa111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+      "111111111111111111111\\x111111111111y\": invalid interface name (the Interface is named after the type)" },
+};
+
+static void check_diags(int rc, struct diag_list *d, const char *want)
+{
+    assert_int_equal(rc, -1);
+    assert_true(d->nerrors > 0);
+    assert_string_equal(d->errors[0], want);
+    for (size_t i = 0; i < d->nerrors; i++)
+        for (const char *p = d->errors[i]; *p; p++)
+            assert_false((unsigned char)*p < 0x20);
+    for (size_t i = 0; i < d->nwarnings; i++)
+        for (const char *p = d->warnings[i]; *p; p++)
+            assert_false((unsigned char)*p < 0x20);
+    diag_free(d);
+}
+
+static void run_repro(void **state)
+{
+    const struct repro *r = *state;
+    struct diag_list d = { 0 };
+    int rc;
+    switch (r->reader) {
+    case TOPOLOGY: {
+        struct topology t;
+        rc = topology_load(r->file, NULL, &t, &d);
+        check_diags(rc, &d, r->error);
+        break;
+    }
+    case MANIFEST: {
+        struct manifest m;
+        rc = manifest_load(r->file, NULL, &m, &d);
+        check_diags(rc, &d, r->error);
+        break;
+    }
+    case LEGACY_COMPONENTS: {
+        struct manifest m;
+        rc = legacy_components_load(r->file, &m, &d);
+        check_diags(rc, &d, r->error);
+        break;
+    }
+    case CONFIG: {
+        /* the harness's input: the main file, then after a NUL byte the fallback file */
+        char *buf = NULL;
+        size_t len = 0;
+        assert_int_equal(fs_read_file(r->file, 1 << 20, &buf, &len), 0);
+        const char *nul = memchr(buf, '\0', len);
+        size_t main_len = nul ? (size_t)(nul - buf) : len;
+        struct config cfg;
+        rc = config_load_texts(&cfg, NULL, buf, main_len, nul ? nul + 1 : NULL, nul ? len - main_len - 1 : 0, &d);
+        free(buf);
+        check_diags(rc, &d, r->error);
+        break;
+    }
+    case ARTIFACT:
+    case ARTIFACT_HEADER: {
+        struct artifact_info info;
+        char err[512];
+        if (r->reader == ARTIFACT)
+            rc = artifact_read_file(r->file, NULL, NULL, &info, err, sizeof(err));
+        else
+            rc = artifact_read_header_file(r->file, NULL, &info, err, sizeof(err));
+        assert_int_equal(rc, -1);
+        assert_string_equal(err, r->error);
+        artifact_info_free(&info);
+        break;
+    }
+    }
+}
+
+static int to_regressions(void **state)
+{
+    (void)state;
+    const char *root = getenv("MO_SOURCE_ROOT");
+    if (!root)
+        return -1;
+    char *dir = fs_join(root, "fuzz/regressions");
+    int rc = chdir(dir);
+    free(dir);
+    return rc;
+}
+
+int main(void)
+{
+    enum { N = sizeof(repros) / sizeof(repros[0]) };
+    struct CMUnitTest tests[N];
+    for (size_t i = 0; i < N; i++)
+        tests[i] = (struct CMUnitTest){ .name = repros[i].file, .test_func = run_repro,
+                                        .initial_state = (void *)&repros[i] };
+    return cmocka_run_group_tests(tests, to_regressions, NULL);
+}
