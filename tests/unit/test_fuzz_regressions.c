@@ -36,6 +36,13 @@ static const struct repro repros[] = {
       "legacy/components-type-not-interface-name.yaml:8:22: components[0].component_type: "
       "\"gatewa111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
       "111111111111111111111\\x111111111111y\": invalid interface name (the Interface is named after the type)" },
+    /* a control character from the file (jansson's "near '...'", a key, a value)
+     * was copied into the message, breaking the one-line rule */
+    { CONFIG, "config/invalid-token-control-char.json",
+      "/etc/mender-orchestrator/mender-orchestrator.conf:1:2: invalid JSON: invalid token near '\\x19'" },
+    { CONFIG, "config/newline-in-key-and-value.json",
+      "/var/lib/mender-orchestrator/mender-orchestrator.conf: LogLevel: \"info\\x0d\\x0adebug\": unknown log level "
+      "(trace, debug, info, warning, error, fatal)" },
 };
 
 static void check_diags(int rc, struct diag_list *d, const char *want)
@@ -108,6 +115,9 @@ static void run_repro(void **state)
 static int to_regressions(void **state)
 {
     (void)state;
+    /* the configuration's file names in messages are the defaults */
+    unsetenv("MENDER_ORCHESTRATOR_CONF_DIR");
+    unsetenv("MENDER_ORCHESTRATOR_DATASTORE_DIR");
     const char *root = getenv("MO_SOURCE_ROOT");
     if (!root)
         return -1;
