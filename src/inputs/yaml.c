@@ -542,6 +542,65 @@ static bool flow_too_deep(const char *t, size_t len, int *line, int *col)
     return false;
 }
 
+/* Length of the well-formed UTF-8 sequence at t (RFC 3629: no overlong forms, no
+ * surrogates, nothing over U+10FFFF), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *t, size_t left)
+{
+    unsigned char c = t[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (left < n || t[1] < lo || t[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((t[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* libfyaml loops forever on some malformed UTF-8 (a directive such as "%a\xf0"), so
+ * the text is checked first. Returns the position and value of the first bad byte. */
+static bool utf8_invalid(const char *text, size_t len, int *line, int *col, unsigned char *byte)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    int ln = 1, cl = 1;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(t + i, len - i);
+        if (n == 0) {
+            *line = ln;
+            *col = cl;
+            *byte = t[i];
+            return true;
+        }
+        if (t[i] == '\n') {
+            ln++;
+            cl = 1;
+        } else {
+            cl++;
+        }
+        i += n;
+    }
+    return false;
+}
+
 static int parse_text(struct ydoc *doc, struct diag_list *d)
 {
     /* libfyaml would silently stop at a NUL byte */
@@ -560,6 +619,11 @@ static int parse_text(struct ydoc *doc, struct diag_list *d)
         return -1;
     }
     int dl, dc;
+    unsigned char bad;
+    if (utf8_invalid(doc->text, doc->len, &dl, &dc, &bad)) {
+        diag_error(d, doc->path, dl, dc, "malformed UTF8 (byte 0x%02x): the file must be UTF-8", bad);
+        return -1;
+    }
     if (flow_too_deep(doc->text, doc->len, &dl, &dc)) {
         diag_error(d, doc->path, dl, dc, "nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH);
         return -1;

@@ -36,6 +36,16 @@ static const struct repro repros[] = {
       "legacy/components-type-not-interface-name.yaml:8:22: components[0].component_type: "
       "\"gatewa111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
       "111111111111111111111\\x111111111111y\": invalid interface name (the Interface is named after the type)" },
+    /* libfyaml looped forever on malformed UTF-8 in a directive ("%a\xf0"): check,
+     * install and the boot-time resume hung on such a Topology or Manifest */
+    { TOPOLOGY, "topology/directive-bad-utf8-hang.yaml",
+      "topology/directive-bad-utf8-hang.yaml:1:3: malformed UTF8 (byte 0xf0): the file must be UTF-8" },
+    { TOPOLOGY, "topology/directive-bad-utf8-hang-2.yaml",
+      "topology/directive-bad-utf8-hang-2.yaml:1:4: malformed UTF8 (byte 0xf0): the file must be UTF-8" },
+    { TOPOLOGY, "topology/yaml-directive-bad-utf8-hang.yaml",
+      "topology/yaml-directive-bad-utf8-hang.yaml:1:15: malformed UTF8 (byte 0xff): the file must be UTF-8" },
+    { MANIFEST, "manifest/directive-bad-utf8-hang.yaml",
+      "manifest/directive-bad-utf8-hang.yaml:1:134: malformed UTF8 (byte 0xbe): the file must be UTF-8" },
     /* a control character from the file (jansson's "near '...'", a key, a value)
      * was copied into the message, breaking the one-line rule */
     { CONFIG, "config/invalid-token-control-char.json",
