@@ -67,8 +67,7 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len)
 void fuzz_mem_source(struct fuzz_mem *m, const uint8_t *data, size_t size, struct artifact_source *src)
 {
     *m = (struct fuzz_mem){ .data = data, .size = size };
-    src->ctx = m;
-    src->read = mem_read;
+    *src = (struct artifact_source){ .ctx = m, .read = mem_read };
 }
 
 const struct artifact_keys *fuzz_keys(void)
