@@ -11,6 +11,7 @@
 #include "cli/exitcodes.h"
 #include "cli/progress.h"
 #include "engine/engine.h"
+#include "iface/workdir.h"
 #include "journal.h"
 #include "prepare.h"
 #include "util/log.h"
@@ -51,6 +52,7 @@ static int session_open(const struct cli_args *args, struct session *s)
         log_error("%s", err);
         return EXIT_FAILED;
     }
+    workdir_sweep_scratch(s->cfg.datastore_dir);
     if (s->cfg.verify_keys.n) {
         s->keys = artifact_keys_load(&s->cfg.verify_keys, err, sizeof(err));
         if (!s->keys) {
@@ -180,6 +182,7 @@ int cmd_resume(const struct cli_args *args)
             rc = EXIT_FAILED;
         } else {
             log_info("deployment %lld: resuming Manifest %s", d.id, d.manifest_name);
+            store_manifest(&s, &d); /* again: the power may have gone before install wrote it */
             rc = run_engine(args, &s, &d, ENGINE_RESUME);
         }
     }
@@ -209,6 +212,7 @@ int cmd_rollback(const struct cli_args *args)
             rc = EXIT_FAILED;
         } else {
             log_info("deployment %lld: rolling back Manifest %s", d.id, d.manifest_name);
+            store_manifest(&s, &d);
             rc = run_engine(args, &s, &d, ENGINE_ROLLBACK);
         }
     }

@@ -1,7 +1,9 @@
 #include "iface/workdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 char *workdir_escape(const char *part)
@@ -181,4 +184,30 @@ char *workdir_scratch(const char *datastore, char *err, size_t errlen)
         return NULL;
     }
     return dir;
+}
+
+void workdir_sweep_scratch(const char *datastore)
+{
+    char *query = fs_join(datastore, "query");
+    DIR *dir = opendir(query);
+    if (!dir) {
+        free(query);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        char *end = NULL;
+        errno = 0;
+        long pid = strtol(e->d_name, &end, 10);
+        if (errno || end == e->d_name || *end != '-' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* still running (or not ours to judge) */
+        char *path = fs_join(query, e->d_name);
+        if (workdir_remove(path) == 0)
+            log_info("removed %s, left by an orchestrator that did not finish its query", path);
+        free(path);
+    }
+    closedir(dir);
+    free(query);
 }

@@ -24,6 +24,10 @@ int workdir_create(const char *dir, const char *component_type, const struct kvl
  * Returns the path (caller frees) or NULL with err. */
 char *workdir_scratch(const char *datastore, char *err, size_t errlen);
 
+/* Removes the scratch dirs of processes that no longer run ({datastore}/query/<pid>-<n>/
+ * whose <pid> is gone): what an orchestrator killed during a query left behind. */
+void workdir_sweep_scratch(const char *datastore);
+
 /* Removes a directory tree; missing is fine. Returns 0 or -1. */
 int workdir_remove(const char *dir);
 

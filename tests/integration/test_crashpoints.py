@@ -187,32 +187,6 @@ def check_calls(system, outcome):
             assert "ArtifactFailure" in after[after.index("ArtifactRollback"):], (inst, calls)
 
 
-class ScratchLeft(AssertionError):
-    pass
-
-
-# BUG (src/iface/workdir.c, runner.c; interface-protocol.md §4.5): the scratch work dir of a
-# query made in preparation ({datastore}/query/<pid>-<n>/, Identity and Provides) is removed
-# after the call, but if the orchestrator dies during the call nothing ever removes it: every
-# later run uses a new <pid>, so each power cut in preparation leaves one more dir behind.
-QUERY_SCRATCH_BUG = pytest.mark.xfail(raises=ScratchLeft, strict=True, reason=(
-    "BUG: a query scratch dir {datastore}/query/<pid>-<n>/ is left forever when the orchestrator "
-    "dies during a preparation query (Identity, Provides)"))
-
-
-class StoreMissing(AssertionError):
-    pass
-
-
-# BUG (src/cli/cmd_deploy.c; orchestrator.md §7): `install` copies the Manifest into the
-# Manifest store only after the deployment record's first commit, and `resume` never does:
-# a power cut between the two leaves the deployment, once resumed and successful, without its
-# copy (the last successful Manifest is then missing from the store).
-STORE_COPY_BUG = pytest.mark.xfail(raises=StoreMissing, strict=True, reason=(
-    "BUG: a power cut right after the deployment record is inserted leaves the Manifest store "
-    "without the Manifest's copy, also after resume succeeds"))
-
-
 def check_end(system, results, want=None):
     """The invariants of an ended flow; returns the outcome (0, 1, or None: nothing recorded)."""
     mo = system.mo
@@ -249,15 +223,11 @@ def check_end(system, results, want=None):
     assert files_under(ds / "work") == [], "work files left"
     tmp = [p for p in files_under(ds) if ".tmp" in pathlib.Path(p).name]
     assert tmp == [], "temporary files left"
-    # checked last: the known bugs below expect exactly these failures
-    left = files_under(ds / "query")
-    if left:
-        raise ScratchLeft(f"query scratch files left: {left}")
+    assert files_under(ds / "query") == [], "query scratch files left"
     if outcome == 0:  # §7: the Manifest store keeps a copy of the last successful Manifest
         copy = ds / "manifests" / f"{history[0]['id']}.yaml"
-        if not copy.exists() or copy.read_text() != system.manifest.read_text():
-            raise StoreMissing(f"{copy} is not a copy of the installed Manifest "
-                               f"(store: {files_under(ds / 'manifests')})")
+        assert copy.exists() and copy.read_text() == system.manifest.read_text(), \
+            f"{copy} is not a copy of the installed Manifest (store: {files_under(ds / 'manifests')})"
     return outcome
 
 
@@ -330,9 +300,7 @@ def commit_points():
             out.append(pytest.param(Point("commit", flow, 0, None, None, 0), id=f"commit-{flow}-baseline"))
             continue
         pts = [Point("commit", flow, k, None, None, 0) for k in range(1, b.total + 1)]
-        out += [pytest.param(p, id=f"commit-{flow}-{p.k:03d}",
-                             marks=[STORE_COPY_BUG] if (flow, p.k) == ("happy", 1) else [])
-                for p in pts[::EVERY]]
+        out += [pytest.param(p, id=f"commit-{flow}-{p.k:03d}") for p in pts[::EVERY]]
     return out
 
 
@@ -349,8 +317,7 @@ def kill_points():
                 pid = ("kill-" if flow == "happy" else "kill-fail-") + f"{inst}-{call}"
                 if seen[call] > 1:
                     pid += f"-{seen[call]}"
-                marks = [QUERY_SCRATCH_BUG] if call in PREP else []
-                out.append(pytest.param(Point("kill", flow, 0, inst, call, seen[call]), id=pid, marks=marks))
+                out.append(pytest.param(Point("kill", flow, 0, inst, call, seen[call]), id=pid))
     return out[::EVERY]
 
 
@@ -500,25 +467,21 @@ def test_kill_point(point, pool):
     pool.run(point)
 
 
-@QUERY_SCRATCH_BUG
-def test_bug_query_scratch_dir_left_by_a_kill_in_preparation(tmp_path, artifact_cache):
-    """The minimal case: killed inside the first Identity call, nothing was recorded (§6.1),
-    so `resume` has nothing to do; the scratch dir of that Identity call stays forever."""
+def test_query_scratch_dir_of_a_kill_in_preparation_is_removed(tmp_path, artifact_cache):
+    """Regression: killed inside the first Identity call, nothing was recorded (§6.1), so
+    `resume` has nothing to do; it removes the scratch dir that Identity call left."""
     system = make_system(tmp_path / "p", "happy", artifact_cache)
     system.configure("gw", kill_parent=["Identity"])
     r = run_process(system, 0, {})
     assert r.rc == -9, r
     assert system.mo.run("resume").rc == 2
     assert system.versions() == OLD
-    left = files_under(system.mo.datastore / "query")
-    if left:
-        raise ScratchLeft(f"query scratch files left: {left}")
+    assert files_under(system.mo.datastore / "query") == []
 
 
-@STORE_COPY_BUG
-def test_bug_manifest_store_copy_missing_after_a_crash_right_after_insert(tmp_path, artifact_cache):
-    """The minimal case: the power goes right after the deployment record's first commit;
-    `resume` installs everything, but the store has no copy of the now last successful Manifest."""
+def test_manifest_store_copy_after_a_crash_right_after_insert(tmp_path, artifact_cache):
+    """Regression: the power goes right after the deployment record's first commit; `resume`
+    installs everything and writes the store's copy of the now last successful Manifest."""
     system = make_system(tmp_path / "p", "happy", artifact_cache)
     r = run_process(system, 0, {"MO_TEST_CRASH_AFTER_COMMIT": "1"})
     assert r.rc == -9, r
