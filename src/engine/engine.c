@@ -137,13 +137,24 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
         hex_to_bin(m->manifest_sha256, want);
         const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
         int hr;
-        if (m->artifact_url) { /* the header's bytes only; the file is checked whole at Download */
+        if (m->artifact_url) {
+            /* The header's bytes only (the file is checked whole at Download): the first
+             * 1 MiB holds it but for unusually large headers, then the whole file. */
             struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, true, why, sizeof(why));
-            hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
-            if (hr != 0 && rr && repo_reader_error(rr))
-                snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
-            repo_reader_close(rr);
+            uint64_t want = 1024 * 1024;
+            for (;;) {
+                bool part = want < m->artifact_size;
+                struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? want : m->artifact_size,
+                                                          why, sizeof(why));
+                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
+                bool fetch_failed = rr && repo_reader_error(rr);
+                if (hr != 0 && fetch_failed)
+                    snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
+                repo_reader_close(rr);
+                if (hr == 0 || !part || fetch_failed || !rr)
+                    break;
+                want = m->artifact_size; /* perhaps cut short: once more, whole */
+            }
         } else {
             hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why));
         }

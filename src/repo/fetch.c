@@ -222,6 +222,7 @@ struct fetch_stream {
     char *url;
     uint64_t size;
     char sha256[65];
+    uint64_t first_bytes;
     int prefix_fd, tee_fd;
     bool tee_ok;
     int pipe_r, pipe_w;
@@ -355,7 +356,13 @@ static void *stream_thread(void *arg)
         }
         s->discard = 0;
         s->attempt_start = 0;
-        if (s->got && !no_range) {
+        char range[64];
+        if (s->first_bytes && !no_range) {
+            snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got,
+                     (unsigned long long)s->first_bytes - 1);
+            curl_easy_setopt(c, CURLOPT_RANGE, range);
+            s->attempt_start = s->got;
+        } else if (s->got && !no_range) {
             curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s->got);
             s->attempt_start = s->got;
         } else {
@@ -420,6 +427,7 @@ struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct 
     s->o = *o;
     s->url = xstrdup(a->url);
     s->size = a->size;
+    s->first_bytes = a->first_bytes;
     if (a->sha256)
         snprintf(s->sha256, sizeof(s->sha256), "%s", a->sha256);
     s->prefix_fd = a->prefix_fd;

@@ -41,6 +41,8 @@ struct fetch_stream_args {
     int prefix_fd;               /* -1, or a file holding the first bytes (a partial cache entry):
                                   * they are read first and the transfer starts after them */
     int tee_fd;                  /* -1, or where every byte is appended (the cache entry) */
+    uint64_t first_bytes;        /* >0: only the file's first bytes are wanted (a Range request;
+                                  * a server without ranges sends everything) */
 };
 
 struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct fetch_stream_args *a, char *err,

@@ -44,8 +44,9 @@ static int dl_finish(void *ctx, char *err, size_t errlen)
 }
 
 struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cache *cache, const struct repo_ref *ref,
-                                     bool header_only, char *err, size_t errlen)
+                                     uint64_t header_bytes, char *err, size_t errlen)
 {
+    bool header_only = header_bytes > 0;
     struct repo_reader *r = xcalloc(1, sizeof(*r));
     r->fd = -1;
     r->cache = cache;
@@ -78,6 +79,7 @@ struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cac
         .sha256 = header_only ? NULL : ref->sha256,
         .prefix_fd = r->slot.use == CACHE_WRITE ? r->slot.prefix_fd : -1,
         .tee_fd = r->slot.use == CACHE_WRITE ? r->slot.fd : -1,
+        .first_bytes = header_bytes,
     };
     r->fs = fetch_stream_open(o, &a, err, errlen);
     if (!r->fs) {

@@ -19,10 +19,11 @@ struct repo_ref {
 
 struct repo_reader;
 
-/* header_only: only the first bytes will be read (the File API's header/): no cache
- * writing, no waiting for a writer. cache may be NULL. NULL with err on failure. */
+/* header_bytes > 0: only that many first bytes are fetched, for the File API's header/
+ * (a Range request; no cache writing, no waiting for a writer). cache may be NULL.
+ * NULL with err on failure. */
 struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cache *cache, const struct repo_ref *ref,
-                                     bool header_only, char *err, size_t errlen);
+                                     uint64_t header_bytes, char *err, size_t errlen);
 /* The source to give artifact_read: its finish checks size and SHA-256. */
 const struct artifact_source *repo_reader_source(struct repo_reader *r);
 /* "cache" or "repository". */
