@@ -104,7 +104,8 @@ static size_t list_entries(const char *dir, struct entry **out)
         memcpy((*out)[n - 1].sha, sha, 65);
     }
     closedir(dh);
-    qsort(*out, n, sizeof(**out), cmp_age);
+    if (n > 1)
+        qsort(*out, n, sizeof(**out), cmp_age);
     return n;
 }
 
