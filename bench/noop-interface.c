@@ -1,0 +1,109 @@
+/* mo-noop-interface: the smallest useful Interface, for the benchmarks (bench/bench.sh).
+ *
+ *   <name> <State> <work dir> <component_type> [<id> [sleep]]
+ *
+ * Identity: "id=<id>" (default "0"). Provides: "rootfs-image.<name>.version=bench-old",
+ * <name> being the base name it was called by, so every install finds work to do.
+ * Download / DownloadWithFileSizes: reads every stream named by <work dir>/stream-next
+ * and discards its bytes (1 MiB reads), then the final zero-length read. ArtifactInstall:
+ * sleeps 1 s when the fifth argument is "sleep". Every other state or query: nothing,
+ * exit 0. Also usable as a Mender Update Module (same arguments up to the work dir).
+ * MO_NOOP_COUNT=FILE appends one byte to FILE per call (to count calls; off when timing). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char buf[1 << 20];
+
+static int drain(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        perror(path);
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n < 0) {
+            perror(path);
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    return 0;
+}
+
+/* One line of stream-next (opened anew for every line, as the protocol says). */
+static int next_stream(char *line, size_t len)
+{
+    int fd = open("stream-next", O_RDONLY);
+    if (fd < 0) {
+        perror("stream-next");
+        return -1;
+    }
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, line + got, len - 1 - got);
+        if (n < 0) {
+            perror("stream-next");
+            close(fd);
+            return -1;
+        }
+        if (n == 0 || (got += (size_t)n) >= len - 1)
+            break;
+    }
+    close(fd);
+    line[got] = '\0';
+    line[strcspn(line, " \n")] = '\0';
+    return 0;
+}
+
+static int download(const char *work)
+{
+    if (chdir(work) != 0) {
+        perror(work);
+        return 1;
+    }
+    char line[4096];
+    for (;;) {
+        if (next_stream(line, sizeof(line)) < 0)
+            return 1;
+        if (line[0] == '\0')
+            return 0;
+        if (drain(line) < 0)
+            return 1;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *state = argc > 1 ? argv[1] : "";
+    const char *count = getenv("MO_NOOP_COUNT");
+    if (count) {
+        int fd = open(count, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            if (write(fd, "x", 1) != 1)
+                perror(count);
+            close(fd);
+        }
+    }
+    if (strcmp(state, "Identity") == 0) {
+        printf("id=%s\n", argc > 4 ? argv[4] : "0");
+    } else if (strcmp(state, "Provides") == 0) {
+        const char *name = strrchr(argv[0], '/');
+        printf("rootfs-image.%s.version=bench-old\n", name ? name + 1 : argv[0]);
+    } else if (strcmp(state, "Download") == 0 || strcmp(state, "DownloadWithFileSizes") == 0) {
+        return download(argc > 2 ? argv[2] : ".");
+    } else if (strcmp(state, "ArtifactInstall") == 0 && argc > 5 && strcmp(argv[5], "sleep") == 0) {
+        struct timespec one = { 1, 0 };
+        while (nanosleep(&one, &one) != 0)
+            ;
+    }
+    return 0;
+}
