@@ -93,7 +93,7 @@ CACHE=$BENCH_DIR/cache
 OUT=$BENCH_DIR/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$CACHE" "$OUT"
 T=$(mktemp -d "$BENCH_DIR/tmp-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 RAW=$OUT/raw.csv
 echo "section,case,contender,run,wall_s,peak_kib,load1" > "$RAW"
 {

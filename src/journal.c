@@ -420,21 +420,41 @@ out:
 }
 
 /* UPDATE of row d->id inside the caller's transaction (or its own when autocommit). */
-static int update_row(struct journal *j, const struct deployment *d, const char *json, char *err, size_t errlen)
+/* The columns of a deployment's row, serialized while the deployment cannot change. */
+static void snapshot_take(struct journal_snapshot *s, const struct deployment *d)
+{
+    s->id = d->id;
+    s->status = d->status;
+    s->manifest_name = d->manifest_name ? xstrdup(d->manifest_name) : NULL;
+    s->started = d->started;
+    s->ended = d->ended;
+    s->json = deployment_to_json(d);
+}
+
+void journal_snapshot_take(struct journal_snapshot *s, const struct deployment *d) { snapshot_take(s, d); }
+
+void journal_snapshot_free(struct journal_snapshot *s)
+{
+    free(s->manifest_name);
+    free(s->json);
+    s->manifest_name = s->json = NULL;
+}
+
+static int update_row(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
 {
     char what[96];
-    snprintf(what, sizeof(what), "cannot save deployment %lld", d->id);
+    snprintf(what, sizeof(what), "cannot save deployment %lld", s->id);
     sqlite3_stmt *st = prepare(
         j, "UPDATE deployment SET status = ?, manifest_name = ?, started = ?, ended = ?, state = ? WHERE id = ?", err,
         errlen, what);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, dep_status_name(d->status), -1, SQLITE_STATIC);
-    bind_text(st, 2, d->manifest_name);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->started);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->ended);
-    sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, d->id);
+    sqlite3_bind_text(st, 1, dep_status_name(s->status), -1, SQLITE_STATIC);
+    bind_text(st, 2, s->manifest_name);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)s->started);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)s->ended);
+    sqlite3_bind_text(st, 5, s->json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, s->id);
     int r = 0;
     if (sqlite3_step(st) != SQLITE_DONE)
         r = db_fail(j, err, errlen, what);
@@ -446,23 +466,30 @@ static int update_row(struct journal *j, const struct deployment *d, const char 
     return r;
 }
 
-int journal_save(struct journal *j, const struct deployment *d, char *err, size_t errlen)
+int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
 {
     if (j->readonly) {
         fail(err, errlen, "%s: opened read-only", j->path);
         return -1;
     }
-    if (d->id <= 0) {
+    if (s->id <= 0) {
         fail(err, errlen, "%s: cannot save a deployment that was never recorded", j->path);
         return -1;
     }
-    char *json = deployment_to_json(d);
     pthread_mutex_lock(&j->mu);
-    int r = update_row(j, d, json, err, errlen); /* one statement: its own durable transaction */
+    int r = update_row(j, s, err, errlen); /* one statement: its own durable transaction */
+    pthread_mutex_unlock(&j->mu);
+    return r;
+}
+
+int journal_save(struct journal *j, const struct deployment *d, char *err, size_t errlen)
+{
+    struct journal_snapshot s;
+    snapshot_take(&s, d);
+    int r = journal_save_snapshot(j, &s, err, errlen);
+    journal_snapshot_free(&s);
     if (r == 0)
         testhook_commit("save");
-    pthread_mutex_unlock(&j->mu);
-    free(json);
     return r;
 }
 
@@ -480,7 +507,8 @@ int journal_finish(struct journal *j, const struct deployment *d, char *err, siz
         fail(err, errlen, "%s: deployment %lld cannot finish as in_progress", j->path, d->id);
         return -1;
     }
-    char *json = deployment_to_json(d);
+    struct journal_snapshot snap;
+    snapshot_take(&snap, d);
     char what[96];
     snprintf(what, sizeof(what), "cannot finish deployment %lld", d->id);
     sqlite3_stmt *st = NULL;
@@ -488,7 +516,7 @@ int journal_finish(struct journal *j, const struct deployment *d, char *err, siz
     pthread_mutex_lock(&j->mu);
     if (exec(j, "BEGIN IMMEDIATE", err, errlen, what) != 0)
         goto out;
-    if (update_row(j, d, json, err, errlen) != 0)
+    if (update_row(j, &snap, err, errlen) != 0)
         goto out;
     if (d->status == DEP_SUCCESS) {
         st = prepare(j, "INSERT OR REPLACE INTO last_success (id, deployment_id, name, text) VALUES (1, ?, ?, ?)",
@@ -524,7 +552,7 @@ out:
     if (r != 0)
         rollback(j);
     pthread_mutex_unlock(&j->mu);
-    free(json);
+    journal_snapshot_free(&snap);
     return r;
 }
 

@@ -29,6 +29,19 @@ int journal_load_current(struct journal *j, struct deployment *d, char *err, siz
 int journal_insert(struct journal *j, struct deployment *d, char *err, size_t errlen);
 /* Saves d durably before returning. Safe to call from several threads. */
 int journal_save(struct journal *j, const struct deployment *d, char *err, size_t errlen);
+/* The same in two steps, so that a caller can serialize d under its own lock and write
+ * without it (the engine's group commit: one write covers every change made before it). */
+struct journal_snapshot {
+    long long id;
+    enum dep_status status;
+    char *manifest_name;
+    time_t started, ended;
+    char *json;
+};
+void journal_snapshot_take(struct journal_snapshot *s, const struct deployment *d);
+void journal_snapshot_free(struct journal_snapshot *s);
+/* Writes the snapshot durably (no test-hook commit count: the caller counts). */
+int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen);
 /* Saves d as ended (d->status and d->ended set by the caller). A successful one becomes
  * the last successful Manifest. Keeps the last JOURNAL_HISTORY_MAX deployments. */
 int journal_finish(struct journal *j, const struct deployment *d, char *err, size_t errlen);

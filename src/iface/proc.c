@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ struct linebuf {
 
 struct proc {
     pid_t pid;
+    int pidfd; /* readable when the child exits (pidfd_open, Linux 5.3), or -1 */
     int fd[2]; /* stdout, stderr read ends; -1 when closed */
     pthread_t thread;
     pthread_mutex_t mu;
@@ -101,7 +103,7 @@ static void *monitor(void *arg)
     bool killed = false;
     char buf[16384];
     for (;;) {
-        struct pollfd pfd[2];
+        struct pollfd pfd[3];
         int nfd = 0;
         for (int i = 0; i < 2; i++)
             if (p->fd[i] >= 0) {
@@ -110,11 +112,15 @@ static void *monitor(void *arg)
                 pfd[nfd].revents = 0;
                 nfd++;
             }
+        int npipes = nfd;
+        /* The child's exit wakes the poll too (no sleeping between its pipes' end and its exit). */
+        if (!p->exited && p->pidfd >= 0)
+            pfd[nfd++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
         if (nfd)
             poll(pfd, (nfds_t)nfd, 50);
         else
-            usleep(20000);
-        for (int k = 0; k < nfd; k++) {
+            usleep(p->exited ? 20000 : 2000);
+        for (int k = 0; k < npipes; k++) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             int which = pfd[k].fd == p->fd[0] ? 0 : 1;
@@ -164,6 +170,9 @@ static void *monitor(void *arg)
     }
     /* Nothing of the call may outlive it. */
     kill(-p->pid, SIGKILL);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    p->pidfd = -1;
     for (int i = 0; i < 2; i++) {
         if (p->lines[i].len)
             log_line(p, i, p->lines[i].buf, p->lines[i].len);
@@ -245,6 +254,7 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
     }
     struct proc *p = xcalloc(1, sizeof(*p));
     p->pid = pid;
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec; -1 on older kernels */
     p->fd[0] = outp[0];
     p->fd[1] = errp[0];
     p->timeout = spec->timeout_seconds;
@@ -259,6 +269,8 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
         snprintf(err, errlen, "cannot start a monitor thread");
+        if (p->pidfd >= 0)
+            close(p->pidfd);
         close(outp[0]);
         close(errp[0]);
         free(p->log_type);

@@ -74,8 +74,9 @@ int workdir_remove(const char *dir)
     return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Writes a file (0600) and fsyncs it; the directory is fsynced by the caller. */
-static int put(const char *dir, const char *name, const void *data, size_t len, char *err, size_t errlen)
+/* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. */
+static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable, char *err,
+                    size_t errlen)
 {
     char *path = fs_join(dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -92,7 +93,7 @@ static int put(const char *dir, const char *name, const void *data, size_t len, 
             p += w;
             left -= (size_t)w;
         }
-        if (left == 0 && fsync(fd) == 0)
+        if (left == 0 && (!durable || fsync(fd) == 0))
             r = 0;
         close(fd);
     }
@@ -100,6 +101,11 @@ static int put(const char *dir, const char *name, const void *data, size_t len, 
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
     free(path);
     return r;
+}
+
+static int put(const char *dir, const char *name, const void *data, size_t len, char *err, size_t errlen)
+{
+    return put_file(dir, name, data, len, true, err, errlen);
 }
 
 static int put_line(const char *dir, const char *name, const char *value, char *err, size_t errlen)
@@ -176,7 +182,8 @@ char *workdir_scratch(const char *datastore, char *err, size_t errlen)
     unsigned n = atomic_fetch_add(&counter, 1) + 1;
     err[0] = '\0';
     char *dir = xasprintf("%s/query/%ld-%u", datastore, (long)getpid(), n);
-    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0 || put(dir, "version", "1\n", 2, err, errlen) ||
+    /* Thrown away after one query: nothing to make durable. */
+    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0 || put_file(dir, "version", "1\n", 2, false, err, errlen) ||
         make_dir(dir, "tmp", err, errlen)) {
         if (!err[0])
             snprintf(err, errlen, "%s: %s", dir, strerror(errno));
