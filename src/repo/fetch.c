@@ -1,6 +1,5 @@
 #include "repo/fetch.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -17,13 +16,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "repo/curl_dl.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define PIPE_SIZE (1024 * 1024)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init_once(void)
+{
+    char err[256];
+    if (curl_dl_load(err, sizeof(err)) != 0)
+        log_error("%s", err);
+}
 
 static long env_long(const char *name, long dflt)
 {
