@@ -110,6 +110,11 @@ static CURL *new_handle(const struct fetch_opts *o, const char *url, char *curl_
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "mender-orchestrator/" MO_VERSION);
+    /* libcurl reads only the lower-case http_proxy (a CGI precaution); we are no CGI
+     * program, and orchestrator.md §9 names HTTP_PROXY */
+    const char *hp = getenv("HTTP_PROXY");
+    if (strncmp(url, "http://", 7) == 0 && !getenv("http_proxy") && hp && *hp)
+        curl_easy_setopt(c, CURLOPT_PROXY, hp);
     if (o->server_ca && o->server_ca[0]) {
         if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, add_server_ca) == CURLE_OK)
             curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)o->server_ca);
@@ -238,6 +243,7 @@ struct fetch_stream {
     uint64_t got;           /* bytes delivered (hashed, teed, written to the pipe) */
     uint64_t discard;       /* bytes of the current response to drop (server ignored Range) */
     uint64_t attempt_start; /* offset the current attempt asked for */
+    long status;            /* of the response whose headers are arriving */
     bool mismatch;
     bool reader_gone;
     int rc;
@@ -316,7 +322,12 @@ static size_t stream_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct fetch_stream *s = ud;
     size_t len = size * nmemb;
-    if (s->size && len > 15 && strncasecmp(ptr, "Content-Length:", 15) == 0) {
+    if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0) { /* a status line: a redirect's headers do not count */
+        const char *sp = memchr(ptr, ' ', len);
+        s->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    }
+    if (s->size && (s->status == 200 || s->status == 206) && len > 15 &&
+        strncasecmp(ptr, "Content-Length:", 15) == 0) {
         unsigned long long cl = strtoull(ptr + 15, NULL, 10);
         uint64_t want = s->size - s->attempt_start;
         if (s->discard == 0 && cl != want) {
@@ -361,6 +372,7 @@ static void *stream_thread(void *arg)
         }
         s->discard = 0;
         s->attempt_start = 0;
+        s->status = 0;
         char range[64];
         if (s->first_bytes && !no_range) {
             snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got,

@@ -284,6 +284,18 @@ def test_server_certificate_from_an_unknown_ca_is_refused(system, repo, pki, ser
     assert n.requests() == []
 
 
+def test_proxy_variables_are_honoured(system, repo, pki, servers, tmp_path):
+    from repo_server import free_port
+    n = serve(servers, tmp_path, repo, pki)
+    config(system.mo, n.url, pki)
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    r = system.mo.run("plan", system.manifest, env={"HTTPS_PROXY": dead, "NO_PROXY": "", "MO_TEST_FETCH_BACKOFF_MS": "10"})
+    assert r.rc == 1, r
+    assert "cannot read the Artifact repository index" in r.err and n.requests() == []
+    r = system.mo.run("plan", system.manifest, env={"HTTPS_PROXY": dead, "NO_PROXY": "127.0.0.1"})
+    assert r.rc == 0, r
+
+
 def test_client_certificate_required_and_given(system, repo, pki, servers, tmp_path):
     n = serve(servers, tmp_path, repo, pki, client_ca=True)
     config(system.mo, n.url, pki)
