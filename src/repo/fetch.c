@@ -340,6 +340,16 @@ static size_t stream_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* Lets a reader that stopped end a transfer waiting for the network at once. */
+static int stream_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load(&((struct fetch_stream *)ud)->stop) ? 1 : 0;
+}
+
 static void *stream_thread(void *arg)
 {
     struct fetch_stream *s = arg;
@@ -389,6 +399,9 @@ static void *stream_thread(void *arg)
         curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_xferinfo);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         CURLcode rc = curl_easy_perform(c);
         if (rc == CURLE_OK) {
             curl_easy_cleanup(c);
