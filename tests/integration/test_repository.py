@@ -179,6 +179,32 @@ def system_payload(repo):
         return t.extractfile(t.getmembers()[0]).read()
 
 
+@pytest.mark.parametrize("mutate,message", [
+    (lambda idx: idx.update(version=2), "version: expected 1"),
+    (lambda idx: idx["artifacts"][0].update(file="../etc/passwd"), "../etc/passwd\\\": not a relative name"),
+    (lambda idx: idx["artifacts"][0].update(sha256="ABC"), "artifacts[0] (rtos-v2.mender): sha256: expected 64"),
+    (lambda idx: idx["artifacts"][0].pop("compatible_types"), "artifacts[0] (rtos-v2.mender): compatible_types: missing"),
+], ids=["version", "file", "sha256", "compatible_types"])
+def test_unusable_index_is_a_preparation_error(system, repo, mutate, message):
+    idx = json.loads((repo / "index.json").read_text())
+    mutate(idx)
+    (repo / "index.json").write_text(json.dumps(idx))
+    config(system.mo, f"file://{repo}")
+    r = system.install()
+    assert r.rc == 1, r
+    assert "component rtos.R1: no candidate: artifact_name rtos-v2: the Artifact repository index" in r.err
+    assert message in r.err, r.err
+    assert system.calls("r1") == ["Identity", "Provides"]  # nothing modified
+
+
+def test_index_without_a_fitting_artifact(system, repo):
+    config(system.mo, f"file://{repo}")
+    system.manifest.write_text(system.manifest.read_text().replace("artifact_name: rtos-v2", "artifact_name: rtos-v9"))
+    r = system.install()
+    assert r.rc == 1, r
+    assert "artifact_name rtos-v9: the Artifact repository index" in r.err and "has no such Artifact" in r.err
+
+
 def test_missing_file_fails_download_and_rolls_back(system, repo, pki, servers, tmp_path):
     (repo / "rtos-v2.mender").unlink()  # the index still lists it
     n = serve(servers, tmp_path, repo, pki)
