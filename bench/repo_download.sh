@@ -74,6 +74,7 @@ for _ in $(seq 100); do curl -s --cacert "$W/pki/ca.pem" -o /dev/null "$URL/inde
 cat > "$W/share/interfaces/v1/discard" <<'SH'
 #!/bin/sh
 case "$1" in
+    Identity) echo "id=1" ;;
     Provides) echo "rootfs-image.discard.version=bench-0" ;;
     Download|DownloadWithFileSizes)
         while :; do
@@ -126,5 +127,5 @@ row "mender-orchestrator install, no cache" "$(best "$MO" --log-level warning in
 echo "{\"ArtifactRepository\": {\"URL\": \"$URL\"}, \"ServerCertificate\": \"$W/pki/ca.pem\", \"ArtifactsCache\": {\"Enabled\": true}}" > "$W/etc/mender-orchestrator.conf"
 cache_run() { rm -f "$W"/var/artifacts/*; "$MO" --log-level warning install --progress none "$W/manifest.yaml"; }
 row "mender-orchestrator install, cache on (miss: written while streamed)" "$(best cache_run)"
-"$MO" --log-level warning install --progress none "$W/manifest.yaml" >/dev/null # fills the cache
+"$MO" --log-level warning install --progress none "$W/manifest.yaml" >/dev/null 2>&1 # fills the cache
 row "mender-orchestrator install, cache on (hit: read from the cache)" "$(best "$MO" --log-level warning install --progress none "$W/manifest.yaml")"
