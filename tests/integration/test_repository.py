@@ -170,6 +170,16 @@ def test_happy_path_mixes_local_and_repository_artifacts(system, repo, pki, serv
     assert prog[-1]["bytes"] >= BIG
 
 
+def test_whole_artifact_interface_gets_the_file_as_served(system, repo, pki, servers, tmp_path):
+    n = serve(servers, tmp_path, repo, pki)
+    config(system.mo, n.url, pki)
+    system.configure("r1", save=True, answers={"NeedsUnpackedArtifact": "No\n"})
+    r = system.install()
+    assert r.rc == 0, r
+    got = (system.kit.dir / "received" / "r1" / "artifact.mender").read_bytes()
+    assert got == (repo / "rtos-v2.mender").read_bytes()
+
+
 def system_payload(repo):
     import tarfile
     import io
@@ -215,11 +225,12 @@ def test_missing_file_fails_download_and_rolls_back(system, repo, pki, servers, 
     assert system.versions() == {"gw": "gateway-v1", "r1": "rtos-v1", "r2": "rtos-v1"}
 
 
-def test_wrong_sha256_in_the_index_fails_download(system, repo, pki, servers, tmp_path):
+@pytest.mark.parametrize("unpacked", ["Yes", "No"])
+def test_wrong_sha256_in_the_index_fails_download(system, repo, pki, servers, tmp_path, unpacked):
     idx = json.loads((repo / "index.json").read_text())
     idx["artifacts"][0]["sha256"] = "0" * 64
     (repo / "index.json").write_text(json.dumps(idx))
-    system.configure("r1", save=True)
+    system.configure("r1", save=True, answers={"NeedsUnpackedArtifact": unpacked + "\n"})
     n = serve(servers, tmp_path, repo, pki)
     config(system.mo, n.url, pki)
     r = system.install()
@@ -227,6 +238,8 @@ def test_wrong_sha256_in_the_index_fails_download(system, repo, pki, servers, tm
     assert "does not match the index" in r.err
     assert system.versions()["r1"] == "rtos-v1"
     assert "ArtifactInstall" not in system.calls("r1")
+    # never told the Artifact was complete (stopped before the final stream-next)
+    assert not any(c.get("final_read") for c in system.kit.calls("r1") if c["call"] == "Download")
 
 
 def test_tampered_artifact_fails_download(system, repo, pki, servers, tmp_path):
