@@ -296,6 +296,34 @@ def test_broken_transfer_is_resumed_with_a_range_request(system, repo, pki, serv
         assert cache_entries(system.mo.datastore / "artifacts") == [sha256(repo / "rtos-v2.mender")]
 
 
+def test_download_broken_for_good_keeps_its_partial_cache_entry(system, repo, pki, servers, tmp_path):
+    cache = system.mo.datastore / "artifacts"
+    cache.mkdir()
+    n = serve(servers, tmp_path, repo, pki)
+    # every download attempt breaks after 256 KiB: 2 x 4 attempts (r2 takes over from r1) < 3 MiB
+    proxy = CuttingProxy(n.port, after=256 * 1024, cut=range(4, 40))
+    try:
+        config(system.mo, proxy.url, pki, ArtifactsCache={"Enabled": True})
+        r = system.install(env={"MO_TEST_FETCH_BACKOFF_MS": "10"})
+    finally:
+        proxy.stop()
+    assert r.rc == 1, r
+    sha = sha256(repo / "rtos-v2.mender")
+    partial = cache / f"{sha}.tmp"
+    assert cache_entries(cache) == [partial.name]
+    have = partial.stat().st_size
+    assert 0 < have < (repo / "rtos-v2.mender").stat().st_size
+    assert (repo / "rtos-v2.mender").read_bytes()[:have] == partial.read_bytes()
+    # the next deployment, the server reachable again, continues from there
+    config(system.mo, n.url, pki, ArtifactsCache={"Enabled": True})
+    system.configure("r1", save=True)
+    r = system.install()
+    assert r.rc == 0, r
+    assert f"bytes={have}-" in [x[4] for x in file_gets(n)]
+    assert received(system, "r1") == system_payload(repo)
+    assert cache_entries(cache) == [sha]
+
+
 def test_partial_cache_entry_is_continued_with_a_range_request(system, repo, pki, servers, tmp_path):
     """What a power cut in the middle of a cached download leaves: <sha256>.tmp."""
     cache = system.mo.datastore / "artifacts"
