@@ -79,8 +79,10 @@ from repo_server import CuttingProxy, Nginx, Pki  # noqa: E402
 from system import System  # noqa: E402
 
 BIG = 3 * 1024 * 1024
-COMPONENTS = [("gw", "gateway", "gw-if", "GW", 10), ("r1", "rtos", "rtos-if", "R1", 20),
-              ("r2", "rtos", "rtos-if", "R2", 20)]
+# a local gateway Artifact and an RTOS one from the repository; THREE adds a second
+# RTOS Component for what is shared between Components
+COMPONENTS = [("gw", "gateway", "gw-if", "GW", 10), ("r1", "rtos", "rtos-if", "R1", 20)]
+THREE = COMPONENTS + [("r2", "rtos", "rtos-if", "R2", 20)]
 
 
 @pytest.fixture(scope="session")
@@ -145,6 +147,13 @@ def system(mo, tmp_path):
     return s
 
 
+@pytest.fixture
+def system3(mo, tmp_path):
+    s = System(mo, tmp_path, components=THREE)
+    by_name(s)
+    return s
+
+
 def received(system, inst):
     return (system.kit.dir / "received" / inst / "rtos-v2.mender.payload").read_bytes()
 
@@ -153,14 +162,14 @@ def file_gets(nginx, name="/rtos-v2.mender"):
     return [r for r in nginx.requests() if r[1] == name]
 
 
-def test_happy_path_mixes_local_and_repository_artifacts(system, repo, pki, servers, tmp_path):
+def test_happy_path_mixes_local_and_repository_artifacts(system3, repo, pki, servers, tmp_path):
     n = serve(servers, tmp_path, repo, pki)
-    config(system.mo, n.url, pki)
-    system.configure("r1", save=True)
-    r = system.install("--progress", "json")
+    config(system3.mo, n.url, pki)
+    system3.configure("r1", save=True)
+    r = system3.install("--progress", "json")
     assert r.rc == 0, r
-    assert received(system, "r1") == system_payload(repo)
-    assert system.versions() == {"gw": "gateway-v2", "r1": "rtos-v2", "r2": "rtos-v2"}
+    assert received(system3, "r1") == system_payload(repo)
+    assert system3.versions() == {"gw": "gateway-v2", "r1": "rtos-v2", "r2": "rtos-v2"}
     # the gateway's Artifact is local; the index is read once, at preparation
     assert [x[1] for x in n.requests()].count("/index.json") == 1
     assert all(x[2] in (200, 206) for x in n.requests())
@@ -222,7 +231,7 @@ def test_missing_file_fails_download_and_rolls_back(system, repo, pki, servers, 
     r = system.install()
     assert r.rc == 1, r
     assert "rtos-v2.mender: HTTP 404" in r.err
-    assert system.versions() == {"gw": "gateway-v1", "r1": "rtos-v1", "r2": "rtos-v1"}
+    assert system.versions() == {"gw": "gateway-v1", "r1": "rtos-v1"}
 
 
 @pytest.mark.parametrize("unpacked", ["Yes", "No"])
@@ -276,10 +285,9 @@ def test_broken_transfer_is_resumed_with_a_range_request(system, repo, pki, serv
     n = serve(servers, tmp_path, repo, pki)
     if cached:
         (system.mo.datastore / "artifacts").mkdir()
-    # connections: 1 index.json (preparation), 2 and 3 the headers for r1's and r2's work
-    # dirs (the first MiB only), then the downloads; r1 and r2 download in parallel, so
-    # cut both (4 and 5)
-    proxy = CuttingProxy(n.port, after=1024 * 1024, cut=(4, 5))
+    # connections: 1 index.json (preparation), 2 the header for r1's work dir (the first
+    # MiB only), 3 the download: cut it
+    proxy = CuttingProxy(n.port, after=1024 * 1024, cut=(3,))
     try:
         config(system.mo, proxy.url, pki, ArtifactsCache={"Enabled": cached})
         system.configure("r1", save=True)
@@ -296,15 +304,15 @@ def test_broken_transfer_is_resumed_with_a_range_request(system, repo, pki, serv
         assert cache_entries(system.mo.datastore / "artifacts") == [sha256(repo / "rtos-v2.mender")]
 
 
-def test_download_broken_for_good_keeps_its_partial_cache_entry(system, repo, pki, servers, tmp_path):
-    cache = system.mo.datastore / "artifacts"
+def test_download_broken_for_good_keeps_its_partial_cache_entry(system3, repo, pki, servers, tmp_path):
+    cache = system3.mo.datastore / "artifacts"
     cache.mkdir()
     n = serve(servers, tmp_path, repo, pki)
     # every download attempt breaks after 256 KiB: 2 x 4 attempts (r2 takes over from r1) < 3 MiB
     proxy = CuttingProxy(n.port, after=256 * 1024, cut=range(4, 40))
     try:
-        config(system.mo, proxy.url, pki, ArtifactsCache={"Enabled": True})
-        r = system.install(env={"MO_TEST_FETCH_BACKOFF_MS": "10"})
+        config(system3.mo, proxy.url, pki, ArtifactsCache={"Enabled": True})
+        r = system3.install(env={"MO_TEST_FETCH_BACKOFF_MS": "10"})
     finally:
         proxy.stop()
     assert r.rc == 1, r
@@ -315,12 +323,12 @@ def test_download_broken_for_good_keeps_its_partial_cache_entry(system, repo, pk
     assert 0 < have < (repo / "rtos-v2.mender").stat().st_size
     assert (repo / "rtos-v2.mender").read_bytes()[:have] == partial.read_bytes()
     # the next deployment, the server reachable again, continues from there
-    config(system.mo, n.url, pki, ArtifactsCache={"Enabled": True})
-    system.configure("r1", save=True)
-    r = system.install()
+    config(system3.mo, n.url, pki, ArtifactsCache={"Enabled": True})
+    system3.configure("r1", save=True)
+    r = system3.install()
     assert r.rc == 0, r
     assert f"bytes={have}-" in [x[4] for x in file_gets(n)]
-    assert received(system, "r1") == system_payload(repo)
+    assert received(system3, "r1") == system_payload(repo)
     assert cache_entries(cache) == [sha]
 
 
@@ -380,15 +388,15 @@ def cache_entries(d):
     return sorted(p.name for p in d.iterdir())
 
 
-def test_cache_miss_then_shared_then_hit(system, repo, pki, servers, tmp_path):
-    cache = system.mo.datastore / "artifacts"
+def test_cache_miss_then_shared_then_hit(system3, repo, pki, servers, tmp_path):
+    cache = system3.mo.datastore / "artifacts"
     cache.mkdir()
     stale = cache / ("f" * 64)
     stale.write_bytes(b"an entry no deployment uses")
     n = serve(servers, tmp_path, repo, pki)
-    config(system.mo, n.url, pki, ArtifactsCache={"Enabled": True})
-    system.configure("r2", save=True, exit={"ArtifactInstall": 1})  # first deployment fails
-    r = system.install()
+    config(system3.mo, n.url, pki, ArtifactsCache={"Enabled": True})
+    system3.configure("r2", save=True, exit={"ArtifactInstall": 1})  # first deployment fails
+    r = system3.install()
     assert r.rc == 1, r
     sha = sha256(repo / "rtos-v2.mender")
     size = (repo / "rtos-v2.mender").stat().st_size
@@ -396,10 +404,10 @@ def test_cache_miss_then_shared_then_hit(system, repo, pki, servers, tmp_path):
     # r1 and r2 share one copy: the whole file went over the network once (a miss)
     whole = [x for x in file_gets(n) if x[4] == "-"]  # the work dirs' headers are Range requests
     assert len(whole) == 1 and whole[0][2:4] == (200, size), n.requests()
-    assert received(system, "r2") == system_payload(repo)
+    assert received(system3, "r2") == system_payload(repo)
     # the next deployment takes it from the cache (a hit): no more whole downloads
-    system.configure("r2", exit={"ArtifactInstall": 0})
-    r = system.install()
+    system3.configure("r2", exit={"ArtifactInstall": 0})
+    r = system3.install()
     assert r.rc == 0, r
     assert len([x for x in file_gets(n) if x[4] == "-"]) == 1, n.requests()
     assert "from the cache" in r.err
@@ -454,7 +462,7 @@ def test_resume_uses_the_journal_entry_not_the_index(system, repo, pki, servers,
     before = len(n.requests())
     r = system.mo.run("resume")
     assert r.rc == 0, r
-    assert system.versions() == {"gw": "gateway-v2", "r1": "rtos-v2", "r2": "rtos-v2"}
+    assert system.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
     after = n.requests()[before:]
     assert all(x[1] != "/index.json" for x in after)
     assert any(x[1] == "/rtos-v2.mender" and x[4] == "-" for x in after)  # Download came after the kill
