@@ -163,6 +163,12 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     struct iface_target t = target_of(m);
     char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
     int r = -1;
+    char why0[512];
+    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why0, sizeof(why0)) != 0) {
+        snprintf(err, errlen, "%s: %s", def->name, why0);   /* no Interface runs through a symlink */
+        free(wd);
+        return -1;
+    }
     switch (def->kind) {
     case SK_WORKDIR: {
         struct artifact_info info = { 0 };

@@ -66,6 +66,26 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+int workdir_check(const char *dir, int levels, char *err, size_t errlen)
+{
+    char *p = xstrdup(dir);
+    int r = 0;
+    for (int i = 0; i < levels && r == 0; i++) {
+        struct stat st;
+        if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: %s; remove it (work dirs must be real directories)", p,
+                     S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
+            r = -1;
+        }
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            break;
+        *slash = '\0';
+    }
+    free(p);
+    return r;
+}
+
 int workdir_remove(const char *dir)
 {
     struct stat st;
@@ -136,10 +156,14 @@ static int make_dir(const char *dir, const char *name, char *err, size_t errlen)
 int workdir_create(const char *dir, const char *component_type, const struct kvlist *provides,
                    const struct artifact_info *info, char *err, size_t errlen)
 {
+    if (workdir_check(dir, 3, err, errlen) < 0)
+        return -1;
     if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
+    if (workdir_check(dir, 3, err, errlen) < 0)
+        return -1;
     char *header = fs_join(dir, "header");
     int r = -1;
     if (put(dir, "version", "1\n", 2, err, errlen) || put_line(dir, "current_artifact_name", kvl_get(provides, "artifact_name"), err, errlen) ||
@@ -182,8 +206,13 @@ char *workdir_scratch(const char *datastore, char *err, size_t errlen)
     unsigned n = atomic_fetch_add(&counter, 1) + 1;
     err[0] = '\0';
     char *dir = xasprintf("%s/query/%ld-%u", datastore, (long)getpid(), n);
+    if (workdir_check(dir, 2, err, errlen) < 0) {
+        free(dir);
+        return NULL;
+    }
     /* Thrown away after one query: nothing to make durable. */
-    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0 || put_file(dir, "version", "1\n", 2, false, err, errlen) ||
+    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0 || workdir_check(dir, 2, err, errlen) < 0 ||
+        put_file(dir, "version", "1\n", 2, false, err, errlen) ||
         make_dir(dir, "tmp", err, errlen)) {
         if (!err[0])
             snprintf(err, errlen, "%s: %s", dir, strerror(errno));

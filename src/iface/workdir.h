@@ -28,6 +28,12 @@ char *workdir_scratch(const char *datastore, char *err, size_t errlen);
  * whose <pid> is gone): what an orchestrator killed during a query left behind. */
 void workdir_sweep_scratch(const char *datastore);
 
+/* Refuses a work dir reached through a symbolic link or a non-directory: dir and its
+ * parents up to `levels` path parts (3 for {datastore}/work/<type>/<id>, 2 for a query
+ * scratch dir); the datastore itself may be a symlink. Missing parts are fine.
+ * Returns 0, or -1 with "<path>: ..." in err. */
+int workdir_check(const char *dir, int levels, char *err, size_t errlen);
+
 /* Removes a directory tree; missing is fine. Returns 0 or -1. */
 int workdir_remove(const char *dir);
 
