@@ -61,7 +61,11 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 /* "<db path>: <what>: <sqlite message>" */
 static int db_fail(struct journal *j, char *err, size_t errlen, const char *what)
 {
-    fail(err, errlen, "%s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
+    int os = sqlite3_system_errno(j->db);   /* "disk I/O error" alone does not say ENOSPC */
+    if (os > 0 && (sqlite3_extended_errcode(j->db) & 0xff) == SQLITE_IOERR)
+        fail(err, errlen, "%s: %s: %s (%s)", j->path, what, sqlite3_errmsg(j->db), strerror(os));
+    else
+        fail(err, errlen, "%s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
     return -1;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/exitcodes.h"
+#include "reserve.h"
 #include "cli/progress.h"
 #include "engine/engine.h"
 #include "iface/workdir.h"
@@ -155,6 +156,10 @@ int cmd_install(const struct cli_args *args)
     d.started = time(NULL);
     d.seq = 1; /* members' call records start at 0: "no call yet" */
     char err[512];
+    if (reserve_ensure(s.cfg.datastore_dir, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
     if (journal_insert(s.journal, &d, err, sizeof(err)) != 0) {
         log_error("journal: %s", err);
         goto out;

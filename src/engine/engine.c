@@ -18,6 +18,7 @@
 #include "repo/cache.h"
 #include "repo/fetch.h"
 #include "repo/source.h"
+#include "reserve.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -77,6 +78,10 @@ static int save_locked(struct engine *e)
         pthread_mutex_unlock(&e->lock);
         char err[512];
         int r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+        if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
+            log_warn("journal: %s; using the space kept in reserve", err);
+            r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+        }
         journal_snapshot_free(&s);
         pthread_mutex_lock(&e->lock);
         e->flushing = false;
@@ -750,6 +755,12 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
             break;
     }
 out:
+    if (e.journal_failed) {
+        log_error("deployment %lld interrupted: its journal cannot be written, and the System may be half-updated; "
+                  "free space in %s (or repair it), then run 'mender-orchestrator resume'",
+                  d->id, o->cfg->datastore_dir);
+        rc = EXIT_INCONSISTENT;
+    }
     program_free(&e.prog);
     repo_cache_close(e.cache);
     pthread_cond_destroy(&e.saved);
