@@ -2,12 +2,28 @@
 made at test time with Debian's mender-artifact."""
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MO_BIN", str(ROOT / "build" / "mender-orchestrator"))
+
+# MO_VALGRIND=1: every run of the binary through Orchestrator.run is under valgrind
+# memcheck (children are Interfaces, not ours: not traced). Any memcheck error or
+# definite leak fails the test that made the run (scripts/test runs a subset this way).
+VALGRIND = os.environ.get("MO_VALGRIND") == "1"
+VALGRIND_ERROR_RC = 97
+VALGRIND_CMD = ["valgrind", "--quiet", f"--error-exitcode={VALGRIND_ERROR_RC}", "--leak-check=full",
+                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "--track-fds=no",
+                "--trace-children=no", "--child-silent-after-fork=yes"]
+VALGRIND_REPORT = re.compile(r"^==\d+== ", re.M)
+
+
+def command(*args):
+    """The argv that runs mender-orchestrator with args (under valgrind with MO_VALGRIND=1)."""
+    return (VALGRIND_CMD if VALGRIND else []) + [BIN, *map(str, args)]
 
 
 class Result:
@@ -44,7 +60,11 @@ class Orchestrator:
         e = dict(self.env)
         if env:
             e.update(env)
-        proc = subprocess.run([BIN, *map(str, args)], env=e, capture_output=True, text=True, timeout=timeout)
+        if VALGRIND:
+            timeout *= 10
+        proc = subprocess.run(command(*args), env=e, capture_output=True, text=True, timeout=timeout)
+        if VALGRIND and (proc.returncode == VALGRIND_ERROR_RC or VALGRIND_REPORT.search(proc.stderr)):
+            raise AssertionError(f"valgrind: {' '.join(map(str, args))}: rc={proc.returncode}\n{proc.stderr}")
         return Result(proc)
 
     def write_config(self, text, fallback=False):

@@ -402,3 +402,226 @@ def test_gzip_data_beyond_the_payload_tar_is_never_inflated(installed):
     assert s.versions() == {"gw": "gateway-v3", "r1": "rtos-v3"}
     assert (s.kit.dir / "received" / "r1" / name).read_bytes() == content
     assert leftovers(s.mo) == []
+
+
+# ---- Interfaces ----------------------------------------------------------------------
+
+def alive(pid):
+    try:
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.parametrize("name", ["../x", "/usr/bin/true", "a/b", "..", ".", "x\ny"])
+def test_interface_name_escaping_the_folder_is_refused(installed, name):
+    s = installed
+    topo = s.mo.datastore / "topology.yaml"
+    good = topo.read_text()
+    with Unchanged(s):
+        topo.write_text(good.replace("interface: rtos-if", f"interface: {json.dumps(name)}"))
+        for cmd in (("check", s.manifest), ("install", s.manifest), ("show-provides",)):
+            r = s.mo.run(*cmd)
+            refused(r, "topology.yaml:", "components[1].interface:", "invalid interface name")
+        topo.write_text(good)
+
+
+def test_legacy_update_interface_escaping_the_folder_is_refused(installed, tmp_path):
+    s = installed
+    legacy = s.release / "legacy.yaml"
+    legacy.write_text(f"""\
+api_version: mender/v1
+kind: update_manifest
+version: "v3"
+component_types:
+  rtos:
+    artifact_path: rtos-v2.mender
+    update_interface: ../../../../usr/bin/true
+    update_strategy:
+      order: 20
+components:
+  - component_type: rtos
+    id: "R1"
+    args: ["r1"]
+""")
+    with Unchanged(s):
+        for cmd in (("check", legacy), ("install", legacy)):
+            refused(s.mo.run(*cmd), "legacy.yaml:7:23: component_types.rtos.update_interface:", "invalid interface name")
+
+
+def test_dangling_interface_symlink_is_a_clear_error(installed, tmp_path):
+    """A symlink in the interfaces folder is the integrator's choice and is followed (the
+    test kit's Interfaces are symlinks); one that leads nowhere is refused by name."""
+    s = installed
+    link = s.kit.ifaces / "rtos-if"
+    link.unlink()
+    link.symlink_to(tmp_path / "nowhere" / "rtos-if")
+    with Unchanged(s):
+        r = s.mo.run("show-provides")
+        assert r.rc == 1, r
+        assert any("rtos" in l and "rtos-if" in l and "No such file or directory" in l for l in error_lines(r)), r
+        s.write_manifest("v3")
+        r = s.install()
+        assert r.rc == 1, r
+        assert any("No such file or directory" in l for l in error_lines(r)), r
+        s.write_manifest("v2")
+
+
+@pytest.mark.parametrize("call", ["ArtifactInstall", "Provides"])
+def test_interface_flooding_binary_garbage_is_logged_not_trusted(installed, call):
+    """8 MiB of binary garbage on stdout and stderr: a state's output is only logged (in
+    bounded lines); a query's answer over 1 MiB fails the query. The orchestrator's peak
+    RSS stays small either way."""
+    s = installed
+    s.write_manifest("v3")
+    s.configure("r1", flood={call: 8 << 20})
+    before = snapshot(s.mo)
+    p = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", BIN, "install", str(s.manifest)],
+                       env=s.mo.env, capture_output=True, timeout=300)
+    err = p.stderr.decode("utf-8", "replace")
+    rss = int([l for l in err.splitlines() if l.startswith("maxrss=")][-1].split("=")[1])
+    assert rss < 64 * 1024, rss   # KiB, the Interface included (it holds 64 KiB)
+    if call == "ArtifactInstall":
+        assert p.returncode == 0, err[-3000:]
+        assert s.versions() == {"gw": "gateway-v3", "r1": "rtos-v3"}
+        assert "Update Interface output (stdout): " in err
+        assert max(len(l) for l in err.splitlines()) < 64 * 1024
+    else:
+        assert p.returncode == 1, err[-3000:]
+        assert f"{call}: more than 1048576 bytes of output" in err
+        assert snapshot(s.mo) == before   # refused while preparing: nothing recorded
+        assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+    assert leftovers(s.mo) == []
+
+
+def test_interface_that_never_exits_is_killed_with_its_group(installed):
+    """The second group's Download hangs with a child and a grandchild in its process
+    group: after InterfaceTimeoutSeconds the whole group is killed, the deployment fails
+    and rolls back (the first group was installed already), the System stays on the old set."""
+    s = installed
+    s.mo.write_config(json.dumps({"InterfaceTimeoutSeconds": 2}))
+    s.write_manifest("v3")
+    s.configure("r1", grandchild=["Download"], sleep={"Download": 600})
+    r = s.install(timeout=300)
+    assert r.rc == 1, r
+    assert any("Download" in l and "timed out" in l for l in error_lines(r)), r
+    child, grandchild = map(int, (s.kit.dir / "pids-r1-Download").read_text().split())
+    assert not alive(child) and not alive(grandchild)
+    calls = s.calls("r1")   # the killed Download never logged itself
+    assert calls[-2:] == ["ProvidePayloadFileSizes", "Cleanup"], calls
+    assert s.calls("gw")[-4:] == ["ArtifactRollback", "NeedsArtifactReboot", "ArtifactFailure", "Cleanup"]
+    assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+    assert s.mo.run("status").rc == 0 and s.mo.run("resume").rc == 2
+    assert json.loads(s.mo.run("history", "--json").out)[0]["result"] == "failed"
+    assert leftovers(s.mo) == []
+
+
+# ---- the datastore -------------------------------------------------------------------
+
+def test_work_root_replaced_by_a_symlink_is_refused(installed, tmp_path):
+    """{datastore}/work is a symlink to a folder elsewhere (put there before the call):
+    nothing is created, written or removed through it; the deployment fails cleanly."""
+    s = installed
+    outside = tmp_path / "outside"
+    (outside / "rtos" / "R1").mkdir(parents=True)
+    (outside / "rtos" / "R1" / "precious").write_text("keep me\n")
+    work = s.mo.datastore / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.symlink_to(outside)
+    s.write_manifest("v3")
+    n = len(s.calls("gw")), len(s.calls("r1"))
+    r = s.install()
+    assert r.rc == 1, r
+    assert any("work" in l and "symbolic link" in l for l in error_lines(r)), r
+    assert s.calls("gw")[n[0]:] == ["Identity", "Provides"]   # not even Cleanup runs there
+    assert s.calls("r1")[n[1]:] == ["Identity", "Provides"]
+    assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == ["rtos", "rtos/R1", "rtos/R1/precious"]
+    assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+
+
+def test_component_work_dir_replaced_by_a_symlink_mid_deployment(installed, tmp_path):
+    """Between two calls (a stop point), work/rtos/R1 is swapped for a symlink: the next
+    call refuses to run the Interface there; nothing outside is touched."""
+    s = installed
+    s.write_manifest("v3")
+    r = s.install("--stop-before", "ArtifactCommit")
+    assert r.rc == 0, r
+    wd = s.mo.datastore / "work" / "rtos" / "R1"
+    outside = tmp_path / "outside"
+    shutil.copytree(wd, outside)
+    before = sorted((str(p.relative_to(outside)), p.read_bytes() if p.is_file() else None) for p in outside.rglob("*"))
+    shutil.rmtree(wd)
+    wd.symlink_to(outside)
+    r = s.mo.run("resume")
+    assert r.rc in (1, 3), r
+    assert any("R1" in l and "symbolic link" in l for l in error_lines(r)), r
+    after = sorted((str(p.relative_to(outside)), p.read_bytes() if p.is_file() else None) for p in outside.rglob("*"))
+    assert after == before
+    for c in s.kit.calls("r1"):
+        assert not c["cwd"].startswith(str(outside)), c
+    st = json.loads(s.mo.run("status", "--json").out) if s.mo.run("status").rc == 0 else None
+    assert s.versions()["gw"] == "gateway-v2"
+
+
+@pytest.fixture
+def tiny_datastore(mo):
+    """The datastore on its own 8 MiB tmpfs (we run as root in CI), unmounted afterwards."""
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mo.datastore)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+    yield mo.datastore
+    subprocess.run(["umount", "-l", str(mo.datastore)], check=True)
+
+
+def fill(fs, room):
+    """Fills the filesystem until ENOSPC, then frees `room` bytes."""
+    filler = fs / "filler"
+    chunk = b"\xa5" * 65536
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as e:
+            assert e.errno == 28, e   # ENOSPC, really
+    size = filler.stat().st_size
+    with open(filler, "r+b") as f:
+        f.truncate(max(0, size - room))
+    return filler
+
+
+@pytest.mark.parametrize("room", [0, 256 << 10])
+def test_nearly_full_datastore_fails_cleanly_on_the_old_set(mo, tmp_path, artifact_cache, tiny_datastore, room):
+    """The datastore's filesystem is full (room=0: not even the journal can grow) or has
+    256 KiB left while the payload (3 MiB, put in files/ because the Interface never opens
+    stream-next) does not fit: the deployment fails, the System stays on v2, `status`
+    and `history` agree, nothing is left behind once space is back."""
+    s = System(mo, tmp_path, components=SMALL, artifact_cache=artifact_cache)
+    assert s.install().rc == 0
+    from conftest import make_artifact
+    make_artifact(s.release / "rtos-v3.mender", "rtos-v3", ["rtos"], payload_type="rtos-if",
+                  payload=os.urandom(3 << 20))
+    s.write_manifest("v3")
+    s.configure("r1", download="none")
+    filler = fill(tiny_datastore, room)
+    r = s.install()
+    assert r.rc == 1, r
+    errs = error_lines(r)
+    assert errs and any("No space left on device" in l or "database or disk is full" in l for l in errs), r
+    assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+    filler.unlink()
+    assert s.mo.run("resume").rc == 2
+    st = s.mo.run("status")
+    assert st.rc == 0, st
+    h = json.loads(s.mo.run("history", "--json").out)
+    assert h[0]["result"] in ("success", "failed"), h
+    if h[0]["result"] == "success":   # room=0: refused before the deployment was recorded
+        assert len(h) == 1 and room == 0, h
+    assert leftovers(s.mo) == []
+    # and with space back, the same Manifest installs
+    s.configure("r1", download="read")
+    r = s.install()
+    assert r.rc == 0, r
+    assert s.versions() == {"gw": "gateway-v3", "r1": "rtos-v3"}
