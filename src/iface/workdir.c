@@ -225,6 +225,12 @@ char *workdir_scratch(const char *datastore, char *err, size_t errlen)
 void workdir_sweep_scratch(const char *datastore)
 {
     char *query = fs_join(datastore, "query");
+    char why[512];
+    if (workdir_check(query, 1, why, sizeof(why)) != 0) {   /* nothing is removed through a symlink */
+        log_warn("%s", why);
+        free(query);
+        return;
+    }
     DIR *dir = opendir(query);
     if (!dir) {
         free(query);

@@ -625,3 +625,19 @@ def test_nearly_full_datastore_fails_cleanly_on_the_old_set(mo, tmp_path, artifa
     r = s.install()
     assert r.rc == 0, r
     assert s.versions() == {"gw": "gateway-v3", "r1": "rtos-v3"}
+
+
+def test_query_dir_replaced_by_a_symlink_is_refused(installed, tmp_path):
+    """{datastore}/query (scratch dirs of queries) is a symlink to a folder holding what
+    looks like a dead orchestrator's scratch dir: nothing there is run, created or removed."""
+    s = installed
+    outside = tmp_path / "outside"
+    (outside / "999999-1").mkdir(parents=True)
+    (outside / "999999-1" / "precious").write_text("keep me\n")
+    (s.mo.datastore / "query").symlink_to(outside)
+    for cmd in (("show-provides",), ("install", s.manifest)):
+        r = s.mo.run(*cmd)
+        assert r.rc == 1, r
+        assert any("query" in l and "symbolic link" in l for l in error_lines(r)), r
+    assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == ["999999-1", "999999-1/precious"]
+    assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
