@@ -162,6 +162,7 @@ mo_env() {
 # ---- install throughput and memory --------------------------------------------------------
 
 ext_of() { case $1 in none) echo tar ;; gzip) echo tar.gz ;; xz) echo tar.xz ;; esac; }
+mender_codec() { case $1 in xz) echo lzma ;; *) echo "$1" ;; esac; } # mender-artifact's name
 decomp_of() { case $1 in gzip) echo "gzip -dc" ;; xz) echo "xz -dc -T1" ;; esac; }
 
 # The cached Artifact for SIZE KIND CODEC: $CACHE/<kind>-<size>M-<codec>.mender, its data
@@ -176,7 +177,7 @@ ensure_artifact() {
             mv "$CACHE/$kind-${size}M.bin.tmp" "$CACHE/$kind-${size}M.bin"
         fi
         mender-artifact write module-image -T discard -n "bench-$kind-$size-$codec" -t bench \
-            -f "$CACHE/$kind-${size}M.bin" --compression "$codec" -o "$base.mender.tmp" > "$T/mkart.log" 2>&1 ||
+            -f "$CACHE/$kind-${size}M.bin" --compression "$(mender_codec "$codec")" -o "$base.mender.tmp" > "$T/mkart.log" 2>&1 ||
             { cat "$T/mkart.log" >&2; exit 1; }
         mv "$base.mender.tmp" "$base.mender"
         rm -f "$base.member"
