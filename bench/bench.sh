@@ -3,7 +3,8 @@
 # Mender client and beside the hardware limit, in one run.
 #
 #   bench/bench.sh [--quick | --full] [--only SECTIONS] [--runs N] [--sizes "MIB..."]
-#                  [--kinds "random text"] [--codecs "none gzip xz"] [--skip "SIZE:CODEC..."]
+#                  [--kinds "random text"] [--codecs "none gzip xz"] [--scale "N..."]
+#                  [--skip "SIZE:CODEC..."]
 #
 # Sections (--only takes a comma- or space-separated list; default: all):
 #   install    one Component, one Artifact (module-image) per size x payload kind x codec:
