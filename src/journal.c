@@ -1,5 +1,12 @@
 /* The journal over SQLite: one connection guarded by a mutex; every write is one
- * transaction, durable when it returns (WAL, synchronous=FULL). */
+ * transaction, durable when it returns (WAL, synchronous=FULL).
+ *
+ * Schema 2. A deployment row whose `fixed` is NULL holds the whole deployment as one
+ * JSON document in `state` (ended deployments, and rows written by schema 1). The
+ * deployment in progress is kept in parts, so that a save writes only what changed:
+ * `state` has the deployment's own fields, `fixed` those set at preparation (written
+ * once), and table `member` one row per member, rewritten only when that member's
+ * progress changed. Finishing folds it back into one document. */
 #include "journal.h"
 #include "util/testhook.h"
 
@@ -20,14 +27,20 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 30000
 
 struct journal {
     sqlite3 *db;
     char *path;
     bool readonly;
+    int version;           /* schema version of the file (1 or 2; read-only opens keep 1) */
     pthread_mutex_t mu;
+    /* What the database holds of deployment `saved_id` (in progress): every member's
+     * progress as last written. 0: not known, the next save writes every part. */
+    long long saved_id;
+    struct member *saved;
+    size_t nsaved;
 };
 
 static const char schema_sql[] =
@@ -37,7 +50,8 @@ static const char schema_sql[] =
     "  manifest_name TEXT,"
     "  started INTEGER NOT NULL DEFAULT 0,"
     "  ended INTEGER NOT NULL DEFAULT 0,"
-    "  state TEXT NOT NULL"
+    "  state TEXT NOT NULL,"
+    "  fixed TEXT"
     ");"
     "CREATE INDEX deployment_status ON deployment(status);"
     "CREATE TABLE last_success ("
@@ -45,7 +59,23 @@ static const char schema_sql[] =
     "  deployment_id INTEGER NOT NULL,"
     "  name TEXT,"
     "  text TEXT NOT NULL"
-    ");";
+    ");"
+    "CREATE TABLE member ("
+    "  deployment_id INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  PRIMARY KEY (deployment_id, idx)"
+    ") WITHOUT ROWID;";
+
+/* Schema 1 to 2: rows of schema 1 stay valid as they are (fixed NULL). */
+static const char migrate_1_2_sql[] =
+    "ALTER TABLE deployment ADD COLUMN fixed TEXT;"
+    "CREATE TABLE member ("
+    "  deployment_id INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  PRIMARY KEY (deployment_id, idx)"
+    ") WITHOUT ROWID;";
 
 static void fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(char *err, size_t errlen, const char *fmt, ...)
@@ -156,6 +186,30 @@ static int user_version(struct journal *j, char *err, size_t errlen)
     return v;
 }
 
+/* The cache of what the database holds is no longer known to be right. */
+static void forget_saved(struct journal *j)
+{
+    for (size_t i = 0; i < j->nsaved; i++)
+        member_progress_free(&j->saved[i]);
+    free(j->saved);
+    j->saved = NULL;
+    j->nsaved = 0;
+    j->saved_id = 0;
+}
+
+/* The database now holds d exactly (caller holds j->mu). */
+static void remember_saved(struct journal *j, const struct deployment *d)
+{
+    forget_saved(j);
+    j->saved = xcalloc(d->nmembers ? d->nmembers : 1, sizeof(*j->saved));
+    for (size_t i = 0; i < d->nmembers; i++) {
+        member_init(&j->saved[i]);
+        member_progress_copy(&j->saved[i], &d->members[i]);
+    }
+    j->nsaved = d->nmembers;
+    j->saved_id = d->id;
+}
+
 static struct journal *journal_new(const char *path)
 {
     struct journal *j = xcalloc(1, sizeof(*j));
@@ -170,6 +224,7 @@ void journal_close(struct journal *j)
         return;
     if (j->db)
         sqlite3_close(j->db);
+    forget_saved(j);
     pthread_mutex_destroy(&j->mu);
     free(j->path);
     free(j);
@@ -233,13 +288,15 @@ struct journal *journal_open(const char *datastore, char *err, size_t errlen)
              SCHEMA_VERSION);
         goto fail_tx;
     }
-    if (v == 0) {
+    if (v < SCHEMA_VERSION) {
         char set[64];
         snprintf(set, sizeof(set), "PRAGMA user_version=%d", SCHEMA_VERSION);
-        if (exec(j, schema_sql, err, errlen, "cannot create the tables") != 0 ||
+        if (exec(j, v == 0 ? schema_sql : migrate_1_2_sql, err, errlen,
+                 v == 0 ? "cannot create the tables" : "cannot upgrade the tables to schema 2") != 0 ||
             exec(j, set, err, errlen, "cannot set the schema version") != 0)
             goto fail_tx;
     }
+    j->version = SCHEMA_VERSION;
     if (exec(j, "COMMIT", err, errlen, "cannot create the tables") != 0)
         goto fail_tx;
     return j;
@@ -296,17 +353,53 @@ struct journal *journal_open_readonly(const char *datastore, bool *missing, char
         journal_close(j);
         return NULL;
     }
+    j->version = v;
     return j;
 }
 
 /* ---- deployments ---- */
 
-/* Loads the state column of row `id` into d; row values win over the JSON's. */
-static int load_state(struct journal *j, long long id, const char *state, struct deployment *d, char *err,
-                      size_t errlen)
+/* The SELECT list of a deployment row's parts: id, state, fixed (NULL in schema 1). */
+static const char *parts_columns(const struct journal *j)
+{
+    return j->version >= 2 ? "id, state, fixed" : "id, state, NULL";
+}
+
+/* Loads deployment `id` from its row's state and fixed columns (and, when fixed is
+ * set, its member rows) into d. Caller holds j->mu. */
+static int load_parts(struct journal *j, long long id, const char *state, const char *fixed, struct deployment *d,
+                      char *err, size_t errlen)
 {
     char why[256];
-    if (deployment_from_json(state, d, why, sizeof(why)) != 0) {
+    int r = -1;
+    if (!fixed) {
+        r = deployment_from_json(state, d, why, sizeof(why));
+    } else {
+        struct strv rows = { 0 };
+        sqlite3_stmt *st = prepare(j, "SELECT idx, state FROM member WHERE deployment_id = ? ORDER BY idx", err,
+                                   errlen, "cannot read the deployment's members");
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, id);
+        int rc;
+        snprintf(why, sizeof(why), "deployment record: member rows are not numbered 0, 1, 2...");
+        bool ok = true;
+        while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            ok = sqlite3_column_int64(st, 0) == (sqlite3_int64)rows.n;
+            strv_push(&rows, (const char *)sqlite3_column_text(st, 1));
+        }
+        if (ok && rc != SQLITE_DONE) {
+            db_fail(j, err, errlen, "cannot read the deployment's members");
+            sqlite3_finalize(st);
+            strv_free(&rows);
+            return -1;
+        }
+        sqlite3_finalize(st);
+        if (ok)
+            r = deployment_from_parts(state, fixed, rows.v, rows.n, d, why, sizeof(why));
+        strv_free(&rows);
+    }
+    if (r != 0) {
         fail(err, errlen, "%s: deployment %lld: %s", j->path, id, why);
         return -1;
     }
@@ -319,10 +412,14 @@ int journal_load_current(struct journal *j, struct deployment *d, char *err, siz
     memset(d, 0, sizeof(*d));
     pthread_mutex_lock(&j->mu);
     int r = -1;
-    sqlite3_stmt *st = prepare(j,
-                               "SELECT id, state FROM deployment WHERE status = 'in_progress' "
-                               "ORDER BY id DESC LIMIT 2",
-                               err, errlen, "cannot read the deployment in progress");
+    sqlite3_stmt *st = NULL;
+    /* one read transaction: the row and its member rows of the same save */
+    if (exec(j, "BEGIN", err, errlen, "cannot read the deployment in progress") != 0)
+        goto out;
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM deployment WHERE status = 'in_progress' ORDER BY id DESC LIMIT 2",
+             parts_columns(j));
+    st = prepare(j, sql, err, errlen, "cannot read the deployment in progress");
     if (!st)
         goto out;
     int rc = sqlite3_step(st);
@@ -336,19 +433,190 @@ int journal_load_current(struct journal *j, struct deployment *d, char *err, siz
     }
     long long id = sqlite3_column_int64(st, 0);
     char *state = col_text(st, 1);
+    char *fixed = col_text(st, 2);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         fail(err, errlen, "%s: more than one deployment in progress (%lld and %lld)", j->path, id,
              (long long)sqlite3_column_int64(st, 0));
     } else if (rc != SQLITE_DONE) {
         db_fail(j, err, errlen, "cannot read the deployment in progress");
-    } else if (load_state(j, id, state, d, err, errlen) == 0) {
+    } else if (load_parts(j, id, state, fixed, d, err, errlen) == 0) {
         r = 1;
+        if (fixed) /* the rows hold d as loaded; a schema-1 row is written whole next time */
+            remember_saved(j, d);
+        else
+            forget_saved(j);
     }
     free(state);
+    free(fixed);
 out:
     sqlite3_finalize(st);
+    rollback(j); /* ends the read transaction */
     pthread_mutex_unlock(&j->mu);
+    return r;
+}
+
+/* Takes the parts of d that differ from what the database holds (all of them when that
+ * is not known), and records them as held. Caller holds j->mu. */
+static void take_parts(struct journal *j, struct journal_snapshot *s, const struct deployment *d)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = d->id;
+    s->status = d->status;
+    s->manifest_name = d->manifest_name ? xstrdup(d->manifest_name) : NULL;
+    s->started = d->started;
+    s->ended = d->ended;
+    s->head = deployment_part_json(d, DEP_PART_HEAD);
+    bool all = j->saved_id != d->id || j->nsaved != d->nmembers;
+    if (all) {
+        s->fixed = deployment_part_json(d, DEP_PART_FIXED);
+        remember_saved(j, d);
+    }
+    s->idx = xcalloc(d->nmembers ? d->nmembers : 1, sizeof(*s->idx));
+    s->member = xcalloc(d->nmembers ? d->nmembers : 1, sizeof(*s->member));
+    for (size_t i = 0; i < d->nmembers; i++) {
+        if (!all && member_progress_same(&j->saved[i], &d->members[i]))
+            continue;
+        if (!all)
+            member_progress_copy(&j->saved[i], &d->members[i]);
+        s->idx[s->n] = i;
+        s->member[s->n++] = deployment_member_json(&d->members[i]);
+    }
+#ifdef MO_TEST_HOOKS
+    s->whole = deployment_to_json(d);
+#endif
+}
+
+void journal_snapshot_take(struct journal *j, struct journal_snapshot *s, const struct deployment *d)
+{
+    pthread_mutex_lock(&j->mu);
+    take_parts(j, s, d);
+    pthread_mutex_unlock(&j->mu);
+}
+
+void journal_snapshot_free(struct journal_snapshot *s)
+{
+    free(s->manifest_name);
+    free(s->head);
+    free(s->fixed);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->member[i]);
+    free(s->member);
+    free(s->idx);
+    free(s->whole);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Writes the snapshot's parts inside the caller's transaction. */
+static int write_parts(struct journal *j, const struct journal_snapshot *s, const char *what, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *st = prepare(j,
+                               s->fixed ? "UPDATE deployment SET status = ?, manifest_name = ?, started = ?, ended = ?, "
+                                          "state = ?, fixed = ? WHERE id = ?"
+                                        : "UPDATE deployment SET status = ?, manifest_name = ?, started = ?, ended = ?, "
+                                          "state = ? WHERE id = ?",
+                               err, errlen, what);
+    if (!st)
+        return -1;
+    int k = 1;
+    sqlite3_bind_text(st, k++, dep_status_name(s->status), -1, SQLITE_STATIC);
+    bind_text(st, k++, s->manifest_name);
+    sqlite3_bind_int64(st, k++, (sqlite3_int64)s->started);
+    sqlite3_bind_int64(st, k++, (sqlite3_int64)s->ended);
+    sqlite3_bind_text(st, k++, s->head, -1, SQLITE_STATIC);
+    if (s->fixed)
+        sqlite3_bind_text(st, k++, s->fixed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, k, s->id);
+    int r = 0;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        r = db_fail(j, err, errlen, what);
+    else if (sqlite3_changes(j->db) != 1) {
+        fail(err, errlen, "%s: %s: no such deployment", j->path, what);
+        r = -1;
+    }
+    sqlite3_finalize(st);
+    if (r != 0 || s->n == 0)
+        return r;
+    st = prepare(j, "INSERT OR REPLACE INTO member (deployment_id, idx, state) VALUES (?, ?, ?)", err, errlen, what);
+    if (!st)
+        return -1;
+    for (size_t i = 0; i < s->n && r == 0; i++) {
+        sqlite3_bind_int64(st, 1, s->id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)s->idx[i]);
+        sqlite3_bind_text(st, 3, s->member[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = db_fail(j, err, errlen, what);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+#ifdef MO_TEST_HOOKS
+/* Test builds: the rows just written must add up to the deployment the snapshot was
+ * taken of, so that a progress field missing from member_progress_same, or a field
+ * "fixed at preparation" changed later, fails every test at once. */
+static void check_parts(struct journal *j, const struct journal_snapshot *s)
+{
+    char sql[128], err[512];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM deployment WHERE id = ?", parts_columns(j));
+    sqlite3_stmt *st = prepare(j, sql, err, sizeof(err), "check");
+    struct deployment d;
+    char *json = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, s->id);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            load_parts(j, s->id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+                       &d, err, sizeof(err)) == 0) {
+            json = deployment_to_json(&d);
+            deployment_free(&d);
+        }
+        sqlite3_finalize(st);
+    }
+    if (!json || strcmp(json, s->whole) != 0) {
+        fprintf(stderr, "journal check failed: deployment %lld as saved differs from the deployment\n"
+                        "saved: %s\nwanted: %s\n", s->id, json ? json : err, s->whole);
+        _exit(99);
+    }
+    free(json);
+}
+#endif
+
+/* The whole deployment as one document in `state`, its parts dropped (an ended one). */
+static int write_whole(struct journal *j, const struct deployment *d, const char *what, char *err, size_t errlen)
+{
+    char *json = deployment_to_json(d);
+    sqlite3_stmt *st = prepare(j,
+                               "UPDATE deployment SET status = ?, manifest_name = ?, started = ?, ended = ?, "
+                               "state = ?, fixed = NULL WHERE id = ?",
+                               err, errlen, what);
+    int r = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, dep_status_name(d->status), -1, SQLITE_STATIC);
+        bind_text(st, 2, d->manifest_name);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)d->started);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)d->ended);
+        sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, d->id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            db_fail(j, err, errlen, what);
+        else if (sqlite3_changes(j->db) != 1)
+            fail(err, errlen, "%s: %s: no such deployment", j->path, what);
+        else
+            r = 0;
+        sqlite3_finalize(st);
+    }
+    free(json);
+    if (r != 0)
+        return r;
+    st = prepare(j, "DELETE FROM member WHERE deployment_id = ?", err, errlen, what);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        r = db_fail(j, err, errlen, what);
+    sqlite3_finalize(st);
     return r;
 }
 
@@ -360,7 +628,7 @@ int journal_insert(struct journal *j, struct deployment *d, char *err, size_t er
     }
     long long old_id = d->id;
     sqlite3_stmt *st = NULL;
-    char *json = NULL;
+    struct journal_snapshot snap = { 0 };
     int r = -1;
     pthread_mutex_lock(&j->mu);
     if (exec(j, "BEGIN IMMEDIATE", err, errlen, "cannot start a transaction") != 0)
@@ -397,15 +665,14 @@ int journal_insert(struct journal *j, struct deployment *d, char *err, size_t er
         goto out;
     }
     sqlite3_finalize(st);
+    st = NULL;
     d->id = sqlite3_last_insert_rowid(j->db);
-    json = deployment_to_json(d);
-    st = prepare(j, "UPDATE deployment SET state = ? WHERE id = ?", err, errlen, "cannot record the deployment");
-    if (!st)
-        goto out;
-    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, d->id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_fail(j, err, errlen, "cannot record the deployment");
+    if (d->status == DEP_IN_PROGRESS) {
+        forget_saved(j);
+        take_parts(j, &snap, d);
+        if (write_parts(j, &snap, "cannot record the deployment", err, errlen) != 0)
+            goto out;
+    } else if (write_whole(j, d, "cannot record the deployment", err, errlen) != 0) {
         goto out;
     }
     if (exec(j, "COMMIT", err, errlen, "cannot record the deployment") != 0)
@@ -416,61 +683,16 @@ out:
     sqlite3_finalize(st);
     if (r != 0) {
         rollback(j);
+        forget_saved(j);
         d->id = old_id;
     }
     pthread_mutex_unlock(&j->mu);
-    free(json);
+    journal_snapshot_free(&snap);
     return r;
 }
 
-/* UPDATE of row d->id inside the caller's transaction (or its own when autocommit). */
-/* The columns of a deployment's row, serialized while the deployment cannot change. */
-static void snapshot_take(struct journal_snapshot *s, const struct deployment *d)
-{
-    s->id = d->id;
-    s->status = d->status;
-    s->manifest_name = d->manifest_name ? xstrdup(d->manifest_name) : NULL;
-    s->started = d->started;
-    s->ended = d->ended;
-    s->json = deployment_to_json(d);
-}
-
-void journal_snapshot_take(struct journal_snapshot *s, const struct deployment *d) { snapshot_take(s, d); }
-
-void journal_snapshot_free(struct journal_snapshot *s)
-{
-    free(s->manifest_name);
-    free(s->json);
-    s->manifest_name = s->json = NULL;
-}
-
-static int update_row(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
-{
-    char what[96];
-    snprintf(what, sizeof(what), "cannot save deployment %lld", s->id);
-    sqlite3_stmt *st = prepare(
-        j, "UPDATE deployment SET status = ?, manifest_name = ?, started = ?, ended = ?, state = ? WHERE id = ?", err,
-        errlen, what);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, dep_status_name(s->status), -1, SQLITE_STATIC);
-    bind_text(st, 2, s->manifest_name);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)s->started);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)s->ended);
-    sqlite3_bind_text(st, 5, s->json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, s->id);
-    int r = 0;
-    if (sqlite3_step(st) != SQLITE_DONE)
-        r = db_fail(j, err, errlen, what);
-    else if (sqlite3_changes(j->db) != 1) {
-        fail(err, errlen, "%s: %s: no such deployment", j->path, what);
-        r = -1;
-    }
-    sqlite3_finalize(st);
-    return r;
-}
-
-int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
+/* Writes the snapshot in one transaction. Caller holds j->mu. */
+static int save_parts(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
 {
     if (j->readonly) {
         fail(err, errlen, "%s: opened read-only", j->path);
@@ -480,8 +702,24 @@ int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, c
         fail(err, errlen, "%s: cannot save a deployment that was never recorded", j->path);
         return -1;
     }
+    char what[96];
+    snprintf(what, sizeof(what), "cannot save deployment %lld", s->id);
+    if (exec(j, "BEGIN IMMEDIATE", err, errlen, what) != 0 || write_parts(j, s, what, err, errlen) != 0 ||
+        exec(j, "COMMIT", err, errlen, what) != 0) {
+        rollback(j);
+        forget_saved(j); /* the next save writes every part */
+        return -1;
+    }
+#ifdef MO_TEST_HOOKS
+    check_parts(j, s);
+#endif
+    return 0;
+}
+
+int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen)
+{
     pthread_mutex_lock(&j->mu);
-    int r = update_row(j, s, err, errlen); /* one statement: its own durable transaction */
+    int r = save_parts(j, s, err, errlen);
     pthread_mutex_unlock(&j->mu);
     return r;
 }
@@ -489,8 +727,10 @@ int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, c
 int journal_save(struct journal *j, const struct deployment *d, char *err, size_t errlen)
 {
     struct journal_snapshot s;
-    snapshot_take(&s, d);
-    int r = journal_save_snapshot(j, &s, err, errlen);
+    pthread_mutex_lock(&j->mu); /* taken and written at once: concurrent saves of d stay whole */
+    take_parts(j, &s, d);
+    int r = save_parts(j, &s, err, errlen);
+    pthread_mutex_unlock(&j->mu);
     journal_snapshot_free(&s);
     if (r == 0)
         testhook_commit("save");
@@ -511,16 +751,15 @@ int journal_finish(struct journal *j, const struct deployment *d, char *err, siz
         fail(err, errlen, "%s: deployment %lld cannot finish as in_progress", j->path, d->id);
         return -1;
     }
-    struct journal_snapshot snap;
-    snapshot_take(&snap, d);
     char what[96];
     snprintf(what, sizeof(what), "cannot finish deployment %lld", d->id);
     sqlite3_stmt *st = NULL;
     int r = -1;
     pthread_mutex_lock(&j->mu);
+    forget_saved(j);
     if (exec(j, "BEGIN IMMEDIATE", err, errlen, what) != 0)
         goto out;
-    if (update_row(j, &snap, err, errlen) != 0)
+    if (write_whole(j, d, what, err, errlen) != 0)
         goto out;
     if (d->status == DEP_SUCCESS) {
         st = prepare(j, "INSERT OR REPLACE INTO last_success (id, deployment_id, name, text) VALUES (1, ?, ?, ?)",
@@ -556,7 +795,6 @@ out:
     if (r != 0)
         rollback(j);
     pthread_mutex_unlock(&j->mu);
-    journal_snapshot_free(&snap);
     return r;
 }
 
@@ -596,18 +834,20 @@ int journal_last_reboot_answer(struct journal *j, const char *interface, int *an
     char err[512];
     int r = 0;
     pthread_mutex_lock(&j->mu);
-    sqlite3_stmt *st =
-        prepare(j, "SELECT id, state FROM deployment ORDER BY id DESC", err, sizeof(err), "cannot read deployments");
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM deployment ORDER BY id DESC", parts_columns(j));
+    sqlite3_stmt *st = prepare(j, sql, err, sizeof(err), "cannot read deployments");
     if (!st) {
         r = -1;
     } else {
         int rc;
         while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             struct deployment d;
-            char why[256];
-            const char *state = (const char *)sqlite3_column_text(st, 1);
-            if (deployment_from_json(state, &d, why, sizeof(why)) != 0) {
-                log_debug("%s: deployment %lld skipped: %s", j->path, (long long)sqlite3_column_int64(st, 0), why);
+            char why[512];
+            long long id = sqlite3_column_int64(st, 0);
+            if (load_parts(j, id, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+                           &d, why, sizeof(why)) != 0) {
+                log_debug("%s", why);
                 continue;
             }
             for (size_t i = 0; i < d.nmembers; i++)

@@ -1,6 +1,6 @@
 /* The journal: SQLite {datastore}/orchestrator.db (WAL, synchronous=FULL), the only
- * writer of durable state. The deployment in progress is saved whole at every
- * transition; ended deployments form the history (the last 100); the last successful
+ * writer of durable state. The deployment in progress is saved at every transition (the
+ * parts that changed, in one transaction); ended deployments form the history (the last 100); the last successful
  * Manifest is kept. Plus the deployment lock and the Manifest store. */
 #ifndef MO_JOURNAL_H
 #define MO_JOURNAL_H
@@ -30,15 +30,22 @@ int journal_insert(struct journal *j, struct deployment *d, char *err, size_t er
 /* Saves d durably before returning. Safe to call from several threads. */
 int journal_save(struct journal *j, const struct deployment *d, char *err, size_t errlen);
 /* The same in two steps, so that a caller can serialize d under its own lock and write
- * without it (the engine's group commit: one write covers every change made before it). */
+ * without it (the engine's group commit: one write covers every change made before it).
+ * A snapshot holds only the parts that changed since the last one taken: snapshots must
+ * be written in the order they were taken, one at a time. */
 struct journal_snapshot {
     long long id;
     enum dep_status status;
     char *manifest_name;
     time_t started, ended;
-    char *json;
+    char *head;            /* the deployment's own fields (JSON) */
+    char *fixed;           /* those set at preparation, or NULL: already written */
+    size_t n;              /* members to write: their indexes and JSON */
+    size_t *idx;
+    char **member;
+    char *whole;           /* test builds: the whole deployment, to check the rows against */
 };
-void journal_snapshot_take(struct journal_snapshot *s, const struct deployment *d);
+void journal_snapshot_take(struct journal *j, struct journal_snapshot *s, const struct deployment *d);
 void journal_snapshot_free(struct journal_snapshot *s);
 /* Writes the snapshot durably (no test-hook commit count: the caller counts). */
 int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, char *err, size_t errlen);

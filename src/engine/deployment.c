@@ -220,22 +220,23 @@ static json_t *member_to_json(const struct member *m)
     return o;
 }
 
-char *deployment_to_json(const struct deployment *d)
+/* The fields set at preparation, never changed afterwards (the journal writes them once). */
+static void add_fixed(json_t *o, const struct deployment *d)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(d->id));
-    json_object_set_new(o, "status", json_string(dep_status_name(d->status)));
-    json_object_set_new(o, "manifest_name", jstr(d->manifest_name));
     json_object_set_new(o, "manifest_path", jstr(d->manifest_path));
     json_object_set_new(o, "manifest_dir", jstr(d->manifest_dir));
     json_object_set_new(o, "manifest_text", jstr(d->manifest_text));
     json_object_set_new(o, "manifest_format", json_integer(d->manifest_format));
     json_object_set_new(o, "topology_text", jstr(d->topology_text));
     json_object_set_new(o, "plan_hash", jstr(d->plan_hash));
-    json_t *members = json_array();
-    for (size_t i = 0; i < d->nmembers; i++)
-        json_array_append_new(members, member_to_json(&d->members[i]));
-    json_object_set_new(o, "members", members);
+}
+
+/* Everything else but the members. */
+static void add_head(json_t *o, const struct deployment *d)
+{
+    json_object_set_new(o, "id", json_integer(d->id));
+    json_object_set_new(o, "status", json_string(dep_status_name(d->status)));
+    json_object_set_new(o, "manifest_name", jstr(d->manifest_name));
     json_object_set_new(o, "direction",
                         json_string((unsigned)d->direction < 2 ? direction_names[d->direction] : "unknown"));
     json_object_set_new(o, "cursor", json_integer(d->cursor));
@@ -249,6 +250,11 @@ char *deployment_to_json(const struct deployment *d)
     json_object_set_new(o, "failure", jstr(d->failure));
     json_object_set_new(o, "started", json_integer((json_int_t)d->started));
     json_object_set_new(o, "ended", json_integer((json_int_t)d->ended));
+}
+
+/* Takes o; returns a malloc'ed string. */
+static char *dump(json_t *o)
+{
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s) /* only when out of memory */
@@ -256,6 +262,74 @@ char *deployment_to_json(const struct deployment *d)
     char *r = xstrdup(s);
     free(s);
     return r;
+}
+
+char *deployment_to_json(const struct deployment *d)
+{
+    json_t *o = json_object();
+    add_head(o, d);
+    add_fixed(o, d);
+    json_t *members = json_array();
+    for (size_t i = 0; i < d->nmembers; i++)
+        json_array_append_new(members, member_to_json(&d->members[i]));
+    json_object_set_new(o, "members", members);
+    return dump(o);
+}
+
+char *deployment_part_json(const struct deployment *d, enum dep_part part)
+{
+    json_t *o = json_object();
+    if (part == DEP_PART_FIXED)
+        add_fixed(o, d);
+    else
+        add_head(o, d);
+    return dump(o);
+}
+
+char *deployment_member_json(const struct member *m) { return dump(member_to_json(m)); }
+
+/* The member fields that change after preparation: every one of them must be here. */
+bool member_progress_same(const struct member *a, const struct member *b)
+{
+    return strcmp(a->manifest_sha256, b->manifest_sha256) == 0 && a->needs_unpacked == b->needs_unpacked &&
+           a->provide_sizes == b->provide_sizes && a->supports_rollback == b->supports_rollback &&
+           a->needs_reboot == b->needs_reboot && a->rollback_reboot == b->rollback_reboot &&
+           a->touched == b->touched && a->install_started == b->install_started &&
+           a->rollback_ok == b->rollback_ok && a->rb_attempts == b->rb_attempts &&
+           a->rb_verified == b->rb_verified && a->rb_given_up == b->rb_given_up && a->call_seq == b->call_seq &&
+           a->done_seq == b->done_seq && a->last_rc == b->last_rc &&
+           (a->last_state ? b->last_state && strcmp(a->last_state, b->last_state) == 0 : !b->last_state) &&
+           (a->last_error ? b->last_error && strcmp(a->last_error, b->last_error) == 0 : !b->last_error);
+}
+
+void member_progress_copy(struct member *dst, const struct member *src)
+{
+    free(dst->last_state);
+    free(dst->last_error);
+    memcpy(dst->manifest_sha256, src->manifest_sha256, sizeof(dst->manifest_sha256));
+    dst->needs_unpacked = src->needs_unpacked;
+    dst->provide_sizes = src->provide_sizes;
+    dst->supports_rollback = src->supports_rollback;
+    dst->needs_reboot = src->needs_reboot;
+    dst->rollback_reboot = src->rollback_reboot;
+    dst->touched = src->touched;
+    dst->install_started = src->install_started;
+    dst->rollback_ok = src->rollback_ok;
+    dst->rb_attempts = src->rb_attempts;
+    dst->rb_verified = src->rb_verified;
+    dst->rb_given_up = src->rb_given_up;
+    dst->call_seq = src->call_seq;
+    dst->done_seq = src->done_seq;
+    dst->last_rc = src->last_rc;
+    dst->last_state = src->last_state ? xstrdup(src->last_state) : NULL;
+    dst->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
+}
+
+void member_progress_free(struct member *m)
+{
+    free(m->last_state);
+    free(m->last_error);
+    m->last_state = m->last_error = NULL;
 }
 
 /* ---- from JSON ---- */
@@ -478,19 +552,72 @@ static void member_from_json(struct rd *r, json_t *o, struct member *m)
     m->last_error = rd_str(r, o, "last_error", 1);
 }
 
-int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen)
+/* Parses one JSON text of a record: NULL with err set when it is not an object. */
+static json_t *load_object(const char *json, const char *what, char *err, size_t errlen)
 {
-    memset(d, 0, sizeof(*d));
     if (!json) {
-        snprintf(err, errlen, "deployment record: empty");
-        return -1;
+        snprintf(err, errlen, "deployment record: %sempty", what);
+        return NULL;
     }
     json_error_t je;
     json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (!o) {
-        snprintf(err, errlen, "deployment record: line %d column %d: %s", je.line, je.column, je.text);
-        return -1;
+        snprintf(err, errlen, "deployment record: %sline %d column %d: %s", what, je.line, je.column, je.text);
+        return NULL;
     }
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "deployment record: %snot an object", what);
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int from_object(json_t *o, struct deployment *d, char *err, size_t errlen);
+
+int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    json_t *o = load_object(json, "", err, errlen);
+    if (!o)
+        return -1;
+    int r = from_object(o, d, err, errlen);
+    json_decref(o);
+    return r;
+}
+
+int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n, struct deployment *d,
+                          char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    json_t *o = load_object(head, "", err, errlen);
+    if (!o)
+        return -1;
+    json_t *f = load_object(fixed, "fixed part: ", err, errlen);
+    json_t *arr = json_array();
+    int r = -1;
+    if (!f)
+        goto out;
+    json_object_update(o, f);
+    for (size_t i = 0; i < n; i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "members[%zu]: ", i);
+        json_t *m = load_object(members[i], what, err, errlen);
+        if (!m)
+            goto out;
+        json_array_append_new(arr, m);
+    }
+    json_object_set(o, "members", arr);
+    r = from_object(o, d, err, errlen);
+out:
+    json_decref(f);
+    json_decref(arr);
+    json_decref(o);
+    return r;
+}
+
+static int from_object(json_t *o, struct deployment *d, char *err, size_t errlen)
+{
     char msg[256] = "";
     struct rd r = { .err = msg, .errlen = sizeof(msg) };
     if (!json_is_object(o)) {
@@ -534,7 +661,6 @@ int deployment_from_json(const char *json, struct deployment *d, char *err, size
     d->started = (time_t)rd_int(&r, o, "started", LLONG_MIN, LLONG_MAX);
     d->ended = (time_t)rd_int(&r, o, "ended", LLONG_MIN, LLONG_MAX);
 out:
-    json_decref(o);
     if (r.failed) {
         snprintf(err, errlen, "deployment record: %s", msg);
         deployment_free(d);

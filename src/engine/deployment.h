@@ -17,7 +17,7 @@ enum dep_direction { DIR_FORWARD, DIR_ROLLBACK };
 
 /* One Component of the System in this deployment. */
 struct member {
-    /* fixed at preparation */
+    /* fixed at preparation (written to the journal once; test builds check it stays so) */
     char *component_type;
     char *id;
     char *interface;
@@ -97,6 +97,21 @@ int *deployment_groups(const struct deployment *d, size_t *ngroups);
  * from_json returns 0 or -1 with a reason in err. */
 char *deployment_to_json(const struct deployment *d);
 int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen);
+
+/* The same document in parts, so that the journal writes only what changed: the
+ * deployment's fields set at preparation (FIXED), its other fields (HEAD), and one per
+ * member. from_parts joins them back (members in order). */
+enum dep_part { DEP_PART_HEAD, DEP_PART_FIXED };
+char *deployment_part_json(const struct deployment *d, enum dep_part part);
+char *deployment_member_json(const struct member *m);
+int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n, struct deployment *d,
+                          char *err, size_t errlen);
+/* A member's fields that change after preparation (answers, progress, the call in
+ * flight, the manifest checksum of a fetched Artifact): compare, copy, free a copy.
+ * Every such field must be in member_progress_same, or the journal would not save it. */
+bool member_progress_same(const struct member *a, const struct member *b);
+void member_progress_copy(struct member *dst, const struct member *src);
+void member_progress_free(struct member *m);
 
 const char *dep_status_name(enum dep_status s);
 

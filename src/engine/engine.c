@@ -74,7 +74,7 @@ static int save_locked(struct engine *e)
         e->flushing = true;
         unsigned long long upto = e->save_req;
         struct journal_snapshot s;
-        journal_snapshot_take(&s, e->d);
+        journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
         char err[512];
         int r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -490,7 +491,7 @@ static void open_creates_private_datastore(void **state)
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 1);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);
     sqlite3_finalize(s);
     /* a newer schema is refused */
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
@@ -581,6 +582,161 @@ static void insert_save_load_across_reopen(void **state)
     free_deployment(nr);
     journal_close(j);
     deployment_free(&full);
+}
+
+/* Runs sql on the database file of datastore dir through a connection of its own. */
+static void raw_exec(const char *dir, const char *sql)
+{
+    char *db = xasprintf("%s/orchestrator.db", dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(raw, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(raw);
+    free(db);
+}
+
+static int raw_int(const char *dir, const char *sql)
+{
+    char *db = xasprintf("%s/orchestrator.db", dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    free(db);
+    return v;
+}
+
+/* A save writes the rows of the members that changed, and every row when the journal
+ * does not know what the database holds. */
+static void saves_write_only_changed_members(void **state)
+{
+    const char *dir = *state;
+    char err[512] = "";
+    struct journal *j = open_ok(dir);
+    struct deployment *d = new_deployment("parts", 5);
+    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 5);
+    raw_exec(dir, "CREATE TABLE writes (n INTEGER); INSERT INTO writes VALUES (0);"
+                  "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;");
+
+    d->seq = 7;
+    d->members[3].call_seq = 7;
+    d->members[3].last_state = xstrdup("ArtifactInstall");
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0); /* nothing changed */
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
+    d->members[0].needs_reboot = ANSWER_YES;
+    d->members[4].last_error = xstrdup("boom");
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 3);
+    journal_close(j);
+
+    /* a new connection that has not loaded it writes it whole... */
+    j = open_ok(dir);
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 8);
+    journal_close(j);
+    /* ...and one that has loaded it only what changed after the load */
+    j = open_ok(dir);
+    struct deployment got;
+    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_deployment_same(d, &got);
+    got.members[2].done_seq = 9;
+    assert_int_equal(journal_save(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 9);
+
+    /* finishing folds the parts into one document and drops the member rows */
+    got.status = DEP_SUCCESS;
+    got.ended = 1700000100;
+    assert_int_equal(journal_finish(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 0);
+    assert_int_equal(raw_int(dir, "SELECT count(*) FROM deployment WHERE fixed IS NOT NULL"), 0);
+    struct history_entry *h;
+    size_t n;
+    assert_int_equal(journal_history(j, 10, &h, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].changed.n, 4); /* new_deployment leaves c1 unselected */
+    history_free(h, n);
+    deployment_free(&got);
+    free_deployment(d);
+    journal_close(j);
+}
+
+/* A journal written by schema 1 (the whole deployment in one document) is read as it
+ * is, read-only too, and upgraded by the first read-write open. */
+static void schema_1_journal_is_read_and_upgraded(void **state)
+{
+    const char *dir = *state;
+    char err[512] = "";
+    assert_int_equal(mkdir(dir, 0700) == 0 || errno == EEXIST, 1);
+    struct deployment *old = new_deployment("old", 3);
+    old->id = 1;
+    old->status = DEP_SUCCESS;
+    old->ended = 1700000050;
+    struct deployment full;
+    fill_deployment(&full);
+    full.id = 2;
+    full.status = DEP_IN_PROGRESS;
+    char *old_json = deployment_to_json(old);
+    char *cur_json = deployment_to_json(&full);
+    char *sql = xasprintf(
+        "CREATE TABLE deployment (id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, manifest_name TEXT,"
+        " started INTEGER NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL);"
+        "CREATE INDEX deployment_status ON deployment(status);"
+        "CREATE TABLE last_success (id INTEGER PRIMARY KEY CHECK (id = 1), deployment_id INTEGER NOT NULL,"
+        " name TEXT, text TEXT NOT NULL);"
+        "INSERT INTO deployment VALUES (1, 'success', 'old', 1700000000, 1700000050, '%s');"
+        "INSERT INTO deployment VALUES (2, 'in_progress', '%s', %lld, 0, '%s');"
+        "PRAGMA journal_mode=WAL; PRAGMA user_version=1;",
+        old_json, full.manifest_name, (long long)full.started, cur_json);
+    raw_exec(dir, sql);
+
+    bool missing;
+    struct journal *ro = journal_open_readonly(dir, &missing, err, sizeof(err));
+    assert_non_null(ro);
+    struct deployment got;
+    assert_int_equal(journal_load_current(ro, &got, err, sizeof(err)), 1);
+    assert_deployment_same(&full, &got);
+    deployment_free(&got);
+    int answer;
+    assert_int_equal(journal_last_reboot_answer(ro, "iface-0", &answer), 1);
+    journal_close(ro);
+    assert_int_equal(raw_int(dir, "PRAGMA user_version"), 1);
+
+    struct journal *j = open_ok(dir);
+    assert_int_equal(raw_int(dir, "PRAGMA user_version"), 2);
+    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_deployment_same(&full, &got);
+    got.seq++;
+    got.members[0].done_seq = got.seq;
+    assert_int_equal(journal_save(j, &got, err, sizeof(err)), 0); /* written in parts from now on */
+    assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), (int)full.nmembers);
+    journal_close(j);
+    j = open_ok(dir);
+    struct deployment again;
+    assert_int_equal(journal_load_current(j, &again, err, sizeof(err)), 1);
+    assert_deployment_same(&got, &again);
+    struct history_entry *h;
+    size_t n;
+    assert_int_equal(journal_history(j, 10, &h, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(h[0].manifest_name, "old");
+    history_free(h, n);
+    journal_close(j);
+    deployment_free(&again);
+    deployment_free(&got);
+    deployment_free(&full);
+    free_deployment(old);
+    free(old_json);
+    free(cur_json);
+    free(sql);
 }
 
 static void finish_and_last_success(void **state)
@@ -902,6 +1058,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_fails_cleanly_on_a_file_as_datastore, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(readonly_open, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(insert_save_load_across_reopen, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(saves_write_only_changed_members, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(schema_1_journal_is_read_and_upgraded, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(finish_and_last_success, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_newest_first_and_pruned, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_empty, setup_dir, teardown_dir),
