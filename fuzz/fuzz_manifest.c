@@ -28,12 +28,8 @@ static void check_manifest(const struct manifest *m)
         FUZZ_ASSERT(interface_name_valid(m->components[i].interface));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fuzz_setup(void)
 {
-    (void)argc;
-    (void)argv;
-    fuzz_init_env();
     static const char text[] = "api_version: mender/v1\n"
                                "kind: topology\n"
                                "system_type: system-core\n"
@@ -48,7 +44,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (topology_load_input(&in, NULL, &topo, &d) != 0)
         abort();
     diag_free(&d);
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,6 +23,18 @@ void fuzz_init_env(void)
         unsetenv(vars[i]);
 }
 
+__attribute__((weak)) void fuzz_setup(void) {}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_init_env();
+    fuzz_setup();
+    return 0;
+}
+
 static void check_line(const char *msg)
 {
     FUZZ_ASSERT(msg != NULL);

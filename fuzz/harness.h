@@ -16,6 +16,10 @@ _Noreturn void fuzz_fail(const char *what, const char *file, int line);
 /* Clears the environment variables the readers look at (once, at start). */
 void fuzz_init_env(void);
 
+/* LLVMFuzzerInitialize is in harness.c: fuzz_init_env, then this, which a harness
+ * defines when it has set-up of its own (the default does nothing). */
+void fuzz_setup(void);
+
 /* The user-visible contract of a parser's diagnostics: rc == -1 exactly when there
  * is an error, and every message is one non-empty line without control characters.
  * Then frees d. */

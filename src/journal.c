@@ -43,6 +43,14 @@ struct journal {
     size_t nsaved;
 };
 
+#define MEMBER_TABLE_SQL                                                                                      \
+    "CREATE TABLE member ("                                                                                     \
+    "  deployment_id INTEGER NOT NULL,"                                                                         \
+    "  idx INTEGER NOT NULL,"                                                                                   \
+    "  state TEXT NOT NULL,"                                                                                    \
+    "  PRIMARY KEY (deployment_id, idx)"                                                                        \
+    ") WITHOUT ROWID;"
+
 static const char schema_sql[] =
     "CREATE TABLE deployment ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -59,23 +67,10 @@ static const char schema_sql[] =
     "  deployment_id INTEGER NOT NULL,"
     "  name TEXT,"
     "  text TEXT NOT NULL"
-    ");"
-    "CREATE TABLE member ("
-    "  deployment_id INTEGER NOT NULL,"
-    "  idx INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  PRIMARY KEY (deployment_id, idx)"
-    ") WITHOUT ROWID;";
+    ");" MEMBER_TABLE_SQL;
 
 /* Schema 1 to 2: rows of schema 1 stay valid as they are (fixed NULL). */
-static const char migrate_1_2_sql[] =
-    "ALTER TABLE deployment ADD COLUMN fixed TEXT;"
-    "CREATE TABLE member ("
-    "  deployment_id INTEGER NOT NULL,"
-    "  idx INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  PRIMARY KEY (deployment_id, idx)"
-    ") WITHOUT ROWID;";
+static const char migrate_1_2_sql[] = "ALTER TABLE deployment ADD COLUMN fixed TEXT;" MEMBER_TABLE_SQL;
 
 static void fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(char *err, size_t errlen, const char *fmt, ...)

@@ -50,3 +50,12 @@ def driver(call, kit, datastore, interface, ctype, *extra, timeout=120):
            "--interface", interface, "--type", ctype, *map(str, extra)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     return p
+
+
+def alive(pid):
+    """True if pid runs (a zombie waiting for its new parent to reap it is dead)."""
+    try:
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

@@ -15,6 +15,7 @@ import tarfile
 import pytest
 
 from conftest import BIN
+from kit import alive
 from system import System
 
 SMALL = [
@@ -410,14 +411,6 @@ def test_gzip_data_beyond_the_payload_tar_is_never_inflated(installed):
 
 
 # ---- Interfaces ----------------------------------------------------------------------
-
-def alive(pid):
-    try:
-        status = pathlib.Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
 
 @pytest.mark.parametrize("name", ["../x", "/usr/bin/true", "a/b", "..", ".", "x\ny"])
 def test_interface_name_escaping_the_folder_is_refused(installed, name):

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import make_artifact
-from kit import DRIVER, Kit, driver
+from kit import DRIVER, Kit, alive, driver
 
 
 @pytest.fixture
@@ -48,15 +48,6 @@ def tampered_artifact(tmp_path):
 def download(kit, datastore, artifact, *extra, **kw):
     return driver("Download", kit, datastore, "rtos-interface", "rtos", "--arg", "1", "--artifact", artifact,
                   *extra, **kw)
-
-
-def alive(pid):
-    """True if pid runs (a zombie waiting for its new parent to reap it is dead)."""
-    try:
-        status = pathlib.Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def workdir(datastore, ctype="rtos", cid="rtos"):
