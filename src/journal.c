@@ -41,6 +41,7 @@ struct journal {
     long long saved_id;
     struct member *saved;
     size_t nsaved;
+    char *saved_head;      /* and the head as last written (it holds the row's other columns too) */
 };
 
 #define MEMBER_TABLE_SQL                                                                                      \
@@ -187,7 +188,9 @@ static void forget_saved(struct journal *j)
     for (size_t i = 0; i < j->nsaved; i++)
         member_progress_free(&j->saved[i]);
     free(j->saved);
+    free(j->saved_head);
     j->saved = NULL;
+    j->saved_head = NULL;
     j->nsaved = 0;
     j->saved_id = 0;
 }
@@ -467,6 +470,9 @@ static void take_parts(struct journal *j, struct journal_snapshot *s, const stru
         s->fixed = deployment_part_json(d, DEP_PART_FIXED);
         remember_saved(j, d);
     }
+    bool same_head = !all && j->saved_head && strcmp(j->saved_head, s->head) == 0;
+    free(j->saved_head);
+    j->saved_head = xstrdup(s->head);
     s->idx = xcalloc(d->nmembers ? d->nmembers : 1, sizeof(*s->idx));
     s->member = xcalloc(d->nmembers ? d->nmembers : 1, sizeof(*s->member));
     for (size_t i = 0; i < d->nmembers; i++) {
@@ -477,6 +483,7 @@ static void take_parts(struct journal *j, struct journal_snapshot *s, const stru
         s->idx[s->n] = i;
         s->member[s->n++] = deployment_member_json(&d->members[i]);
     }
+    s->unchanged = same_head && s->n == 0; /* the database holds d already: nothing to write */
 #ifdef MO_TEST_HOOKS
     s->whole = deployment_to_json(d);
 #endif
@@ -697,6 +704,8 @@ static int save_parts(struct journal *j, const struct journal_snapshot *s, char 
         fail(err, errlen, "%s: cannot save a deployment that was never recorded", j->path);
         return -1;
     }
+    if (s->unchanged)
+        return 0;
     char what[96];
     snprintf(what, sizeof(what), "cannot save deployment %lld", s->id);
     if (exec(j, "BEGIN IMMEDIATE", err, errlen, what) != 0 || write_parts(j, s, what, err, errlen) != 0 ||

@@ -43,6 +43,7 @@ struct journal_snapshot {
     size_t n;              /* members to write: their indexes and JSON */
     size_t *idx;
     char **member;
+    bool unchanged;        /* the database holds it already: a save writes nothing */
     char *whole;           /* test builds: the whole deployment, to check the rows against */
 };
 void journal_snapshot_take(struct journal *j, struct journal_snapshot *s, const struct deployment *d);

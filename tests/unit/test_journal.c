@@ -622,16 +622,23 @@ static void saves_write_only_changed_members(void **state)
     struct deployment *d = new_deployment("parts", 5);
     assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 5);
-    raw_exec(dir, "CREATE TABLE writes (n INTEGER); INSERT INTO writes VALUES (0);"
-                  "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;");
+    raw_exec(dir, "CREATE TABLE writes (n INTEGER, heads INTEGER); INSERT INTO writes VALUES (0, 0);"
+                  "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;"
+                  "CREATE TRIGGER count_heads AFTER UPDATE ON deployment BEGIN UPDATE writes SET heads = heads + 1; END;");
 
     d->seq = 7;
     d->members[3].call_seq = 7;
     d->members[3].last_state = xstrdup("ArtifactInstall");
     assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0); /* nothing changed */
+    assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 1);
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0); /* nothing changed: nothing written */
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
+    assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 1);
+    d->cursor = 3; /* only the deployment's own fields */
+    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
+    assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 2);
     d->members[0].needs_reboot = ANSWER_YES;
     d->members[4].last_error = xstrdup("boom");
     assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
