@@ -413,6 +413,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
 
     /* Members whose call is recorded as started but has no result were interrupted. */
     pthread_mutex_lock(&e->lock);
+    bool marked = false;
     for (size_t i = 0; i < n; i++) {
         struct member *m = ms[i];
         if (m->done_seq == e->d->seq)
@@ -428,8 +429,9 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
         m->last_rc = failed ? 1 : 0;
         if (failed)
             set_str(&m->last_error, "interrupted");
+        marked = true;
     }
-    int saved = save_locked(e);
+    int saved = marked ? save_locked(e) : 0; /* else each call's own record carries the position */
     pthread_mutex_unlock(&e->lock);
     enum step_result r = STEP_ERROR;
     if (saved == 0) {
@@ -548,7 +550,10 @@ static enum step_result rollback_retry(struct engine *e, const struct step *st, 
 static enum step_result run_step(struct engine *e, const struct step *st, int *jump)
 {
     switch (st->def->kind) {
-    case SK_STOP: return stop_requested(e, st->def->name) ? STEP_STOP : STEP_OK;
+    case SK_STOP:
+        if (!stop_requested(e, st->def->name))
+            return STEP_OK;
+        return save(e) == 0 ? STEP_STOP : STEP_ERROR; /* status and resume start from here */
     case SK_SYSTEM_REBOOT: return system_reboot(e, st);
     case SK_RB_RETRY: return rollback_retry(e, st, jump);
     default: return run_calls(e, st);
@@ -751,8 +756,9 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
             d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
             d->seq++;
         }
-        if (save(&e) != 0)
-            break;
+        /* Not written here: the position is in the record made before the next action (a
+         * call, a reboot, a stop) or at the end. A power cut before that resumes at the
+         * step just done, whose members are all recorded done: it moves on at once. */
     }
 out:
     if (e.journal_failed) {
