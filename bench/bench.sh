@@ -26,8 +26,8 @@
 # none/gzip/xz, 10/100/1000 Components). The options after the mode override it; --skip
 # drops size:codec pairs, e.g. --skip "2048:xz" (2 GiB xz Artifacts take long to write).
 #
-# Every measurement is one command under GNU time (`/usr/bin/time -f "%e %M"`: peak RSS in
-# KiB; the wall time is taken around it with bash's $EPOCHREALTIME, microseconds, so it
+# Every measurement is one command under GNU time (`/usr/bin/time -f "%e %M %U %S"`: peak
+# RSS in KiB, CPU seconds of it and its waited children; the wall time is taken around it with bash's $EPOCHREALTIME, microseconds, so it
 # includes starting GNU time itself, ~1 ms, for every contender alike). Within each run
 # the contenders alternate (the first one rotates from run to run) so that a change of
 # load on a shared machine hits all of them; the 1-minute load average is recorded with
@@ -96,7 +96,7 @@ mkdir -p "$CACHE" "$OUT"
 T=$(mktemp -d "$BENCH_DIR/tmp-XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 RAW=$OUT/raw.csv
-echo "section,case,contender,run,wall_s,peak_kib,load1" > "$RAW"
+echo "section,case,contender,run,wall_s,peak_kib,load1,cpu_s" > "$RAW"
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "mode: $MODE runs=$RUNS sizes=$SIZES kinds=$KINDS codecs=$CODECS scale=$SCALE skip=$SKIP only=$ONLY"
@@ -114,20 +114,21 @@ log() { echo "[$(date -u +%H:%M:%S) load $(cut -d' ' -f1 /proc/loadavg)] $*" >&2
 
 # measure SECTION CASE CONTENDER RUN CMD...: one timed run, appended to raw.csv.
 measure() {
-    local section=$1 case=$2 who=$3 run=$4 load t0 t1 s k
+    local section=$1 case=$2 who=$3 run=$4 load t0 t1 s k u y c
     shift 4
     sync -f "$T" 2>/dev/null || true   # no writeback of earlier runs' files during this one
     read -r load _ < /proc/loadavg
     t0=$EPOCHREALTIME
-    if ! /usr/bin/time -f "%e %M" -o "$T/time" "$@" > "$T/out" 2>&1; then
+    if ! /usr/bin/time -f "%e %M %U %S" -o "$T/time" "$@" > "$T/out" 2>&1; then
         cat "$T/out" >&2
         echo "bench.sh: failed: $section $case $who: $*" >&2
         exit 1
     fi
     t1=$EPOCHREALTIME
-    read -r _ k < <(tail -n 1 "$T/time")
+    read -r _ k u y < <(tail -n 1 "$T/time")
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}')
-    echo "$section,$case,$who,$run,$s,$k,$load" >> "$RAW"
+    c=$(awk -v a="$u" -v b="$y" 'BEGIN{printf "%.2f", a + b}')   # user + sys, waited children included
+    echo "$section,$case,$who,$run,$s,$k,$load,$c" >> "$RAW"
 }
 
 # alternate SECTION CASE NAME1 FUNC1 NAME2 FUNC2 ...: RUNS rounds, every contender once per

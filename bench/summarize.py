@@ -20,7 +20,8 @@ def main():
 
     def med(section, case, who, field="wall_s"):
         g = groups.get((section, case, who))
-        return statistics.median(float(r[field]) for r in g) if g else None
+        vals = [float(r[field]) for r in g if r.get(field)] if g else []   # cpu_s: newer runs only
+        return statistics.median(vals) if vals else None
 
     def loads(section, case):
         ls = [float(r["load1"]) for r in rows if r["section"] == section and r["case"] == case]
@@ -90,17 +91,23 @@ def main():
     if calls:
         print("### Scale: Components in 10 order groups, no-op Interface in C, medians")
         print()
-        print("| Components | Interface calls | install wall | fork+exec+wait loop | overhead per call | "
-              "install RSS | runs | load |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| Components | Interface calls | install wall | fork+exec+wait loop | overhead per call (wall) | "
+              "install CPU | loop CPU | overhead per call (CPU) | install RSS | runs | load |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for n, c in calls.items():
             o, f = med("scale", n, OURS), med("scale", n, "forkloop")
+            oc, fc = med("scale", n, OURS, "cpu_s"), med("scale", n, "forkloop", "cpu_s")
             per = (o - f) / c * 1000
-            print(f"| {n} | {c} | {o:.3f} s | {f:.3f} s | {per:.3f} ms | "
+            per_cpu = (oc - fc) / c * 1000 if oc is not None and fc is not None else None
+            cpu = f"{oc:.2f} s | {fc:.2f} s | {per_cpu:.3f} ms" if per_cpu is not None else "– | – | –"
+            print(f"| {n} | {c} | {o:.3f} s | {f:.3f} s | {per:.3f} ms | {cpu} | "
                   f"{med('scale', n, OURS, 'peak_kib'):.0f} KiB | {nruns('scale', n)} | {loads('scale', n)} |")
             if n == "1000":
-                verdicts.append(("≤ 1 ms overhead per Interface call at 1000 Components", per <= 1.0,
-                                 f"{per:.3f} ms"))
+                # The install runs a group's members in parallel, the loop one call after the
+                # other: the wall figure flatters us on 2 CPUs, so the verdict takes the worse.
+                worst = max(per, per_cpu) if per_cpu is not None else per
+                verdicts.append(("≤ 1 ms overhead per Interface call at 1000 Components (worse of wall and CPU)",
+                                 worst <= 1.0, f"{worst:.3f} ms"))
         print()
 
     g = med("group", "64", OURS)
