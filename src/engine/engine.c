@@ -281,14 +281,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     return r;
 }
 
-/* Records "about to run", makes the call, records the result: each durably. Except for a
- * query of a member already touched: asked again, it changes nothing, and an interrupted
- * query is asked again anyway, so its start and its answer are not written on their own;
- * they go into the next record, made before anything acts on the answer. */
+/* Records "about to run", makes the call, records the result: each durably. */
 static void run_member(struct engine *e, const struct step_def *def, struct member *m)
 {
     pthread_mutex_lock(&e->lock);
-    bool quiet = def->kind == SK_QUERY && def->interrupted == INT_RERUN && m->touched;
     m->call_seq = e->d->seq;
     set_str(&m->last_state, def->name);
     if (def->kind != SK_WORKDIR)
@@ -297,7 +293,7 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
         m->install_started = true;
     if (strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
         m->rb_attempts++;
-    int saved = quiet ? 0 : save_locked(e);
+    int saved = save_locked(e);
     pthread_mutex_unlock(&e->lock);
     if (saved != 0)
         return;
@@ -323,8 +319,7 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
         m->rollback_ok = true;
     if (rc == 0 && strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
         m->rb_verified = true;
-    if (!quiet)
-        save_locked(e);
+    save_locked(e);
     pthread_mutex_unlock(&e->lock);
     if (is_call || rc != 0)
         emit(e, EV_CALL_END, m, def->name, -1, rc);
