@@ -229,6 +229,7 @@ static void add_fixed(json_t *o, const struct deployment *d)
     json_object_set_new(o, "manifest_format", json_integer(d->manifest_format));
     json_object_set_new(o, "topology_text", jstr(d->topology_text));
     json_object_set_new(o, "plan_hash", jstr(d->plan_hash));
+    json_object_set_new(o, "member_count", json_integer((json_int_t)d->nmembers)); /* checks the member rows */
 }
 
 /* Everything else but the members. */
@@ -598,6 +599,12 @@ int deployment_from_parts(const char *head, const char *fixed, char *const *memb
     int r = -1;
     if (!f)
         goto out;
+    json_t *count = json_object_get(f, "member_count");
+    if (!json_is_integer(count) || json_integer_value(count) != (json_int_t)n) {
+        snprintf(err, errlen, "deployment record: %zu member rows, but the fixed part says %s", n,
+                 json_is_integer(count) ? "otherwise" : "nothing of their number");
+        goto out;
+    }
     json_object_update(o, f);
     for (size_t i = 0; i < n; i++) {
         char what[48];

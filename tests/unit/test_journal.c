@@ -676,6 +676,27 @@ static void saves_write_only_changed_members(void **state)
     journal_close(j);
 }
 
+/* A member row gone (a damaged file) is an error naming the deployment, not a smaller System. */
+static void missing_member_row_is_an_error(void **state)
+{
+    const char *dir = *state;
+    char err[512] = "";
+    struct journal *j = open_ok(dir);
+    struct deployment *d = new_deployment("rows", 3);
+    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    journal_close(j);
+    raw_exec(dir, "DELETE FROM member WHERE idx = 2");
+    j = open_ok(dir);
+    struct deployment got;
+    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "deployment 1: deployment record: 2 member rows"));
+    raw_exec(dir, "DELETE FROM member WHERE idx = 0");
+    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "member rows are not numbered"));
+    journal_close(j);
+    free_deployment(d);
+}
+
 /* A journal written by schema 1 (the whole deployment in one document) is read as it
  * is, read-only too, and upgraded by the first read-write open. */
 static void schema_1_journal_is_read_and_upgraded(void **state)
@@ -1067,6 +1088,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(insert_save_load_across_reopen, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(saves_write_only_changed_members, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(schema_1_journal_is_read_and_upgraded, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(missing_member_row_is_an_error, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(finish_and_last_success, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_newest_first_and_pruned, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_empty, setup_dir, teardown_dir),
