@@ -207,8 +207,14 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             snprintf(err, errlen, "Download: %s: %s", where, why);
         else if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
             snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", where);
-        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0)
+        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "Download: work dir: %s", why);
+            /* No Interface has seen it, and no Cleanup runs for a member never called:
+             * what was made of it goes now (a full disk stops it half-way). */
+            if (workdir_remove(wd) != 0)
+                log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd,
+                         strerror(errno));
+        }
         else
             r = 0;
         if (r == 0 && !m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
