@@ -17,6 +17,7 @@
 
 #include "artifact/artifact.h"
 #include "artifact/artifact_int.h"
+#include "artifact/hashpipe.h"
 #include "util/mem.h"
 
 #define MANIFEST_NAME_MAX 100
@@ -52,7 +53,7 @@ struct rd {
     struct archive *outer;
     unsigned char *srcbuf;  /* source -> outer reader */
     unsigned char *databuf; /* outer data entry -> inner reader */
-    unsigned char *filebuf; /* inner reader -> sink */
+    struct hashpipe *hp;    /* inner reader -> sink, hashed on a second thread; made at the first payload file */
     struct mline *ml;
     size_t nml;
     char *version_raw;
@@ -360,7 +361,6 @@ static int read_payload_file(struct rd *r, struct archive *in, struct archive_en
     char *full = xasprintf("data/0000/%s", name);
     struct mline *m = manifest_find(r, full);
     int rc = -1;
-    struct artifact_sha256 *md = NULL;
     if (!m) {
         fail(r, "%s: not listed in manifest", full);
         goto out;
@@ -375,25 +375,27 @@ static int read_payload_file(struct rd *r, struct archive *in, struct archive_en
         goto out;
     }
     strv_push(&r->begun, name);
-    md = artifact_sha256_new();
+    if (!r->hp)
+        r->hp = hashpipe_new();
+    hashpipe_begin(r->hp);
     for (;;) {
-        la_ssize_t n = archive_read_data(in, r->filebuf, ARTIFACT_IO_BUF);
+        unsigned char *buf = hashpipe_slot(r->hp);
+        la_ssize_t n = archive_read_data(in, buf, HASHPIPE_SLOT);
         if (n < 0) {
             fail(r, "%s: %s", full, r->outer_failed ? aerr(r->outer) : aerr(in));
             goto out;
         }
         if (n == 0)
             break;
-        artifact_sha256_update(md, r->filebuf, (size_t)n);
+        hashpipe_push(r->hp, (size_t)n);
         r->info->payload_bytes += (uint64_t)n;
-        if (r->sink && r->sink->file_data && r->sink->file_data(r->sink->ctx, r->filebuf, (size_t)n) != 0) {
+        if (r->sink && r->sink->file_data && r->sink->file_data(r->sink->ctx, buf, (size_t)n) != 0) {
             consumer_fail(r, full);
             goto out;
         }
     }
     unsigned char h[32];
-    artifact_sha256_final(md, h);
-    md = NULL;
+    hashpipe_final(r->hp, h);
     if (memcmp(h, m->sha, 32) != 0) {
         fail(r, "%s: checksum mismatch", full);
         goto out;
@@ -401,9 +403,9 @@ static int read_payload_file(struct rd *r, struct archive *in, struct archive_en
     m->seen = true;
     rc = 0;
 out:
-    if (md) {
+    if (rc != 0 && r->hp) {
         unsigned char discard[32];
-        artifact_sha256_final(md, discard);
+        hashpipe_final(r->hp, discard); /* ends the digest of a file given up half-way */
     }
     free(full);
     return rc;
@@ -631,7 +633,6 @@ static int read_source(const struct artifact_source *src, const struct artifact_
     };
     r.srcbuf = xmalloc(ARTIFACT_IO_BUF);
     r.databuf = xmalloc(ARTIFACT_IO_BUF);
-    r.filebuf = xmalloc(ARTIFACT_IO_BUF);
     int rc = -1;
     r.outer = archive_read_new();
     if (!r.outer) {
@@ -662,7 +663,7 @@ out:
     free(r.manifest_raw);
     free(r.srcbuf);
     free(r.databuf);
-    free(r.filebuf);
+    hashpipe_free(r.hp);
     if (rc != 0) {
         if (err && errlen && !err[0])
             artifact_seterr(err, errlen, "invalid artifact");
