@@ -52,7 +52,7 @@ struct rd {
     size_t errlen;
     struct archive *outer;
     unsigned char *srcbuf;  /* source -> outer reader */
-    unsigned char *databuf; /* outer data entry -> inner reader */
+    la_int64_t data_off;    /* bytes of the outer data entry given to the inner reader */
     struct hashpipe *hp;    /* inner reader -> sink, hashed on a second thread; made at the first payload file */
     struct mline *ml;
     size_t nml;
@@ -292,17 +292,31 @@ static int parse_manifest(struct rd *r)
 
 /* ---- payload ------------------------------------------------------------------------ */
 
+/* The inner reader reads the outer data member's blocks where the outer reader holds
+ * them (no copy); a block stays valid until the next call, as libarchive asks of a read
+ * callback. The member is not sparse (refused in run()), so the blocks are contiguous. */
 static la_ssize_t inner_read_cb(struct archive *a, void *ud, const void **buf)
 {
     struct rd *r = ud;
-    la_ssize_t n = archive_read_data(r->outer, r->databuf, ARTIFACT_IO_BUF);
-    if (n < 0) {
-        r->outer_failed = true;
-        archive_set_error(a, EIO, "%s", aerr(r->outer));
-        return -1;
+    for (;;) {
+        size_t n;
+        la_int64_t off;
+        int ar = archive_read_data_block(r->outer, buf, &n, &off);
+        if (ar == ARCHIVE_EOF)
+            return 0;
+        if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+            r->outer_failed = true;
+            archive_set_error(a, EIO, "%s", aerr(r->outer));
+            return -1;
+        }
+        if (off != r->data_off) {
+            archive_set_error(a, EIO, "data member: a hole in the tar entry");
+            return -1;
+        }
+        r->data_off += (la_int64_t)n;
+        if (n > 0)
+            return (la_ssize_t)n;
     }
-    *buf = r->databuf;
-    return n;
 }
 
 static bool payload_name_ok(const char *s)
@@ -448,16 +462,17 @@ static int read_payload(struct rd *r, struct archive_entry *oe, const char *memb
     }
     /* Drain the rest of the member. Uncompressed, it can only be tar padding. */
     for (;;) {
-        la_ssize_t n = archive_read_data(r->outer, r->databuf, ARTIFACT_IO_BUF);
+        const void *block;
+        la_ssize_t n = inner_read_cb(in, r, &block);
         if (n < 0) {
-            fail(r, "%s: %s", member, aerr(r->outer));
+            fail(r, "%s: %s", member, r->outer_failed ? aerr(r->outer) : aerr(in));
             goto out;
         }
         if (n == 0)
             break;
         if (codec == ARTIFACT_CODEC_NONE)
             for (la_ssize_t i = 0; i < n; i++)
-                if (r->databuf[i] != 0) {
+                if (((const unsigned char *)block)[i] != 0) {
                     fail(r, "%s: unexpected data after the end of the payload tar", member);
                     goto out;
                 }
@@ -590,6 +605,8 @@ static int run(struct rd *r)
                 return 0;
             break;
         case M_DATA0:
+            if (archive_entry_sparse_count(e) > 0)
+                return fail(r, "%s: not a regular file (a sparse tar entry)", name);
             info->data_member = xstrdup(name);
             if (read_payload(r, e, name, codec) < 0)
                 return -1;
@@ -632,7 +649,6 @@ static int read_source(const struct artifact_source *src, const struct artifact_
         .header_only = header_only,
     };
     r.srcbuf = xmalloc(ARTIFACT_IO_BUF);
-    r.databuf = xmalloc(ARTIFACT_IO_BUF);
     int rc = -1;
     r.outer = archive_read_new();
     if (!r.outer) {
@@ -662,7 +678,6 @@ out:
     free(r.version_raw);
     free(r.manifest_raw);
     free(r.srcbuf);
-    free(r.databuf);
     hashpipe_free(r.hp);
     if (rc != 0) {
         if (err && errlen && !err[0])

@@ -222,10 +222,11 @@ def test_hostile_config_is_refused_and_changes_nothing(installed, kind):
 
 # ---- Artifacts -----------------------------------------------------------------------
 
-def rewrite_artifact(path, data_member=None, extra_manifest=None, replace=None):
+def rewrite_artifact(path, data_member=None, extra_manifest=None, replace=None, sparse_data=0):
     """Rewrites a .mender made by mender-artifact: data/0000.tar.gz replaced by
     data_member=(bytes, {payload name: sha256 hex}); replace={member: bytes} swaps other
-    members. The manifest is rewritten to match, so every checksum looks consistent."""
+    members. The manifest is rewritten to match, so every checksum looks consistent.
+    sparse_data=N makes the data member a GNU sparse entry: N bytes of hole, then its bytes."""
     with tarfile.open(path) as t:
         members = [(m, t.extractfile(m).read()) for m in t.getmembers()]
     body = dict((m.name, b) for m, b in members)
@@ -242,12 +243,16 @@ def rewrite_artifact(path, data_member=None, extra_manifest=None, replace=None):
     lines += extra_manifest or []
     body["manifest"] = ("\n".join(sorted(lines, key=lambda l: l.split("  ")[1])) + "\n").encode()
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as t:
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT if sparse_data else tarfile.GNU_FORMAT) as t:
         for m, _ in members:
             b = body[m.name]
             info = tarfile.TarInfo(m.name)
             info.size = len(b)
             info.mode = 0o600
+            if sparse_data and m.name.startswith("data/"):
+                info.pax_headers = {"GNU.sparse.major": "0", "GNU.sparse.minor": "1", "GNU.sparse.name": m.name,
+                                    "GNU.sparse.size": str(sparse_data + len(b)), "GNU.sparse.numblocks": "1",
+                                    "GNU.sparse.map": f"{sparse_data},{len(b)}"}
             t.addfile(info, io.BytesIO(b))
     pathlib.Path(path).unlink()   # it may be a hard link into the shared artifact cache
     pathlib.Path(path).write_bytes(out.getvalue())
@@ -299,6 +304,11 @@ def hostile_artifact(kind, path):
         # for the stored bytes only, so only streaming all of it would find out
         rewrite_artifact(path, (gzip.compress(sparse_tar(name, 64 << 30)), {name: sha}))
         return "not a regular file"
+    if kind == "sparse-data-member":
+        # the outer entry data/0000.tar.gz itself sparse: a hole, then a valid payload
+        rewrite_artifact(path, (gzip.compress(tar_bytes([(file_info(name, len(content)), content)])), {name: sha}),
+                         sparse_data=1 << 20)
+        return "data/0000.tar.gz: not a regular file (a sparse tar entry)"
     if kind == "tar-size-lies":
         # the tar header says 64 GiB, the stream ends after 1 MiB of zeros
         tar = tar_bytes([(file_info(name, len(content)), content)])
@@ -359,7 +369,7 @@ def hostile_artifact(kind, path):
     raise AssertionError(kind)
 
 
-ARTIFACT_CASES = ["sparse-bomb", "tar-size-lies", "dotdot-name", "slash-name",
+ARTIFACT_CASES = ["sparse-bomb", "sparse-data-member", "tar-size-lies", "dotdot-name", "slash-name",
                   "symlink-entry", "hardlink-entry", "header-over-16MiB", "header-json-over-1MiB",
                   "manifest-over-1MiB", "version-over-4KiB"]
 
