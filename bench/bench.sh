@@ -41,9 +41,26 @@
 #   BUILD      meson build dir of mender-orchestrator (default: build-bench in the
 #              repository, set up with --buildtype=release if missing, and built).
 # Needs (scripts/bootstrap installs them): meson, ninja, a C compiler, mender-artifact,
-# mender-client (Debian's `mender` 3.4), GNU time, openssl, gzip, xz-utils, python3.
-# Runs as any user; Mender's files live in the work dir (--config, --data).
+# mender-client (Debian's `mender` 3.4), GNU time, openssl, gzip, xz-utils, python3,
+# unshare (util-linux).
+# Debian's `mender` 3.4 reads Update Modules only from /usr/share/mender/modules/v3 and the
+# first Artifact name only from /etc/mender/artifact_info (it ignores ModulesPath and
+# ArtifactInfoFile in its config). So that nothing outside the work dir is touched, the
+# script runs itself in a private mount namespace (`unshare -m`, root or CAP_SYS_ADMIN)
+# where those two folders are bind mounts of folders in the work dir, mounted once for the
+# whole run: no contender pays for it. Mender's other files live in the work dir too
+# (--config, --data).
 set -euo pipefail
+
+if [ -z "${MO_BENCH_NAMESPACE:-}" ]; then
+    if ! unshare -m --propagation private true 2>/dev/null; then
+        echo "bench.sh: cannot make a private mount namespace (unshare -m needs root or CAP_SYS_ADMIN);" \
+            "Debian's mender reads its Update Modules only from /usr/share/mender/modules/v3, which the" \
+            "bench replaces by its own folder inside such a namespace" >&2
+        exit 2
+    fi
+    MO_BENCH_NAMESPACE=1 exec unshare -m --propagation private "$0" "$@"
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=full
@@ -199,6 +216,25 @@ EOF
     echo "$base"
 }
 
+# Debian's Mender client in $T/mender (once per run): its config, store (--data) and, bind
+# mounted in this script's mount namespace, its Update Modules folder (the no-op program as
+# module "discard") and /etc/mender (artifact_info: the name before the first install).
+mender_system() {
+    MSYS=$T/mender
+    [ -f "$MSYS/mender.conf" ] && return 0
+    mkdir -p "$MSYS/modules" "$MSYS/etc" "$MSYS/data"
+    cp "$NOOP" "$MSYS/modules/discard"
+    echo "device_type=bench" > "$MSYS/device_type"
+    echo "artifact_name=bench-0" > "$MSYS/etc/artifact_info"
+    echo "{\"DeviceTypeFile\": \"$MSYS/device_type\"}" > "$MSYS/mender.conf"
+    local d
+    for d in /usr/share/mender/modules/v3 /etc/mender; do
+        [ -d "$d" ] || { echo "bench.sh: $d is missing (is mender-client installed?)" >&2; exit 2; }
+    done
+    mount --bind "$MSYS/modules" /usr/share/mender/modules/v3
+    mount --bind "$MSYS/etc" /etc/mender
+}
+
 run_ours() { mo_env "$SYS" "$MO" install --progress none "$BASE.yaml"; }
 run_mender() {
     CMD=(mender --no-syslog --config "$MSYS/mender.conf" --fallback-config "$MSYS/absent.conf" \
@@ -224,15 +260,7 @@ components:
   - component_type: bench
     interface: discard
 EOF
-    MSYS=$T/mender
-    mkdir -p "$MSYS/modules" "$MSYS/data" "$MSYS/work" "$MSYS/scripts"
-    cp "$NOOP" "$MSYS/modules/discard"
-    echo "device_type=bench" > "$MSYS/device_type"
-    echo "artifact_name=bench-0" > "$MSYS/artifact_info"
-    cat > "$MSYS/mender.conf" <<EOF
-{"ModulesPath": "$MSYS/modules", "ModulesWorkPath": "$MSYS/work", "DeviceTypeFile": "$MSYS/device_type",
- "ArtifactInfoFile": "$MSYS/artifact_info", "ArtifactScriptsPath": "$MSYS/scripts", "RootfsScriptsPath": "$MSYS/scripts"}
-EOF
+    mender_system
     local size kind codec
     for size in $SIZES; do
         for kind in $KINDS; do
@@ -333,13 +361,7 @@ section_footprint() {
     log "stripped binary: $stripped bytes"
     SYS=$T/sys-footprint
     scale_system "$SYS" 3 3
-    MSYS=${MSYS:-$T/mender}
-    if [ ! -f "$MSYS/mender.conf" ]; then
-        mkdir -p "$MSYS/modules" "$MSYS/data" "$MSYS/work"
-        echo "device_type=bench" > "$MSYS/device_type"
-        echo "artifact_name=bench-0" > "$MSYS/artifact_info"
-        echo "{\"DeviceTypeFile\": \"$MSYS/device_type\", \"ArtifactInfoFile\": \"$MSYS/artifact_info\"}" > "$MSYS/mender.conf"
-    fi
+    mender_system
     local old=$RUNS
     RUNS=$((RUNS < 20 ? 20 : RUNS))
     alternate footprint version mender-orchestrator run_version
