@@ -462,11 +462,19 @@ static void report_syntax_error(struct builder *b, struct fy_diag *diag)
     while ((err = fy_diag_errors_iterate(diag, &it))) {
         if (err->type < FYET_ERROR || !err->msg)
             continue;
-        char *msg = xstrdup(err->msg);
-        for (char *p = msg; *p; p++)
-            if ((unsigned char)*p < 0x20)
-                *p = ' ';
-        size_t l = strlen(msg);
+        /* one line: line breaks and tabs become spaces, other control characters (libfyaml
+         * quotes the offending one: "invalid escape '<DEL>'") are written \xNN */
+        size_t cap = strlen(err->msg) * 4 + 1, l = 0;
+        char *msg = xmalloc(cap);
+        for (const unsigned char *p = (const unsigned char *)err->msg; *p; p++) {
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                msg[l++] = ' ';
+            else if (*p < 0x20 || *p == 0x7f)
+                l += (size_t)snprintf(msg + l, cap - l, "\\x%02x", *p);
+            else
+                msg[l++] = (char)*p;
+        }
+        msg[l] = '\0';
         while (l > 0 && msg[l - 1] == ' ')
             msg[--l] = '\0';
         diag_error(b->d, b->doc->path, err->line > 0 ? err->line : 1, err->column > 0 ? err->column : 1,
@@ -477,15 +485,45 @@ static void report_syntax_error(struct builder *b, struct fy_diag *diag)
     diag_error(b->d, b->doc->path, 0, 0, "invalid YAML");
 }
 
-/* libfyaml scans a whole flow collection before it reports its first event, at a few
- * hundred bytes per open bracket: 1 MiB of '[' costs it 400 MiB. So flow nesting is
- * measured here first, on the raw text: a '[' or '{' counts where a flow collection can
- * start (inside one, or after a line start, ':', '-', '?' or ','), quoted scalars and
- * comments are skipped. Returns the position of the first bracket over the limit. */
-static bool flow_too_deep(const char *t, size_t len, int *line, int *col)
+/* What the raw text is refused for before libfyaml sees it (prescan below). */
+enum prescan { PRESCAN_OK, PRESCAN_TOO_DEEP, PRESCAN_EXPLICIT_KEY };
+
+static bool blank_at(const char *t, size_t len, size_t i)
+{
+    return i >= len || t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n';
+}
+
+/* At t[i], a block scalar header ('|' or '>', then indentation and chomping indicators)
+ * that ends its line, perhaps with a comment? */
+static bool block_scalar_header(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len && (t[i] == '+' || t[i] == '-' || (t[i] >= '0' && t[i] <= '9')); i++)
+        ;
+    for (; i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r'); i++)
+        if (i + 1 < len && t[i + 1] == '#')
+            return true;
+    return i >= len || t[i] == '\n';
+}
+
+/* Two checks on the raw text, in one pass that skips quoted scalars, comments and the
+ * content of block scalars:
+ * - Flow nesting. libfyaml scans a whole flow collection before it reports its first
+ *   event, at a few hundred bytes per open bracket: 1 MiB of '[' costs it 400 MiB. A '['
+ *   or '{' counts where a flow collection can start (inside one, or after a line start,
+ *   ':', '-', '?' or ','). PRESCAN_TOO_DEEP at the first bracket over the limit.
+ * - Explicit keys ("? key" at the start of a line, perhaps after "- " entries). libfyaml
+ *   0.7.12 corrupts its state on some malformed ones (a tab before a block indicator,
+ *   "? i:\t>", makes fy_parser_destroy crash: found by the topology fuzzer), and its
+ *   other known memory bugs are in the same code. No Topology, Manifest or legacy file
+ *   needs one ("key: value" says the same), so they are refused: PRESCAN_EXPLICIT_KEY at
+ *   the '?'. Inside a flow collection they are left to libfyaml (it skips that check
+ *   there). */
+static enum prescan prescan(const char *t, size_t len, int *line, int *col)
 {
     int depth = 0, ln = 1, cl = 1;
     char prev = '\n';   /* last non-blank character, '\n' at a line start */
+    int block = -1;     /* inside a block scalar: its content is indented more than this */
+    int first = 0;      /* column (from 0) of the line's first node, after "- " entries */
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
         if (c == '\n') {
@@ -493,6 +531,30 @@ static bool flow_too_deep(const char *t, size_t len, int *line, int *col)
             cl = 1;
             prev = '\n';
             continue;
+        }
+        if (cl == 1 && depth == 0) {   /* a line start, outside quoted scalars */
+            size_t j = i;
+            while (j < len && t[j] == ' ')
+                j++;
+            bool empty = true;
+            for (size_t k = j; empty && k < len && t[k] != '\n'; k++)
+                empty = t[k] == '\r' || t[k] == ' ' || t[k] == '\t';
+            if (block >= 0 && (empty || (int)(j - i) > block)) {
+                while (i + 1 < len && t[i + 1] != '\n')   /* content: skip the line */
+                    i++;
+                continue;
+            }
+            block = -1;
+            while (j < len && t[j] == '-' && blank_at(t, len, j + 1)) {
+                for (j++; j < len && (t[j] == ' ' || t[j] == '\t'); j++)
+                    ;
+            }
+            first = (int)(j - i);
+            if (j < len && t[j] == '?' && blank_at(t, len, j + 1)) {
+                *line = ln;
+                *col = first + 1;
+                return PRESCAN_EXPLICIT_KEY;
+            }
         }
         if (((unsigned char)c & 0xc0) != 0x80)
             cl++;
@@ -528,18 +590,24 @@ static bool flow_too_deep(const char *t, size_t len, int *line, int *col)
             prev = c;
             continue;
         }
+        if ((c == '|' || c == '>') && node_start && depth == 0 && block_scalar_header(t, len, i)) {
+            block = first;
+            while (i + 1 < len && t[i + 1] != '\n')
+                i++;
+            continue;
+        }
         if ((c == '[' || c == '{') && node_start) {
             if (++depth > YAML_MAX_DEPTH) {
                 *line = ln;
                 *col = cl - 1;
-                return true;
+                return PRESCAN_TOO_DEEP;
             }
         } else if ((c == ']' || c == '}') && depth > 0) {
             depth--;
         }
         prev = c;
     }
-    return false;
+    return PRESCAN_OK;
 }
 
 /* Length of the well-formed UTF-8 sequence at t (RFC 3629: no overlong forms, no
@@ -624,9 +692,15 @@ static int parse_text(struct ydoc *doc, struct diag_list *d)
         diag_error(d, doc->path, dl, dc, "malformed UTF8 (byte 0x%02x): the file must be UTF-8", bad);
         return -1;
     }
-    if (flow_too_deep(doc->text, doc->len, &dl, &dc)) {
+    switch (prescan(doc->text, doc->len, &dl, &dc)) {
+    case PRESCAN_TOO_DEEP:
         diag_error(d, doc->path, dl, dc, "nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH);
         return -1;
+    case PRESCAN_EXPLICIT_KEY:
+        diag_error(d, doc->path, dl, dc, "explicit keys ('? key') are not supported; write 'key: value'");
+        return -1;
+    case PRESCAN_OK:
+        break;
     }
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);

@@ -33,6 +33,46 @@ def test_manifest_malformed_utf8_in_directive_is_refused(mo):
     assert f'msg="{path}:1:134: malformed UTF8 (byte 0xbe): the file must be UTF-8"' in errors(r)[0], r
 
 
+@pytest.mark.parametrize("name", ["explicit-key-tab-crash.yaml", "explicit-key-tab-crash-2.yaml"])
+def test_topology_explicit_key_is_refused_before_libfyaml_crashes_on_it(mo, name):
+    # "? i:<TAB>>": libfyaml 0.7.12 reports "cannot use tab for indentation" and then
+    # crashes in fy_parser_destroy (SIGSEGV): show-provides, check, install died
+    shutil.copy(REG / "topology" / name, mo.datastore / "topology.yaml")
+    r = mo.run("show-provides", timeout=30)
+    assert r.rc == 1, r
+    assert errors(r) == [e for e in errors(r) if f'msg="{mo.datastore}/topology.yaml:1:1: explicit keys' in e], r
+    assert len(errors(r)) == 1, r
+
+
+def test_explicit_key_in_a_manifest_is_refused_with_its_place(mo, tmp_path):
+    path = tmp_path / "manifest.yaml"
+    path.write_text("api_version: mender/v1\nkind: manifest\ncomponent_types:\n  ? gateway\n  : {}\n")
+    r = mo.run("check", path, timeout=30)
+    assert r.rc == 1, r
+    assert f'msg="{path}:4:3: explicit keys (\'? key\') are not supported; write \'key: value\'"' in errors(r)[0], r
+
+
+def test_question_marks_in_values_comments_and_block_scalars_are_not_keys(mo, tmp_path):
+    path = tmp_path / "manifest.yaml"
+    path.write_text("api_version: mender/v1 # why? because\nkind: manifest\nname: what? yes\n"
+                    "description: |\n  ? not a key\n  - nor this\n"
+                    "note: \"multi\n  ? line\"\n"
+                    "system_types_compatible: [sys]\ncomponent_types: {}\n")
+    r = mo.run("check", path, timeout=30)
+    # parsed to its end: the one error is about the last line's content
+    assert r.rc == 1, r
+    assert f'msg="{path}:10:18: component_types: must not be empty"' in errors(r)[0], r
+    assert "explicit keys" not in r.err, r
+
+
+def test_del_in_a_yaml_syntax_error_is_escaped(mo):
+    path = REG / "manifest" / "del-in-libfyaml-error.yaml"
+    r = mo.run("check", path, timeout=30)
+    assert r.rc == 1, r
+    assert f"{path}:2:8: invalid escape '\\\\x7f' in double-quoted string" in errors(r)[0], r
+    assert "\x7f" not in r.err + r.out, r
+
+
 def test_config_control_character_stays_on_one_line(mo):
     text = (REG / "config" / "invalid-token-control-char.json").read_bytes()
     (mo.conf / "mender-orchestrator.conf").write_bytes(text)

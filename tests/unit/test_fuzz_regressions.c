@@ -46,6 +46,15 @@ static const struct repro repros[] = {
       "topology/yaml-directive-bad-utf8-hang.yaml:1:15: malformed UTF8 (byte 0xff): the file must be UTF-8" },
     { MANIFEST, "manifest/directive-bad-utf8-hang.yaml",
       "manifest/directive-bad-utf8-hang.yaml:1:134: malformed UTF8 (byte 0xbe): the file must be UTF-8" },
+    /* libfyaml 0.7.12 crashed (SIGSEGV in fy_parser_destroy) after its "cannot use tab for
+     * indentation" error inside an explicit key: explicit keys are refused before it parses */
+    { TOPOLOGY, "topology/explicit-key-tab-crash.yaml",
+      "topology/explicit-key-tab-crash.yaml:1:1: explicit keys ('? key') are not supported; write 'key: value'" },
+    { TOPOLOGY, "topology/explicit-key-tab-crash-2.yaml",
+      "topology/explicit-key-tab-crash-2.yaml:1:1: explicit keys ('? key') are not supported; write 'key: value'" },
+    /* libfyaml quotes the offending character in its message: a DEL (0x7f) reached ours raw */
+    { MANIFEST, "manifest/del-in-libfyaml-error.yaml",
+      "manifest/del-in-libfyaml-error.yaml:2:8: invalid escape '\\x7f' in double-quoted string" },
     /* a control character from the file (jansson's "near '...'", a key, a value)
      * was copied into the message, breaking the one-line rule */
     { CONFIG, "config/invalid-token-control-char.json",
