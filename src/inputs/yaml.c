@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <libfyaml.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -522,14 +523,16 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
 {
     int depth = 0, ln = 1, cl = 1;
     char prev = '\n';   /* last non-blank character, '\n' at a line start */
-    int block = -1;     /* inside a block scalar: its content is indented more than this */
-    int first = 0;      /* column (from 0) of the line's first node, after "- " entries */
+    int block = -1;     /* inside a block scalar: its content is indented more than this, */
+    int content = -1;   /* as much as its first non-empty line (-1 before that line) */
+    int first = INT_MAX; /* column (from 0) of the line's first node, after "- " entries */
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
         if (c == '\n') {
             ln++;
             cl = 1;
             prev = '\n';
+            first = INT_MAX;   /* unknown unless the next line starts outside flow collections */
             continue;
         }
         if (cl == 1 && depth == 0) {   /* a line start, outside quoted scalars */
@@ -539,7 +542,10 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
             bool empty = true;
             for (size_t k = j; empty && k < len && t[k] != '\n'; k++)
                 empty = t[k] == '\r' || t[k] == ' ' || t[k] == '\t';
-            if (block >= 0 && (empty || (int)(j - i) > block)) {
+            int indent = (int)(j - i);
+            if (block >= 0 && !empty && content < 0 && indent > block)
+                content = indent;
+            if (block >= 0 && (empty || (content >= 0 && indent >= content))) {
                 while (i + 1 < len && t[i + 1] != '\n')   /* content: skip the line */
                     i++;
                 continue;
@@ -592,6 +598,7 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
         }
         if ((c == '|' || c == '>') && node_start && depth == 0 && block_scalar_header(t, len, i)) {
             block = first;
+            content = -1;
             while (i + 1 < len && t[i + 1] != '\n')
                 i++;
             continue;

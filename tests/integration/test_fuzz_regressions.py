@@ -52,6 +52,19 @@ def test_explicit_key_in_a_manifest_is_refused_with_its_place(mo, tmp_path):
     assert f'msg="{path}:4:3: explicit keys (\'? key\') are not supported; write \'key: value\'"' in errors(r)[0], r
 
 
+@pytest.mark.parametrize("text,where", [
+    ("- ? i:\t>\n", "1:3"),                              # after sequence entries
+    ("k: |\n    text\n  ? i:\t>\n", "3:3"),              # less indented than the block scalar
+    ("k: >\n  text\n\n  ? in the text\n? i:\t>\n", "5:1"),  # the block scalar's own lines are text
+    ("k: 'it''s\n  ? in the text'\n? i\n", "3:1"),       # so are a quoted scalar's
+])
+def test_explicit_key_is_found_where_libfyaml_would_read_one(mo, text, where):
+    (mo.datastore / "topology.yaml").write_text(text)
+    r = mo.run("show-provides", timeout=30)
+    assert r.rc == 1, r
+    assert f'msg="{mo.datastore}/topology.yaml:{where}: explicit keys' in errors(r)[0], r
+
+
 def test_question_marks_in_values_comments_and_block_scalars_are_not_keys(mo, tmp_path):
     path = tmp_path / "manifest.yaml"
     path.write_text("api_version: mender/v1 # why? because\nkind: manifest\nname: what? yes\n"
