@@ -52,6 +52,7 @@
 # (--config, --data).
 set -euo pipefail
 
+case " $* " in *" -h "* | *" --help "*) MO_BENCH_NAMESPACE=none ;; esac   # help needs none
 if [ -z "${MO_BENCH_NAMESPACE:-}" ]; then
     if ! unshare -m --propagation private true 2>/dev/null; then
         echo "bench.sh: cannot make a private mount namespace (unshare -m needs root or CAP_SYS_ADMIN);" \
