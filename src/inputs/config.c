@@ -39,30 +39,13 @@ static void set_str(char **dst, const char *value)
     *dst = v;
 }
 
-/* s with every control character written as \xNN, so that a message naming a
- * value from the file (a key, jansson's "near '...'") stays one line. Caller frees. */
-static char *printable(const char *s)
-{
-    size_t n = strlen(s), o = 0;
-    char *out = xmalloc(n * 4 + 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-        else
-            out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* Parses one file's contents. */
 static json_t *parse_json(const char *path, const char *buf, size_t len, struct diag_list *d)
 {
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
-        char *why = printable(err.text);
+        char *why = diag_printable(err.text);
         diag_error(d, path, err.line > 0 ? err.line : 0, err.line > 0 ? (err.column > 0 ? err.column : 1) : 0,
                    "invalid JSON: %s", why);
         free(why);
@@ -195,7 +178,7 @@ static void unknown_nested(struct diag_list *d, const char *file, const char *pa
             if (strcmp(k, known[i]) == 0)
                 ok = true;
         if (!ok) {
-            char *pk = printable(k);
+            char *pk = diag_printable(k);
             diag_warn(d, file, 0, 0, "%s.%s: unknown key", parent, pk);
             free(pk);
         }
@@ -283,7 +266,7 @@ static void do_log_level(struct config *cfg, struct diag_list *d, const char *fi
         return;
     }
     if (log_level_parse(json_string_value(v), &cfg->log_level) < 0) {
-        char *pv = printable(json_string_value(v));
+        char *pv = diag_printable(json_string_value(v));
         diag_error(d, file, 0, 0, "LogLevel: \"%s\": unknown log level (trace, debug, info, warning, error, fatal)",
                    pv);
         free(pv);
@@ -393,7 +376,7 @@ static void warn_unknown(struct diag_list *d, const char *file, json_t *root)
             if (strcmp(k, handlers[i].key) == 0)
                 ok = true;
         if (!ok) {
-            char *pk = printable(k);
+            char *pk = diag_printable(k);
             diag_warn(d, file, 0, 0, "%s: unknown key", pk);
             free(pk);
         }
@@ -500,7 +483,7 @@ static int load(struct config *cfg, const struct config_overrides *cli, const st
 
     /* Command line. */
     if (cli && cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
-        char *pv = printable(cli->log_level);
+        char *pv = diag_printable(cli->log_level);
         diag_error(d, NULL, 0, 0, "--log-level: \"%s\": unknown log level (trace, debug, info, warning, error, fatal)",
                    pv);
         free(pv);

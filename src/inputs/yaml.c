@@ -463,24 +463,20 @@ static void report_syntax_error(struct builder *b, struct fy_diag *diag)
     while ((err = fy_diag_errors_iterate(diag, &it))) {
         if (err->type < FYET_ERROR || !err->msg)
             continue;
-        /* one line: line breaks and tabs become spaces, other control characters (libfyaml
-         * quotes the offending one: "invalid escape '<DEL>'") are written \xNN */
-        size_t cap = strlen(err->msg) * 4 + 1, l = 0;
-        char *msg = xmalloc(cap);
-        for (const unsigned char *p = (const unsigned char *)err->msg; *p; p++) {
+        /* one line: line breaks and tabs become spaces (trailing ones go), other control
+         * characters (libfyaml quotes the offending one: "invalid escape '<DEL>'") \xNN */
+        char *raw = xstrdup(err->msg);
+        size_t l = 0;
+        for (char *p = raw; *p; p++, l++)
             if (*p == '\n' || *p == '\r' || *p == '\t')
-                msg[l++] = ' ';
-            else if (*p < 0x20 || *p == 0x7f)
-                l += (size_t)snprintf(msg + l, cap - l, "\\x%02x", *p);
-            else
-                msg[l++] = (char)*p;
-        }
-        msg[l] = '\0';
-        while (l > 0 && msg[l - 1] == ' ')
-            msg[--l] = '\0';
+                *p = ' ';
+        while (l > 0 && raw[l - 1] == ' ')
+            raw[--l] = '\0';
+        char *msg = diag_printable(raw);
         diag_error(b->d, b->doc->path, err->line > 0 ? err->line : 1, err->column > 0 ? err->column : 1,
                    "%s", msg);
         free(msg);
+        free(raw);
         return;
     }
     diag_error(b->d, b->doc->path, 0, 0, "invalid YAML");
@@ -492,6 +488,14 @@ enum prescan { PRESCAN_OK, PRESCAN_TOO_DEEP, PRESCAN_EXPLICIT_KEY };
 static bool blank_at(const char *t, size_t len, size_t i)
 {
     return i >= len || t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n';
+}
+
+/* The position of the last character of the line holding t[i] (before its '\n'). */
+static size_t line_last(const char *t, size_t len, size_t i)
+{
+    while (i + 1 < len && t[i + 1] != '\n')
+        i++;
+    return i;
 }
 
 /* At t[i], a block scalar header ('|' or '>', then indentation and chomping indicators)
@@ -546,8 +550,7 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
             if (block >= 0 && !empty && content < 0 && indent > block)
                 content = indent;
             if (block >= 0 && (empty || (content >= 0 && indent >= content))) {
-                while (i + 1 < len && t[i + 1] != '\n')   /* content: skip the line */
-                    i++;
+                i = line_last(t, len, i);   /* content: skip the line */
                 continue;
             }
             block = -1;
@@ -567,8 +570,7 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
         if (c == ' ' || c == '\t' || c == '\r')
             continue;
         if (c == '#' && (i == 0 || t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '\n')) {
-            while (i + 1 < len && t[i + 1] != '\n')
-                i++;
+            i = line_last(t, len, i);
             continue;
         }
         bool node_start = depth > 0 || prev == '\n' || prev == ':' || prev == '-' || prev == '?' || prev == ',' ||
@@ -599,8 +601,7 @@ static enum prescan prescan(const char *t, size_t len, int *line, int *col)
         if ((c == '|' || c == '>') && node_start && depth == 0 && block_scalar_header(t, len, i)) {
             block = first;
             content = -1;
-            while (i + 1 < len && t[i + 1] != '\n')
-                i++;
+            i = line_last(t, len, i);
             continue;
         }
         if ((c == '[' || c == '{') && node_start) {

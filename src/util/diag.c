@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/log.h"
 #include "util/mem.h"
@@ -74,4 +75,19 @@ void diag_free(struct diag_list *d)
     free(d->errors);
     d->warnings = d->errors = NULL;
     d->nwarnings = d->nerrors = 0;
+}
+
+char *diag_printable(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = xmalloc(n * 4 + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -18,6 +18,9 @@ void diag_error(struct diag_list *d, const char *file, int line, int col, const 
     __attribute__((format(printf, 5, 6)));
 void diag_warn(struct diag_list *d, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* s with every control character written as \xNN, so that a message quoting text from
+ * a file (a key, a value, a library's error text) stays one line. Caller frees. */
+char *diag_printable(const char *s);
 /* Logs every warning, then every error, and empties the list. */
 void diag_flush(struct diag_list *d);
 /* Moves all entries of src to the end of dst. */
