@@ -6,10 +6,10 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/exitcodes.h"
-#include "engine/deployment.h"
-#include "journal.h"
-#include "plan.h"
-#include "prepare.h"
+#include "deploy/deployment.h"
+#include "store/journal.h"
+#include "deploy/plan.h"
+#include "deploy/prepare.h"
 #include "util/log.h"
 
 /* The NeedsArtifactReboot answer recorded for an Interface in the latest deployment

@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/exitcodes.h"
-#include "components.h"
+#include "system/components.h"
 #include "util/log.h"
 #include "util/mem.h"
 

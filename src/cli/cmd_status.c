@@ -11,7 +11,7 @@
 #include "cli/context.h"
 #include "cli/exitcodes.h"
 #include "engine/engine.h"
-#include "journal.h"
+#include "store/journal.h"
 #include "util/log.h"
 #include "util/mem.h"
 

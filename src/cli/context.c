@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal.h"
+#include "store/journal.h"
 #include "util/log.h"
 
 int context_load_config(const struct cli_args *args, struct config *cfg)

@@ -18,7 +18,7 @@
 #include "repo/cache.h"
 #include "repo/fetch.h"
 #include "repo/source.h"
-#include "reserve.h"
+#include "store/reserve.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"

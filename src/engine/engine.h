@@ -8,9 +8,9 @@
 #include <stdint.h>
 
 #include "artifact/artifact.h"
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 #include "inputs/config.h"
-#include "journal.h"
+#include "store/journal.h"
 #include "util/strv.h"
 
 /* What the engine tells the outside world (progress views, tests). */

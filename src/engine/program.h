@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 
 enum step_kind {
     SK_WORKDIR,        /* fresh work dir with the verified header (no call) */

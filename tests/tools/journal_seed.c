@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/deployment.h"
-#include "journal.h"
+#include "deploy/deployment.h"
+#include "store/journal.h"
 #include "util/fs.h"
 #include "util/mem.h"
 

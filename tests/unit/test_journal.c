@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 #include "iface/query.h"
-#include "journal.h"
+#include "store/journal.h"
 #include "util/fs.h"
 #include "util/mem.h"
 

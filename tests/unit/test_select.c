@@ -16,14 +16,14 @@
 #include <jansson.h>
 
 #include "artifact/artifact.h"
-#include "components.h"
-#include "engine/deployment.h"
+#include "system/components.h"
+#include "deploy/deployment.h"
 #include "iface/query.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
-#include "plan.h"
-#include "prepare.h"
-#include "select.h"
+#include "deploy/plan.h"
+#include "deploy/prepare.h"
+#include "deploy/select.h"
 #include "util/mem.h"
 #include "util/strv.h"
 

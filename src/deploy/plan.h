@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 
 /* Reboot answer known for an Interface (from the journal), or ANSWER_UNSET. */
 typedef int (*plan_reboot_hint)(void *ctx, const char *interface);

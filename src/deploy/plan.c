@@ -1,6 +1,6 @@
 /* The plan of a prepared deployment (orchestrator.md §8 `plan`): what `install` would
  * do, as text, JSON or a Graphviz digraph, and the hash that identifies it. */
-#include "plan.h"
+#include "deploy/plan.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "artifact/artifact_int.h"
 #include "iface/query.h"
-#include "select.h"
+#include "deploy/select.h"
 #include "util/mem.h"
 
 /* ---- hash ------------------------------------------------------------------------- */

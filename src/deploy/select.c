@@ -5,7 +5,7 @@
  * "installed?" over every candidate, then the depends of the rest, then the smallest.
  * Every Component is examined even after a failure, so that all errors are reported
  * at once; nothing is modified. */
-#include "select.h"
+#include "deploy/select.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #define MO_PREPARE_H
 
 #include "cli/cli.h"
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 #include "inputs/config.h"
 #include "inputs/topology.h"
 #include "util/diag.h"

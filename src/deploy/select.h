@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "artifact/artifact.h"
-#include "components.h"
-#include "engine/deployment.h"
+#include "system/components.h"
+#include "deploy/deployment.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
 #include "util/diag.h"

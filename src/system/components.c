@@ -1,4 +1,4 @@
-#include "components.h"
+#include "system/components.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "reserve.h"
+#include "store/reserve.h"
 
 #include <errno.h>
 #include <fcntl.h>

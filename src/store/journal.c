@@ -7,7 +7,7 @@
  * `state` has the deployment's own fields, `fixed` those set at preparation (written
  * once), and table `member` one row per member, rewritten only when that member's
  * progress changed. Finishing folds it back into one document. */
-#include "journal.h"
+#include "store/journal.h"
 #include "util/testhook.h"
 
 #include <dirent.h>

@@ -1,4 +1,4 @@
-#include "prepare.h"
+#include "deploy/prepare.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,9 +7,9 @@
 
 #include "artifact/artifact.h"
 #include "cli/context.h"
-#include "components.h"
-#include "plan.h"
-#include "select.h"
+#include "system/components.h"
+#include "deploy/plan.h"
+#include "deploy/select.h"
 #include "util/fs.h"
 #include "util/mem.h"
 

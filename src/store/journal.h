@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 
 #define JOURNAL_HISTORY_MAX 100
 

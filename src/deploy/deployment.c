@@ -1,6 +1,6 @@
 /* The deployment record and its JSON form (the journal's "state" column). The JSON
  * holds every field so that resume/rollback rebuild the deployment exactly. */
-#include "engine/deployment.h"
+#include "deploy/deployment.h"
 
 #include <errno.h>
 #include <inttypes.h>
