@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,10 +198,13 @@ static int cmd_help(const struct cli_args *args)
     return EXIT_OK;
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
     fputs("mender-orchestrator: ", stderr);
-    fprintf(stderr, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("; run 'mender-orchestrator help' for usage\n", stderr);
     return EXIT_FAILED;
 }
@@ -268,7 +272,7 @@ static int parse(int argc, char **argv, struct cli_args *args)
         const char *value;
         const struct option_def *o = find_option(a, &value);
         if (!o) {
-            rc = usage_error("unknown option \"%s\"%s", a, "");
+            rc = usage_error("unknown option \"%s\"", a);
             goto out;
         }
         if (o->kind == OPT_FLAG) {
@@ -312,7 +316,7 @@ static int parse(int argc, char **argv, struct cli_args *args)
     }
     const struct command *c = find_command(args->command);
     if (!c) {
-        rc = usage_error("unknown command \"%s\"%s", args->command, "");
+        rc = usage_error("unknown command \"%s\"", args->command);
         goto out;
     }
     if (want_help) {
@@ -334,8 +338,8 @@ static int parse(int argc, char **argv, struct cli_args *args)
     if (args->log_level) {
         enum log_level l;
         if (log_level_parse(args->log_level, &l) != 0) {
-            rc = usage_error("unknown log level \"%s\"%s (trace, debug, info, warning, error, fatal)",
-                             args->log_level, "");
+            rc = usage_error("unknown log level \"%s\" (trace, debug, info, warning, error, fatal)",
+                             args->log_level);
             goto out;
         }
         log_set_level(l);
@@ -346,19 +350,19 @@ static int parse(int argc, char **argv, struct cli_args *args)
         for (size_t j = 0; j < N_ELEMS(stop_points); j++)
             ok |= strcmp(args->stop_before.v[k], stop_points[j]) == 0;
         if (!ok) {
-            rc = usage_error("unknown --stop-before state \"%s\"%s (ArtifactCommit, ArtifactRollback, Cleanup)",
-                             args->stop_before.v[k], "");
+            rc = usage_error("unknown --stop-before state \"%s\" (ArtifactCommit, ArtifactRollback, Cleanup)",
+                             args->stop_before.v[k]);
             goto out;
         }
     }
     if (args->progress && strcmp(args->progress, "json") != 0 && strcmp(args->progress, "text") != 0 &&
         strcmp(args->progress, "none") != 0) {
-        rc = usage_error("unknown --progress \"%s\"%s (json, text, none)", args->progress, "");
+        rc = usage_error("unknown --progress \"%s\" (json, text, none)", args->progress);
         goto out;
     }
     if (args->format && strcmp(args->format, "text") != 0 && strcmp(args->format, "json") != 0 &&
         strcmp(args->format, "dot") != 0) {
-        rc = usage_error("unknown --format \"%s\"%s (text, json, dot)", args->format, "");
+        rc = usage_error("unknown --format \"%s\" (text, json, dot)", args->format);
         goto out;
     }
 out:

@@ -186,10 +186,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             /* The header's bytes only (the file is checked whole at Download): the first
              * 1 MiB holds it but for unusually large headers, then the whole file. */
             struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            uint64_t want = 1024 * 1024;
+            uint64_t head_len = 1024 * 1024;
             for (;;) {
-                bool part = want < m->artifact_size;
-                struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? want : m->artifact_size,
+                bool part = head_len < m->artifact_size;
+                struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size,
                                                           why, sizeof(why));
                 hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
                 bool fetch_failed = rr && repo_reader_error(rr);
@@ -198,7 +198,7 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
                 repo_reader_close(rr);
                 if (hr == 0 || !part || fetch_failed || !rr)
                     break;
-                want = m->artifact_size; /* perhaps cut short: once more, whole */
+                head_len = m->artifact_size; /* perhaps cut short: once more, whole */
             }
         } else {
             hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why));

@@ -228,7 +228,6 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
     posix_spawnattr_setsigdefault(&attr, &dflt);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    extern char **environ;
     pid_t pid;
     int rc = posix_spawn(&pid, spec->path, &fa, &attr, spec->argv, environ);
     posix_spawn_file_actions_destroy(&fa);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,14 @@ struct dl {
 #define EXITED (-2)
 #define STREAM_PIPE_SIZE (1024 * 1024)
 
-static void fail(struct dl *d, const char *fmt, const char *a)
+static void __attribute__((format(printf, 2, 3))) fail(struct dl *d, const char *fmt, ...)
 {
-    if (!d->err[0])
-        snprintf(d->err, sizeof(d->err), fmt, a);
+    if (d->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->err, sizeof(d->err), fmt, ap);
+    va_end(ap);
 }
 
 /* Opens a FIFO for writing, waiting for the reader while the Interface runs.

@@ -117,7 +117,7 @@ static CURL *new_handle(const struct fetch_opts *o, const char *url, char *curl_
         curl_easy_setopt(c, CURLOPT_PROXY, hp);
     if (o->server_ca && o->server_ca[0]) {
         if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, add_server_ca) == CURLE_OK)
-            curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *)o->server_ca);
+            curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, o->server_ca);
         else
             curl_easy_setopt(c, CURLOPT_CAINFO, o->server_ca); /* not OpenSSL: the file replaces the system's */
     }

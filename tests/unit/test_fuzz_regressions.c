@@ -152,6 +152,6 @@ int main(void)
     struct CMUnitTest tests[N];
     for (size_t i = 0; i < N; i++)
         tests[i] = (struct CMUnitTest){ .name = repros[i].file, .test_func = run_repro,
-                                        .initial_state = (void *)&repros[i] };
+                                        .initial_state = (void *)(uintptr_t)&repros[i] };
     return cmocka_run_group_tests(tests, to_regressions, NULL);
 }
