@@ -1,5 +1,7 @@
 /* `check MANIFEST`: offline validation of a release (orchestrator.md §8). Nothing is
  * written and no Interface is called. */
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/exitcodes.h"
+#include "deploy/prepare.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -78,13 +81,12 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
         return;
     }
 
-    struct artifact_info a = { 0 };
+    _cleanup_(artifact_info_free) struct artifact_info a = { 0 };
     char err[512];
     const char *file = e->artifact_path;
     if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, err, sizeof(err)) != 0) {
         diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, err);
         printf("component_type=%s file=%s verdict=error\n", type, file);
-        artifact_info_free(&a);
         return;
     }
     size_t before = d->nerrors;
@@ -95,7 +97,7 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
         diag_error(d, NULL, 0, 0, "component type %s: %s: the payload has no artifact_provides, so it can never be selected",
                    type, e->artifact_abspath);
     if (!provides_compatible(&a, type)) {
-        char *types = xstrdup("");
+        _cleanup_free_ char *types = xstrdup("");
         for (size_t i = 0; i < a.compatible_types.n; i++) {
             char *n = xasprintf("%s%s%s", types, i ? ", " : "", a.compatible_types.v[i]);
             free(types);
@@ -103,7 +105,6 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
         }
         diag_error(d, NULL, 0, 0, "component type %s: %s: not compatible with component type %s (device_type: %s)", type,
                    e->artifact_abspath, type, types);
-        free(types);
     }
     for (size_t i = 0; a.payload_type && i < t->interfaces.n; i++)
         if (strcmp(a.payload_type, t->interfaces.v[i]) != 0)
@@ -113,61 +114,58 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
         diag_warn(d, NULL, 0, 0, "component type %s: %s: artifact_name is %s, the Manifest names %s", type,
                   e->artifact_abspath, a.artifact_name, e->artifact_name);
 
-    char *prov = join_provides(&a);
+    _cleanup_free_ char *prov = join_provides(&a);
     printf("component_type=%s artifact_name=%s file=%s payload_type=%s provides=\"%s\" signed=%s verdict=%s\n", type,
            a.artifact_name, file, a.payload_type ? a.payload_type : "null", prov,
            a.is_signed ? (keys ? "verified" : "yes") : "no", d->nerrors == before ? "ok" : "error");
-    free(prov);
-    artifact_info_free(&a);
+}
+
+static void keys_freep(struct artifact_keys **k)
+{
+    artifact_keys_free(*k);
+}
+
+/* Checks the local Artifact of every component type of the release, in Topology order.
+ * Returns 0, or -1 when the verification keys cannot be loaded (in d). */
+static int check_release(const struct config *cfg, const struct prepare_inputs *in, struct diag_list *d)
+{
+    _cleanup_(keys_freep) struct artifact_keys *keys = NULL;
+    if (cfg->verify_keys.n) {
+        char err[512];
+        keys = artifact_keys_load(&cfg->verify_keys, err, sizeof(err));
+        if (!keys) {
+            diag_error(d, NULL, 0, 0, "ArtifactVerifyKey: %s", err);
+            return -1;
+        }
+    }
+    size_t ncomps;
+    const struct component_def *comps = prepare_inputs_components(in, &ncomps);
+    _cleanup_free_ struct type_use *types = xcalloc(ncomps ? ncomps : 1, sizeof(*types));
+    size_t nt = collect_types(comps, ncomps, types);
+    for (size_t i = 0; i < nt; i++) {
+        const struct manifest_entry *e = manifest_find(&in->manifest, types[i].component_type);
+        if (e)
+            check_type(&types[i], e, keys, d);
+        strv_free(&types[i].interfaces);
+    }
+    return 0;
 }
 
 int cmd_check(const struct cli_args *args)
 {
-    struct config cfg = { 0 };
-    if (context_load_config(args, &cfg) != 0) {
-        config_free(&cfg);
+    assert(args && args->positional.n == 1);
+    _cleanup_(config_free) struct config cfg = { 0 };
+    if (context_load_config(args, &cfg) != 0)
         return EXIT_FAILED;
-    }
-    struct manifest m = { 0 };
-    struct topology top = { 0 };
+    const struct prepare_opts o = context_prepare_opts(args, &cfg);
+    _cleanup_(prepare_inputs_free) struct prepare_inputs in = { 0 };
     struct diag_list d = { 0 };
-    int have_top = 0;
-    int rc = EXIT_FAILED;
-    struct artifact_keys *keys = NULL;
-
-    if (context_load_inputs(args, &cfg, args->positional.v[0], args->topology, &m, &top, &have_top, &d) != 0)
-        goto out;
-    if (cfg.verify_keys.n) {
-        char err[512];
-        keys = artifact_keys_load(&cfg.verify_keys, err, sizeof(err));
-        if (!keys) {
-            diag_error(&d, NULL, 0, 0, "ArtifactVerifyKey: %s", err);
-            goto out;
-        }
-    }
-    const struct component_def *comps = have_top ? top.components : m.components;
-    size_t ncomps = have_top ? top.ncomponents : m.ncomponents;
-    struct type_use *types = xcalloc(ncomps ? ncomps : 1, sizeof(*types));
-    size_t nt = collect_types(comps, ncomps, types);
-    for (size_t i = 0; i < nt; i++) {
-        const struct manifest_entry *e = manifest_find(&m, types[i].component_type);
-        if (e)
-            check_type(&types[i], e, keys, &d);
-        strv_free(&types[i].interfaces);
-    }
-    free(types);
-    rc = d.nerrors ? EXIT_FAILED : EXIT_OK;
-out:;
+    bool ok = prepare_load_inputs(&o, &cfg, &in, &d) == 0 && check_release(&cfg, &in, &d) == 0 && d.nerrors == 0;
     size_t nerrors = d.nerrors;
     diag_flush(&d);
     if (nerrors)
-        log_error("%s: check failed with %zu error(s)", args->positional.v[0], nerrors);
+        log_error("%s: check failed with %zu error(s)", o.manifest_path, nerrors);
     else
-        log_info("%s: Manifest %s is valid", args->positional.v[0], m.name);
-    artifact_keys_free(keys);
-    if (have_top)
-        topology_free(&top);
-    manifest_free(&m);
-    config_free(&cfg);
-    return rc;
+        log_info("%s: Manifest %s is valid", o.manifest_path, in.manifest.name);
+    return ok ? EXIT_OK : EXIT_FAILED;
 }

@@ -1,5 +1,7 @@
 /* `install`, `resume` and `rollback` (orchestrator.md §6, §8): the journal's deployment
  * handed to the engine, one deployment at a time. */
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,49 +110,59 @@ static int load_current(struct session *s, struct deployment *d)
     return r;
 }
 
+/* True when no deployment is in progress, so that install may start one; else says why not. */
+static bool none_in_progress(struct session *s)
+{
+    _cleanup_(deployment_free) struct deployment cur = { 0 };
+    int r = load_current(s, &cur);
+    if (r > 0)
+        log_error("deployment %lld (Manifest %s) is in progress; run 'mender-orchestrator resume' to finish it "
+                  "or 'mender-orchestrator rollback' to undo it",
+                  cur.id, cur.manifest_name ? cur.manifest_name : "?");
+    return r == 0;
+}
+
+/* Prepares d from the command line's Manifest: 0, or -1 with every error logged. */
+static int prepare(const struct cli_args *args, struct session *s, struct deployment *d)
+{
+    const struct prepare_opts o = context_prepare_opts(args, &s->cfg);
+    struct diag_list diag = { 0 };
+    int prepared = prepare_deployment(&o, &s->cfg, d, &diag);
+    _cleanup_free_ char *first = diag.nerrors ? xstrdup(diag.errors[0]) : NULL;
+    diag_flush(&diag);
+    if (prepared == 0)
+        return 0;
+    /* Recorded only so that the Update Module's later calls find it (§6.1). */
+    if (strv_contains(&args->stop_before, "Cleanup")) {
+        d->status = DEP_IN_PROGRESS;
+        d->started = time(NULL);
+        engine_park_failed(d, first ? first : "preparation failed");
+        char err[512];
+        if (journal_insert(s->journal, d, err, sizeof(err)) != 0)
+            log_error("journal: %s", err);
+        else
+            log_info("deployment %lld failed in preparation; stopped before Cleanup", d->id);
+    }
+    return -1;
+}
+
 int cmd_install(const struct cli_args *args)
 {
-    struct session s;
+    assert(args && args->positional.n == 1);
+    _cleanup_(session_close) struct session s = { .lock_fd = -1 };
     int rc = session_open(args, &s);
-    struct deployment d = { 0 };
     if (rc != 0)
-        goto out;
-    rc = EXIT_FAILED;
-    int cur = load_current(&s, &d);
-    if (cur != 0) {
-        if (cur > 0)
-            log_error("deployment %lld (Manifest %s) is in progress; run 'mender-orchestrator resume' to finish it "
-                      "or 'mender-orchestrator rollback' to undo it",
-                      d.id, d.manifest_name ? d.manifest_name : "?");
-        goto out;
-    }
-    deployment_free(&d);
-    memset(&d, 0, sizeof(d));
-    struct diag_list diag = { 0 };
-    int prepared = prepare_deployment(args, &s.cfg, args->positional.v[0], &d, &diag);
-    char *first = diag.nerrors ? xstrdup(diag.errors[0]) : NULL;
-    diag_flush(&diag);
-    if (prepared != 0) {
-        /* Recorded only so that the Update Module's later calls find it (§6.1). */
-        if (strv_contains(&args->stop_before, "Cleanup")) {
-            d.status = DEP_IN_PROGRESS;
-            d.started = time(NULL);
-            engine_park_failed(&d, first ? first : "preparation failed");
-            char err[512];
-            if (journal_insert(s.journal, &d, err, sizeof(err)) != 0)
-                log_error("journal: %s", err);
-            else
-                log_info("deployment %lld failed in preparation; stopped before Cleanup", d.id);
-        }
-        free(first);
-        goto out;
-    }
-    free(first);
+        return rc;
+    if (!none_in_progress(&s))
+        return EXIT_FAILED;
+    _cleanup_(deployment_free) struct deployment d = { 0 };
+    if (prepare(args, &s, &d) != 0)
+        return EXIT_FAILED;
     if (args->plan_hash && strcmp(args->plan_hash, d.plan_hash) != 0) {
         log_error("the plan is %s, not %s: the System or the release changed since it was planned; run "
                   "'mender-orchestrator plan' again",
                   d.plan_hash, args->plan_hash);
-        goto out;
+        return EXIT_FAILED;
     }
     d.status = DEP_IN_PROGRESS;
     d.started = time(NULL);
@@ -158,70 +170,62 @@ int cmd_install(const struct cli_args *args)
     char err[512];
     if (reserve_ensure(s.cfg.datastore_dir, err, sizeof(err)) != 0) {
         log_error("%s", err);
-        goto out;
+        return EXIT_FAILED;
     }
     if (journal_insert(s.journal, &d, err, sizeof(err)) != 0) {
         log_error("journal: %s", err);
-        goto out;
+        return EXIT_FAILED;
     }
     store_manifest(&s, &d);
     log_info("deployment %lld: installing Manifest %s", d.id, d.manifest_name);
-    rc = run_engine(args, &s, &d, ENGINE_INSTALL);
-out:
-    deployment_free(&d);
-    session_close(&s);
-    return rc;
+    return run_engine(args, &s, &d, ENGINE_INSTALL);
 }
 
 int cmd_resume(const struct cli_args *args)
 {
-    struct session s;
+    assert(args);
+    _cleanup_(session_close) struct session s = { .lock_fd = -1 };
     int rc = session_open(args, &s);
-    struct deployment d = { 0 };
-    if (rc == 0) {
-        int cur = load_current(&s, &d);
-        if (cur == 0) {
-            log_info("nothing to resume: no deployment is in progress");
-            rc = EXIT_NOTHING;
-        } else if (cur < 0) {
-            rc = EXIT_FAILED;
-        } else {
-            log_info("deployment %lld: resuming Manifest %s", d.id, d.manifest_name);
-            store_manifest(&s, &d); /* again: the power may have gone before install wrote it */
-            rc = run_engine(args, &s, &d, ENGINE_RESUME);
-        }
+    if (rc != 0)
+        return rc;
+    _cleanup_(deployment_free) struct deployment d = { 0 };
+    int cur = load_current(&s, &d);
+    if (cur == 0) {
+        log_info("nothing to resume: no deployment is in progress");
+        return EXIT_NOTHING;
     }
-    deployment_free(&d);
-    session_close(&s);
-    return rc;
+    if (cur < 0)
+        return EXIT_FAILED;
+    log_info("deployment %lld: resuming Manifest %s", d.id, d.manifest_name);
+    store_manifest(&s, &d); /* again: the power may have gone before install wrote it */
+    return run_engine(args, &s, &d, ENGINE_RESUME);
 }
 
 int cmd_rollback(const struct cli_args *args)
 {
-    struct session s;
+    assert(args);
+    _cleanup_(session_close) struct session s = { .lock_fd = -1 };
     int rc = session_open(args, &s);
-    struct deployment d = { 0 };
-    if (rc == 0) {
-        int cur = load_current(&s, &d);
-        char err[512];
-        if (cur == 0) {
-            log_info("nothing to roll back: no deployment is in progress");
-            rc = EXIT_NOTHING;
-        } else if (cur < 0) {
-            rc = EXIT_FAILED;
-        } else if (engine_begin_rollback(&d, "rollback requested", err, sizeof(err)) != 0) {
-            log_error("deployment %lld: cannot roll back: %s", d.id, err);
-            rc = EXIT_FAILED;
-        } else if (journal_save(s.journal, &d, err, sizeof(err)) != 0) {
-            log_error("journal: %s", err);
-            rc = EXIT_FAILED;
-        } else {
-            log_info("deployment %lld: rolling back Manifest %s", d.id, d.manifest_name);
-            store_manifest(&s, &d);
-            rc = run_engine(args, &s, &d, ENGINE_ROLLBACK);
-        }
+    if (rc != 0)
+        return rc;
+    _cleanup_(deployment_free) struct deployment d = { 0 };
+    int cur = load_current(&s, &d);
+    if (cur == 0) {
+        log_info("nothing to roll back: no deployment is in progress");
+        return EXIT_NOTHING;
     }
-    deployment_free(&d);
-    session_close(&s);
-    return rc;
+    if (cur < 0)
+        return EXIT_FAILED;
+    char err[512];
+    if (engine_begin_rollback(&d, "rollback requested", err, sizeof(err)) != 0) {
+        log_error("deployment %lld: cannot roll back: %s", d.id, err);
+        return EXIT_FAILED;
+    }
+    if (journal_save(s.journal, &d, err, sizeof(err)) != 0) {
+        log_error("journal: %s", err);
+        return EXIT_FAILED;
+    }
+    log_info("deployment %lld: rolling back Manifest %s", d.id, d.manifest_name);
+    store_manifest(&s, &d);
+    return run_engine(args, &s, &d, ENGINE_ROLLBACK);
 }

@@ -1,5 +1,7 @@
 /* `plan [--format text|json|dot] MANIFEST` (orchestrator.md §8): a dry run of install's
  * preparation. Only Identity and Provides are asked; nothing is written. */
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +26,7 @@ static int plan_last_reboot_answer(void *ctx, const char *interface)
 
 int cmd_plan(const struct cli_args *args)
 {
+    assert(args && args->positional.n == 1);
     const char *manifest = args->positional.v[0];
     enum plan_format fmt;
     if (plan_format_parse(args->format, &fmt) != 0) {
@@ -31,31 +34,26 @@ int cmd_plan(const struct cli_args *args)
         log_error("unknown --format \"%s\" (text, json, dot)", args->format);
         return EXIT_FAILED;
     }
-    struct config cfg = { 0 };
-    if (context_load_config(args, &cfg) != 0) {
-        config_free(&cfg);
+    _cleanup_(config_free) struct config cfg = { 0 };
+    if (context_load_config(args, &cfg) != 0)
         return EXIT_FAILED;
-    }
-    struct deployment d = { 0 };
+    const struct prepare_opts o = context_prepare_opts(args, &cfg);
+    _cleanup_(deployment_free) struct deployment d = { 0 };
     struct diag_list diag = { 0 };
-    int r = prepare_deployment(args, &cfg, manifest, &d, &diag);
+    int r = prepare_deployment(&o, &cfg, &d, &diag);
     size_t nerrors = diag.nerrors;
     diag_flush(&diag);
-    int rc = EXIT_FAILED;
-    if (r == 0 && nerrors == 0) {
-        bool missing = false;
-        char err[512];
-        struct journal *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
-        if (!j && !missing)
-            log_warn("journal: %s; expected reboots are shown as unknown", err);
-        plan_print(stdout, &d, fmt, plan_last_reboot_answer, j);
-        journal_close(j);
-        fflush(stdout);
-        rc = EXIT_OK;
-    } else {
+    if (r != 0 || nerrors != 0) {
         log_error("%s: install would not proceed: %zu error(s)", manifest, nerrors ? nerrors : 1);
+        return EXIT_FAILED;
     }
-    deployment_free(&d);
-    config_free(&cfg);
-    return rc;
+    bool missing = false;
+    char err[512];
+    struct journal *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
+    if (!j && !missing)
+        log_warn("journal: %s; expected reboots are shown as unknown", err);
+    plan_print(stdout, &d, fmt, plan_last_reboot_answer, j);
+    journal_close(j);
+    fflush(stdout);
+    return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 #include "cli/context.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +20,15 @@ int context_load_config(const struct cli_args *args, struct config *cfg)
     return r;
 }
 
-int context_load_inputs(const struct cli_args *args, const struct config *cfg, const char *manifest_path,
-                        const char *topology_path, struct manifest *m, struct topology *top, int *have_topology,
-                        struct diag_list *d)
+struct prepare_opts context_prepare_opts(const struct cli_args *args, const struct config *cfg)
 {
-    *have_topology = 0;
-    if (manifest_load(manifest_path, args->manifest_components, m, d) != 0)
-        return -1;
-    if (m->format == MANIFEST_LEGACY)
-        return 0;
-    char *def = NULL;
-    if (!topology_path)
-        topology_path = def = config_topology_path(cfg);
-    int r = topology_load(topology_path, cfg->topology_components, top, d);
-    free(def);
-    if (r != 0)
-        return -1;
-    *have_topology = 1;
-    return manifest_check_topology(m, top, d);
+    assert(args && args->positional.n >= 1 && cfg);
+    return (struct prepare_opts){
+        .manifest_path = args->positional.v[0],
+        .topology_path = args->topology,
+        .manifest_components = args->manifest_components,
+        .env = context_iface_env(cfg),
+    };
 }
 
 int context_load_components(const struct cli_args *args, const struct config *cfg, struct component_sources *src,

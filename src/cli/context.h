@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "iface/runner.h"
+#include "deploy/prepare.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
 #include "inputs/topology.h"
@@ -13,13 +14,9 @@
  * Returns 0, or -1 with the errors already logged. */
 int context_load_config(const struct cli_args *args, struct config *cfg);
 
-/* Loads the Manifest at path and the Components it applies to: for the current format
- * the Topology (topology_path, or the configured location) cross-checked with the
- * Manifest; for the legacy format the Manifest's own list. Everything found is added
- * to d. Returns 0 when no error was found. *have_topology tells whether top was filled. */
-int context_load_inputs(const struct cli_args *args, const struct config *cfg, const char *manifest_path,
-                        const char *topology_path, struct manifest *m, struct topology *top, int *have_topology,
-                        struct diag_list *d);
+/* The release named on the command line (positional MANIFEST, --topology,
+ * --manifest-components) and the runner's settings, for deploy/prepare.h. */
+struct prepare_opts context_prepare_opts(const struct cli_args *args, const struct config *cfg);
 
 /* The component list of show-* commands: a legacy --manifest-components file, else
  * the Topology. */
