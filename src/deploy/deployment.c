@@ -2,6 +2,7 @@
  * holds every field so that resume/rollback rebuild the deployment exactly. */
 #include "deploy/deployment.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "iface/query.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 #include "util/mem.h"
 
 void member_init(struct member *m)
@@ -335,10 +338,11 @@ void member_progress_free(struct member *m)
 
 /* ---- from JSON ---- */
 
+/* A reading in progress: the first failure is kept, later ones are not (they are
+ * mostly consequences of it). */
 struct rd {
-    char *err;
-    size_t errlen;
     int failed;
+    struct error *error;
     char where[64]; /* "members[3]." or "" */
 };
 
@@ -348,12 +352,11 @@ static void rd_fail(struct rd *r, const char *fmt, ...)
     if (r->failed)
         return;
     r->failed = 1;
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    snprintf(r->err, r->errlen, "%s", msg);
+    error_set(&r->error, 0, "%s", msg);
 }
 
 static json_t *rd_get(struct rd *r, json_t *o, const char *key)
@@ -553,125 +556,123 @@ static void member_from_json(struct rd *r, json_t *o, struct member *m)
     m->last_error = rd_str(r, o, "last_error", 1);
 }
 
-/* Parses one JSON text of a record: NULL with err set when it is not an object. */
-static json_t *load_object(const char *json, const char *what, char *err, size_t errlen)
+/* Parses one JSON text of a record: NULL with *err set when it is not an object. */
+static json_t *load_object(const char *json, const char *what, struct error **err)
 {
     if (!json) {
-        snprintf(err, errlen, "deployment record: %sempty", what);
+        error_set(err, 0, "deployment record: %sempty", what);
         return NULL;
     }
     json_error_t je;
-    json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    json_auto_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (!o) {
-        snprintf(err, errlen, "deployment record: %sline %d column %d: %s", what, je.line, je.column, je.text);
+        error_set(err, 0, "deployment record: %sline %d column %d: %s", what, je.line, je.column, je.text);
         return NULL;
     }
     if (!json_is_object(o)) {
-        snprintf(err, errlen, "deployment record: %snot an object", what);
-        json_decref(o);
+        error_set(err, 0, "deployment record: %snot an object", what);
         return NULL;
     }
-    return o;
+    return TAKE_PTR(o);
 }
 
-static int from_object(json_t *o, struct deployment *d, char *err, size_t errlen);
+static int from_object(json_t *o, struct deployment *d, struct error **err);
 
-int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen)
+int deployment_from_json(const char *json, struct deployment *d, struct error **err)
 {
+    assert(d);
     memset(d, 0, sizeof(*d));
-    json_t *o = load_object(json, "", err, errlen);
+    json_auto_t *o = load_object(json, "", err);
     if (!o)
         return -1;
-    int r = from_object(o, d, err, errlen);
-    json_decref(o);
-    return r;
+    return from_object(o, d, err);
 }
 
 int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n, struct deployment *d,
-                          char *err, size_t errlen)
+                          struct error **err)
 {
+    assert((members || n == 0) && d);
     memset(d, 0, sizeof(*d));
-    json_t *o = load_object(head, "", err, errlen);
+    json_auto_t *o = load_object(head, "", err);
     if (!o)
         return -1;
-    json_t *f = load_object(fixed, "fixed part: ", err, errlen);
-    json_t *arr = json_array();
-    int r = -1;
+    json_auto_t *f = load_object(fixed, "fixed part: ", err);
     if (!f)
-        goto out;
+        return -1;
     json_t *count = json_object_get(f, "member_count");
-    if (!json_is_integer(count) || json_integer_value(count) != (json_int_t)n) {
-        snprintf(err, errlen, "deployment record: %zu member rows, but the fixed part says %s", n,
-                 json_is_integer(count) ? "otherwise" : "nothing of their number");
-        goto out;
-    }
+    if (!json_is_integer(count) || json_integer_value(count) != (json_int_t)n)
+        return error_set(err, 0, "deployment record: %zu member rows, but the fixed part says %s", n,
+                         json_is_integer(count) ? "otherwise" : "nothing of their number");
     json_object_update(o, f);
+    json_auto_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char what[48];
         snprintf(what, sizeof(what), "members[%zu]: ", i);
-        json_t *m = load_object(members[i], what, err, errlen);
+        json_t *m = load_object(members[i], what, err);
         if (!m)
-            goto out;
+            return -1;
         json_array_append_new(arr, m);
     }
     json_object_set(o, "members", arr);
-    r = from_object(o, d, err, errlen);
-out:
-    json_decref(f);
-    json_decref(arr);
-    json_decref(o);
-    return r;
+    return from_object(o, d, err);
 }
 
-static int from_object(json_t *o, struct deployment *d, char *err, size_t errlen)
+static void read_members(struct rd *r, json_t *o, struct deployment *d)
 {
-    char msg[256] = "";
-    struct rd r = { .err = msg, .errlen = sizeof(msg) };
-    if (!json_is_object(o)) {
-        rd_fail(&r, "not an object");
-        goto out;
-    }
-    d->id = rd_int(&r, o, "id", 0, LLONG_MAX);
-    d->status = (enum dep_status)rd_enum(&r, o, "status", status_names, 4);
-    d->manifest_name = rd_str(&r, o, "manifest_name", 1);
-    d->manifest_path = rd_str(&r, o, "manifest_path", 1);
-    d->manifest_dir = rd_str(&r, o, "manifest_dir", 1);
-    d->manifest_text = rd_str(&r, o, "manifest_text", 1);
-    d->manifest_format = (int)rd_int(&r, o, "manifest_format", INT_MIN, INT_MAX);
-    d->topology_text = rd_str(&r, o, "topology_text", 1);
-    d->plan_hash = rd_str(&r, o, "plan_hash", 1);
-    json_t *members = rd_get(&r, o, "members");
+    json_t *members = rd_get(r, o, "members");
     if (members && !json_is_array(members))
-        rd_fail(&r, "members: not an array");
-    if (!r.failed && json_array_size(members) > 0) {
-        size_t n = json_array_size(members);
-        d->members = xcalloc(n, sizeof(*d->members));
-        for (size_t i = 0; i < n; i++)
-            member_init(&d->members[i]);
-        d->nmembers = n;
-        for (size_t i = 0; i < n && !r.failed; i++) {
-            snprintf(r.where, sizeof(r.where), "members[%zu].", i);
-            member_from_json(&r, json_array_get(members, i), &d->members[i]);
-        }
-        r.where[0] = '\0';
+        rd_fail(r, "members: not an array");
+    if (r->failed || json_array_size(members) == 0)
+        return;
+    size_t n = json_array_size(members);
+    d->members = xcalloc(n, sizeof(*d->members));
+    for (size_t i = 0; i < n; i++)
+        member_init(&d->members[i]);
+    d->nmembers = n;
+    for (size_t i = 0; i < n && !r->failed; i++) {
+        snprintf(r->where, sizeof(r->where), "members[%zu].", i);
+        member_from_json(r, json_array_get(members, i), &d->members[i]);
     }
-    d->direction = (enum dep_direction)rd_enum(&r, o, "direction", direction_names, 2);
-    d->cursor = (int)rd_int(&r, o, "cursor", INT_MIN, INT_MAX);
-    d->seq = (long)rd_int(&r, o, "seq", LONG_MIN, LONG_MAX);
-    d->rollback_top = (int)rd_int(&r, o, "rollback_top", INT_MIN, INT_MAX);
-    d->inconsistent = rd_bool(&r, o, "inconsistent");
-    d->reboot_pending = rd_bool(&r, o, "reboot_pending");
-    d->boot_id = rd_str(&r, o, "boot_id", 1);
-    d->resume_seq = (long)rd_int(&r, o, "resume_seq", LONG_MIN, LONG_MAX);
-    d->resumes_without_progress = (int)rd_int(&r, o, "resumes_without_progress", INT_MIN, INT_MAX);
-    d->failure = rd_str(&r, o, "failure", 1);
-    d->started = (time_t)rd_int(&r, o, "started", LLONG_MIN, LLONG_MAX);
-    d->ended = (time_t)rd_int(&r, o, "ended", LLONG_MIN, LLONG_MAX);
-out:
-    if (r.failed) {
-        snprintf(err, errlen, "deployment record: %s", msg);
-        deployment_free(d);
-        return -1;
+    r->where[0] = '\0';
+}
+
+static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
+{
+    if (!json_is_object(o)) {
+        rd_fail(r, "not an object");
+        return;
     }
-    return 0;
+    d->id = rd_int(r, o, "id", 0, LLONG_MAX);
+    d->status = (enum dep_status)rd_enum(r, o, "status", status_names, 4);
+    d->manifest_name = rd_str(r, o, "manifest_name", 1);
+    d->manifest_path = rd_str(r, o, "manifest_path", 1);
+    d->manifest_dir = rd_str(r, o, "manifest_dir", 1);
+    d->manifest_text = rd_str(r, o, "manifest_text", 1);
+    d->manifest_format = (int)rd_int(r, o, "manifest_format", INT_MIN, INT_MAX);
+    d->topology_text = rd_str(r, o, "topology_text", 1);
+    d->plan_hash = rd_str(r, o, "plan_hash", 1);
+    read_members(r, o, d);
+    d->direction = (enum dep_direction)rd_enum(r, o, "direction", direction_names, 2);
+    d->cursor = (int)rd_int(r, o, "cursor", INT_MIN, INT_MAX);
+    d->seq = (long)rd_int(r, o, "seq", LONG_MIN, LONG_MAX);
+    d->rollback_top = (int)rd_int(r, o, "rollback_top", INT_MIN, INT_MAX);
+    d->inconsistent = rd_bool(r, o, "inconsistent");
+    d->reboot_pending = rd_bool(r, o, "reboot_pending");
+    d->boot_id = rd_str(r, o, "boot_id", 1);
+    d->resume_seq = (long)rd_int(r, o, "resume_seq", LONG_MIN, LONG_MAX);
+    d->resumes_without_progress = (int)rd_int(r, o, "resumes_without_progress", INT_MIN, INT_MAX);
+    d->failure = rd_str(r, o, "failure", 1);
+    d->started = (time_t)rd_int(r, o, "started", LLONG_MIN, LLONG_MAX);
+    d->ended = (time_t)rd_int(r, o, "ended", LLONG_MIN, LLONG_MAX);
+}
+
+static int from_object(json_t *o, struct deployment *d, struct error **err)
+{
+    struct rd r = { 0 };
+    read_deployment(&r, o, d);
+    if (!r.failed)
+        return 0;
+    deployment_free(d);
+    error_propagate(err, r.error);
+    return error_prefix(err, "deployment record");
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "util/cleanup.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 #define ANSWER_UNSET (-1) /* a query not asked yet; otherwise an enum answer (iface/query.h) */
@@ -88,15 +90,17 @@ struct deployment {
 };
 
 void member_init(struct member *m);
+/* Frees what d holds and zeroes it; also a cleanup: _cleanup_(deployment_free). */
 void deployment_free(struct deployment *d);
 
 /* Distinct orders of the selected members, ascending. Caller frees. */
 int *deployment_groups(const struct deployment *d, size_t *ngroups);
 
 /* JSON (jansson) form used by the journal. to_json returns a malloc'ed string;
- * from_json returns 0 or -1 with a reason in err. */
+ * from_json fills d (not initialized by the caller) and returns 0, or -1 with d empty
+ * and *err set ("deployment record: ..."). */
 char *deployment_to_json(const struct deployment *d);
-int deployment_from_json(const char *json, struct deployment *d, char *err, size_t errlen);
+MO_MUST_CHECK int deployment_from_json(const char *json, struct deployment *d, struct error **err);
 
 /* The same document in parts, so that the journal writes only what changed: the
  * deployment's fields set at preparation (FIXED), its other fields (HEAD), and one per
@@ -104,8 +108,8 @@ int deployment_from_json(const char *json, struct deployment *d, char *err, size
 enum dep_part { DEP_PART_HEAD, DEP_PART_FIXED };
 char *deployment_part_json(const struct deployment *d, enum dep_part part);
 char *deployment_member_json(const struct member *m);
-int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n, struct deployment *d,
-                          char *err, size_t errlen);
+MO_MUST_CHECK int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n,
+                                        struct deployment *d, struct error **err);
 /* A member's fields that change after preparation (answers, progress, the call in
  * flight, the manifest checksum of a fetched Artifact): compare, copy, free a copy.
  * Every such field must be in member_progress_same, or the journal would not save it. */

@@ -7,6 +7,7 @@
  * at once; nothing is modified. */
 #include "deploy/select.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +36,16 @@ bool select_has_version_key(const struct kvlist *p, const char *interface)
         return false;
     if (kvl_get(p, SYSTEM_VERSION_KEY))
         return true;
-    char *key = interface_version_key(interface);
-    bool have = kvl_get(p, key) != NULL;
-    free(key);
-    return have;
+    _cleanup_free_ char *key = interface_version_key(interface);
+    return kvl_get(p, key) != NULL;
 }
 
 const char *select_current_version(const struct kvlist *p, const char *interface)
 {
     if (!p)
         return NULL;
-    char *key = interface_version_key(interface);
+    _cleanup_free_ char *key = interface_version_key(interface);
     const char *v = kvl_get(p, key);
-    free(key);
     return v ? v : kvl_get(p, SYSTEM_VERSION_KEY);
 }
 
@@ -64,6 +62,7 @@ static char *expected_version_key(const char *interface)
 
 long select_pick_smallest(const struct select_candidate *c, size_t n)
 {
+    assert(c || n == 0);
     long best = -1;
     for (size_t i = 0; i < n; i++) {
         if (best < 0) {
@@ -225,6 +224,14 @@ struct select_ctx {
     struct strv urls;           /* the entries' URLs, in index order */
 };
 
+static void ctx_free(struct select_ctx *x)
+{
+    cache_free(&x->cache);
+    repo_index_free(&x->index);
+    strv_free(&x->urls);
+    free(x->index_err);
+}
+
 /* Reads <URL>/index.json once. 0, or -1 with x->index_err. */
 static int load_index(struct select_ctx *x)
 {
@@ -233,8 +240,9 @@ static int load_index(struct select_ctx *x)
     x->index_tried = true;
     struct fetch_opts fo;
     fetch_opts_from_config(x->cfg, &fo);
-    char *url = fetch_join_url(x->cfg->repository_url, REPO_INDEX_NAME);
-    char *text = NULL, err[512];
+    _cleanup_free_ char *url = fetch_join_url(x->cfg->repository_url, REPO_INDEX_NAME);
+    _cleanup_free_ char *text = NULL;
+    char err[512];
     size_t len = 0;
     x->index_rc = -1;
     log_info("reading the Artifact repository index %s", url);
@@ -247,8 +255,6 @@ static int load_index(struct select_ctx *x)
             strv_push_owned(&x->urls, fetch_join_url(x->cfg->repository_url, x->index.v[i].file));
         x->index_rc = 0;
     }
-    free(text);
-    free(url);
     return x->index_rc;
 }
 
@@ -258,7 +264,7 @@ static int load_index(struct select_ctx *x)
 static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, const char *type,
                                struct candidates *out, char **why)
 {
-    char *lead = e->artifact_path ? xasprintf("artifact_path %s: no such file, and ", e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
+    _cleanup_free_ char *lead = e->artifact_path ? xasprintf("artifact_path %s: no such file, and ", e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
                                   : xstrdup("");
     if (!e->artifact_name)
         *why = xasprintf("%sthe Manifest gives no artifact_name to fall back to; put the Artifact there or add artifact_name",
@@ -270,19 +276,18 @@ static void by_name_candidates(struct select_ctx *x, const struct manifest_entry
     else if (load_index(x) != 0)
         *why = xasprintf("%sartifact_name %s: %s", lead, e->artifact_name, x->index_err);
     else {
-        char *reasons = NULL;
+        _cleanup_free_ char *reasons = NULL;
         size_t named = 0;
         for (size_t i = 0; i < x->index.n; i++) {
             const struct repo_entry *r = &x->index.v[i];
             if (strcmp(r->info.artifact_name, e->artifact_name) != 0)
                 continue;
             named++;
-            char *u = unusable(&r->info, type);
+            _cleanup_free_ char *u = unusable(&r->info, type);
             if (u) {
                 char *n = xasprintf("%s%s%s: %s", reasons ? reasons : "", reasons ? "; " : "", r->file, u);
                 free(reasons);
                 reasons = n;
-                free(u);
                 continue;
             }
             out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
@@ -294,9 +299,7 @@ static void by_name_candidates(struct select_ctx *x, const struct manifest_entry
                              e->artifact_name, x->cfg->repository_url);
         else if (out->n == 0)
             *why = xasprintf("%sartifact_name %s in the Artifact repository: %s", lead, e->artifact_name, reasons);
-        free(reasons);
     }
-    free(lead);
 }
 
 #define COMP_ERROR(x, c, ...) comp_error((x), (c)->def->component_type, (c)->id, __VA_ARGS__)
@@ -325,81 +328,67 @@ static void comp_warn(struct select_ctx *x, const struct component *c, const cha
     free(msg);
 }
 
-/* Selects for one Component into mem. 0, or -1 with the error in x->diag. */
-static int select_one(struct select_ctx *x, const struct manifest *m, const struct component *c, struct member *mem)
+/* Whether c's Provides allow a selection at all: 0, or -1 with the error in x->diag. */
+static int check_version_key(struct select_ctx *x, const struct component *c)
 {
-    const char *type = c->def->component_type;
     const char *iface = c->def->interface;
-
-    const struct manifest_entry *e = manifest_find(m, type);
-    if (!e) {
-        COMP_ERROR(x, c, "the Manifest has no entry for component type %s; add one naming its Artifact", type);
-        return -1;
-    }
-    mem->order = e->order;
-
     if (!c->have_provides) {
         /* components_query already reported why, when it set c->error */
         if (!c->error)
             COMP_ERROR(x, c, "no Provides answer, so no Artifact can be selected for it");
         return -1;
     }
-    char *ikey = interface_version_key(iface);
+    _cleanup_free_ char *ikey = interface_version_key(iface);
     bool has_sys = kvl_get(&c->provides, SYSTEM_VERSION_KEY) != NULL, has_if = kvl_get(&c->provides, ikey) != NULL;
     if (has_sys && has_if && strcmp(ikey, SYSTEM_VERSION_KEY) != 0)
         comp_warn(x, c, "Provides hold both %s and %s; only one version key is expected (%s for Components running "
                   "Mender)", ikey, SYSTEM_VERSION_KEY, SYSTEM_VERSION_KEY);
-    free(ikey);
     if (!select_has_version_key(&c->provides, iface)) {
-        char *want = expected_version_key(iface);
+        _cleanup_free_ char *want = expected_version_key(iface);
         COMP_ERROR(x, c, "its Provides lack the version key %s, so no Artifact can be selected for it; the "
                    "Interface %s must print %s=<installed version> for Provides", want, iface, want);
-        free(want);
         return -1;
     }
+    return 0;
+}
 
-    /* 1. candidates */
-    struct candidates cands = { 0 };
-    int rc = -1;
+/* Step 1: the candidates of c's Manifest entry e, into out. When there are none, the
+ * error is in x->diag. */
+static void gather_candidates(struct select_ctx *x, const struct manifest_entry *e, const struct component *c,
+                              struct candidates *out)
+{
+    const char *type = c->def->component_type;
+    _cleanup_free_ char *why = NULL;
     if (e->artifact_abspath && fs_exists(e->artifact_abspath)) {
         const struct cached_header *h = cache_get(&x->cache, e->artifact_abspath, x->keys);
-        char *why = NULL;
         if (h->rc != 0)
             COMP_ERROR(x, c, "no candidate: %s: %s", h->path, h->err);
         else if ((why = unusable(&h->info, type)) != NULL)
             COMP_ERROR(x, c, "no candidate: %s (%s): %s", h->path, h->info.artifact_name, why);
         else
-            cand_add(&cands, h);
-        free(why);
-    } else {
-        char *why = NULL;
-        by_name_candidates(x, e, type, &cands, &why);
-        if (why)
-            COMP_ERROR(x, c, "no candidate: %s", why);
-        free(why);
+            cand_add(out, h);
+        return;
     }
-    if (cands.n == 0)
-        goto out;
+    by_name_candidates(x, e, type, out, &why);
+    if (why)
+        COMP_ERROR(x, c, "no candidate: %s", why);
+}
 
-    /* 2. installed? Any installed candidate skips the Component. */
-    for (size_t k = 0; k < cands.n; k++)
-        if (provides_installed(&c->provides, cands.v[k].info)) {
-            fill_artifact(mem, c, &cands.v[k]);
-            mem->selected = false;
-            rc = 0;
-            goto out;
-        }
-
-    /* 3. depends */
-    struct select_candidate *fit = xcalloc(cands.n, sizeof(*fit));
-    size_t *fit_idx = xcalloc(cands.n, sizeof(*fit_idx));
+/* Steps 3 and 4: of the candidates whose depends c meets, the smallest, into mem. 0, or
+ * -1 with the error in x->diag. */
+static int pick(struct select_ctx *x, const struct component *c, const struct candidates *cands, struct member *mem)
+{
+    const char *type = c->def->component_type;
+    const char *iface = c->def->interface;
+    _cleanup_free_ struct select_candidate *fit = xcalloc(cands->n, sizeof(*fit));
+    _cleanup_free_ size_t *fit_idx = xcalloc(cands->n, sizeof(*fit_idx));
     size_t nfit = 0;
-    char *reasons = NULL;
-    for (size_t k = 0; k < cands.n; k++) {
-        char *why = NULL;
-        const struct candidate *h = &cands.v[k];
+    _cleanup_free_ char *reasons = NULL;
+    for (size_t k = 0; k < cands->n; k++) {
+        _cleanup_free_ char *why = NULL;
+        const struct candidate *h = &cands->v[k];
         if (provides_depends_match(h->info, type, &c->provides, &why)) {
-            fit[nfit] = (struct select_candidate){ .file = cands.v[k].file, .size = h->size };
+            fit[nfit] = (struct select_candidate){ .file = h->file, .size = h->size };
             fit_idx[nfit++] = k;
         } else {
             char *r = xasprintf("%s%s%s (%s): %s", reasons ? reasons : "", reasons ? "; " : "", h->path,
@@ -407,34 +396,60 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
             free(reasons);
             reasons = r;
         }
-        free(why);
     }
     if (nfit == 0) {
         COMP_ERROR(x, c, "no candidate: %s; update it to a version the Artifact depends on first, or name an "
                    "Artifact in the Manifest that fits what it runs", reasons);
-    } else {
-        /* 4. pick */
-        long best = select_pick_smallest(fit, nfit);
-        const struct candidate *h = &cands.v[fit_idx[best]];
-        fill_artifact(mem, c, h);
-        mem->selected = true;
-        if (h->info->payload_type && strcmp(h->info->payload_type, iface) != 0)
-            comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway",
-                      h->path, h->info->payload_type, iface);
-        rc = 0;
+        return -1;
     }
-    free(reasons);
-    free(fit);
-    free(fit_idx);
-out:
-    free(cands.v);
-    return rc;
+    long best = select_pick_smallest(fit, nfit);
+    const struct candidate *h = &cands->v[fit_idx[best]];
+    fill_artifact(mem, c, h);
+    mem->selected = true;
+    if (h->info->payload_type && strcmp(h->info->payload_type, iface) != 0)
+        comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway",
+                  h->path, h->info->payload_type, iface);
+    return 0;
+}
+
+static void candidates_free(struct candidates *l)
+{
+    free(l->v);
+}
+
+/* Selects for one Component into mem. 0, or -1 with the error in x->diag. */
+static int select_one(struct select_ctx *x, const struct manifest *m, const struct component *c, struct member *mem)
+{
+    const char *type = c->def->component_type;
+    const struct manifest_entry *e = manifest_find(m, type);
+    if (!e) {
+        COMP_ERROR(x, c, "the Manifest has no entry for component type %s; add one naming its Artifact", type);
+        return -1;
+    }
+    mem->order = e->order;
+    if (check_version_key(x, c) != 0)
+        return -1;
+
+    _cleanup_(candidates_free) struct candidates cands = { 0 };
+    gather_candidates(x, e, c, &cands);
+    if (cands.n == 0)
+        return -1;
+
+    /* 2. installed? Any installed candidate skips the Component. */
+    for (size_t k = 0; k < cands.n; k++)
+        if (provides_installed(&c->provides, cands.v[k].info)) {
+            fill_artifact(mem, c, &cands.v[k]);
+            mem->selected = false;
+            return 0;
+        }
+    return pick(x, c, &cands, mem);
 }
 
 int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set,
                      bool legacy, const struct artifact_keys *keys, struct deployment *d, struct diag_list *diag)
 {
-    struct select_ctx x = { .cfg = cfg, .keys = keys, .diag = diag };
+    assert(cfg && m && set && d && diag);
+    _cleanup_(ctx_free) struct select_ctx x = { .cfg = cfg, .keys = keys, .diag = diag };
     size_t n = set->n;
     d->members = xcalloc(n ? n : 1, sizeof(*d->members));
     d->nmembers = n;
@@ -452,9 +467,5 @@ int select_artifacts(const struct config *cfg, const struct manifest *m, const s
         if (select_one(&x, m, c, mem) != 0)
             rc = -1;
     }
-    cache_free(&x.cache);
-    repo_index_free(&x.index);
-    strv_free(&x.urls);
-    free(x.index_err);
     return rc;
 }

@@ -369,9 +369,10 @@ static int load_parts(struct journal *j, long long id, const char *state, const 
                       char *err, size_t errlen)
 {
     char why[256];
+    _cleanup_error_ struct error *e = NULL;
     int r = -1;
     if (!fixed) {
-        r = deployment_from_json(state, d, why, sizeof(why));
+        r = deployment_from_json(state, d, &e);
     } else {
         struct strv rows = { 0 };
         sqlite3_stmt *st = prepare(j, "SELECT idx, state FROM member WHERE deployment_id = ? ORDER BY idx", err,
@@ -394,11 +395,11 @@ static int load_parts(struct journal *j, long long id, const char *state, const 
         }
         sqlite3_finalize(st);
         if (ok)
-            r = deployment_from_parts(state, fixed, rows.v, rows.n, d, why, sizeof(why));
+            r = deployment_from_parts(state, fixed, rows.v, rows.n, d, &e);
         strv_free(&rows);
     }
     if (r != 0) {
-        fail(err, errlen, "%s: deployment %lld: %s", j->path, id, why);
+        fail(err, errlen, "%s: deployment %lld: %s", j->path, id, e ? error_message(e) : why);
         return -1;
     }
     d->id = id;
@@ -876,9 +877,9 @@ int journal_last_reboot_answer(struct journal *j, const char *interface, int *an
 static void fill_changed(struct history_entry *h, const char *state)
 {
     struct deployment d;
-    char why[256];
-    if (deployment_from_json(state, &d, why, sizeof(why)) != 0) {
-        log_debug("deployment %lld: %s", h->id, why);
+    _cleanup_error_ struct error *e = NULL;
+    if (deployment_from_json(state, &d, &e) != 0) {
+        log_debug("deployment %lld: %s", h->id, error_message(e));
         return;
     }
     for (size_t i = 0; i < d.nmembers; i++) {

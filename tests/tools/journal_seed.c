@@ -52,8 +52,9 @@ int main(int argc, char **argv)
             break;
         }
         struct deployment d;
-        if (deployment_from_json(text, &d, err, sizeof(err)) != 0) {
-            fprintf(stderr, "mo-journal-seed: %s: %s\n", argv[i], err);
+        _cleanup_error_ struct error *e = NULL;
+        if (deployment_from_json(text, &d, &e) != 0) {
+            fprintf(stderr, "mo-journal-seed: %s: %s\n", argv[i], error_message(e));
             rc = 1;
         } else {
             d.id = 0;

@@ -264,8 +264,7 @@ static void json_round_trip_every_field(void **state)
     struct deployment a, b;
     fill_deployment(&a);
     char *js = deployment_to_json(&a);
-    char err[256] = "";
-    assert_int_equal(deployment_from_json(js, &b, err, sizeof(err)), 0);
+    assert_int_equal(deployment_from_json(js, &b, NULL), 0);
     assert_deployment_same(&a, &b);
     /* provides keep their (unsorted) order */
     assert_string_equal(b.members[0].provides.items[0].key, "zeta.version");
@@ -290,8 +289,7 @@ static void json_round_trip_nulls_and_defaults(void **state)
     a.members[0].id = xstrdup("i");
     a.members[0].interface = xstrdup("x");
     char *js = deployment_to_json(&a);
-    char err[256] = "";
-    assert_int_equal(deployment_from_json(js, &b, err, sizeof(err)), 0);
+    assert_int_equal(deployment_from_json(js, &b, NULL), 0);
     assert_deployment_same(&a, &b);
     assert_null(b.manifest_name);
     assert_null(b.members[0].artifact_path);
@@ -303,7 +301,7 @@ static void json_round_trip_nulls_and_defaults(void **state)
     /* no members at all */
     struct deployment e = { 0 }, f;
     js = deployment_to_json(&e);
-    assert_int_equal(deployment_from_json(js, &f, err, sizeof(err)), 0);
+    assert_int_equal(deployment_from_json(js, &f, NULL), 0);
     assert_int_equal(f.nmembers, 0);
     assert_null(f.members);
     free(js);
@@ -316,8 +314,7 @@ static void json_non_utf8_becomes_replacement_character(void **state)
     struct deployment a = { 0 }, b;
     a.failure = xstrdup("bad \xff byte");
     char *js = deployment_to_json(&a);
-    char err[256];
-    assert_int_equal(deployment_from_json(js, &b, err, sizeof(err)), 0);
+    assert_int_equal(deployment_from_json(js, &b, NULL), 0);
     assert_string_equal(b.failure, "bad \xEF\xBF\xBD byte");
     free(js);
     deployment_free(&a);
@@ -344,12 +341,12 @@ static char *mutate(const char *good, const char *member_key, const char *key, j
 static void expect_rejected(const char *js, const char *what)
 {
     struct deployment d;
-    char err[256] = "";
+    _cleanup_error_ struct error *err = NULL;
     memset(&d, 0x5a, sizeof(d));
-    if (deployment_from_json(js, &d, err, sizeof(err)) != -1)
+    if (deployment_from_json(js, &d, &err) != -1)
         fail_msg("accepted: %s", what);
-    assert_true(strlen(err) > 0);
-    assert_null(strchr(err, '\n'));
+    assert_true(strlen(error_message(err)) > 0);
+    assert_null(strchr(error_message(err), '\n'));
     assert_null(d.members);
     assert_null(d.manifest_name);
 }
@@ -423,10 +420,10 @@ static void malformed_json_is_rejected(void **state)
 
     /* the error names the field */
     struct deployment e;
-    char err[256];
+    _cleanup_error_ struct error *err = NULL;
     js = mutate(good, "m", "order", json_string("10"));
-    assert_int_equal(deployment_from_json(js, &e, err, sizeof(err)), -1);
-    assert_string_equal(err, "deployment record: members[0].order: not an integer");
+    assert_int_equal(deployment_from_json(js, &e, &err), -1);
+    assert_string_equal(error_message(err), "deployment record: members[0].order: not an integer");
     free(js);
     free(good);
 }
