@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "cli/exitcodes.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 
 /* Commands, as bits, so each option can list the commands it is valid for. */
@@ -238,15 +241,44 @@ struct seen_option {
     const char *spelling;
 };
 
-/* Parses argv into args. Returns -1 to go on, or an exit code to return now. */
-static int parse(int argc, char **argv, struct cli_args *args)
-{
-    struct seen_option *seen = calloc((size_t)argc, sizeof(*seen));
-    size_t nseen = 0;
-    int want_help = 0, want_version = 0, rc = -1;
-    if (!seen)
-        return EXIT_FAILED;
+/* What the command line held besides struct cli_args. */
+struct parse_state {
+    struct seen_option *seen;   /* every option given, in order (room for argc) */
+    size_t nseen;
+    bool want_help, want_version;
+};
 
+/* Stores the option at argv[*i] (with its value, which may be the next argument) into
+ * args. Returns -1 to go on, or an exit code to return now. */
+static int read_option(int argc, char **argv, int *i, struct cli_args *args, struct parse_state *ps)
+{
+    const char *a = argv[*i];
+    const char *value;
+    const struct option_def *o = find_option(a, &value);
+    if (!o)
+        return usage_error("unknown option \"%s\"", a);
+    if (o->kind == OPT_FLAG) {
+        if (value)
+            return usage_error("option \"%s\" takes no value%s", a, "");
+        *(bool *)((char *)args + o->offset) = true;
+    } else {
+        if (!value) {
+            if (*i + 1 >= argc)
+                return usage_error("option \"%s\" needs a value%s", a, "");
+            value = argv[++*i];
+        }
+        if (o->kind == OPT_LIST)
+            strv_push((struct strv *)((char *)args + o->offset), value);
+        else
+            *(const char **)((char *)args + o->offset) = value;
+    }
+    ps->seen[ps->nseen++] = (struct seen_option){ .def = o, .spelling = a };
+    return -1;
+}
+
+/* Reads argv into args and ps. Returns -1 to go on, or an exit code to return now. */
+static int read_argv(int argc, char **argv, struct cli_args *args, struct parse_state *ps)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -255,93 +287,32 @@ static int parse(int argc, char **argv, struct cli_args *args)
             break;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            want_help = 1;
-            continue;
-        }
-        if (strcmp(a, "--version") == 0) {
-            want_version = 1;
-            continue;
-        }
-        if (a[0] != '-' || a[1] == '\0') {
+            ps->want_help = true;
+        } else if (strcmp(a, "--version") == 0) {
+            ps->want_version = true;
+        } else if (a[0] != '-' || a[1] == '\0') {
             if (!args->command)
                 args->command = a;
             else
                 strv_push(&args->positional, a);
-            continue;
-        }
-        const char *value;
-        const struct option_def *o = find_option(a, &value);
-        if (!o) {
-            rc = usage_error("unknown option \"%s\"", a);
-            goto out;
-        }
-        if (o->kind == OPT_FLAG) {
-            if (value) {
-                rc = usage_error("option \"%s\" takes no value%s", a, "");
-                goto out;
-            }
-            *(bool *)((char *)args + o->offset) = true;
         } else {
-            if (!value) {
-                if (i + 1 >= argc) {
-                    rc = usage_error("option \"%s\" needs a value%s", a, "");
-                    goto out;
-                }
-                value = argv[++i];
-            }
-            if (o->kind == OPT_LIST)
-                strv_push((struct strv *)((char *)args + o->offset), value);
-            else
-                *(const char **)((char *)args + o->offset) = value;
+            int rc = read_option(argc, argv, &i, args, ps);
+            if (rc >= 0)
+                return rc;
         }
-        seen[nseen].def = o;
-        seen[nseen].spelling = a;
-        nseen++;
     }
+    return -1;
+}
 
-    if (want_version && !args->command) {
-        printf("%s\n", MO_VERSION);
-        rc = EXIT_OK;
-        goto out;
-    }
-    if (!args->command) {
-        if (want_help) {
-            print_usage(stdout);
-            rc = EXIT_OK;
-        } else {
-            print_usage(stderr);
-            rc = EXIT_FAILED;
-        }
-        goto out;
-    }
-    const struct command *c = find_command(args->command);
-    if (!c) {
-        rc = usage_error("unknown command \"%s\"", args->command);
-        goto out;
-    }
-    if (want_help) {
-        print_command_usage(stdout, c);
-        rc = EXIT_OK;
-        goto out;
-    }
-    for (size_t k = 0; k < nseen; k++)
-        if (!(seen[k].def->commands & c->bit)) {
-            rc = usage_error("option \"%s\" is not valid for the %s command", seen[k].spelling, c->name);
-            goto out;
-        }
-    if ((int)args->positional.n < c->min_args || (int)args->positional.n > c->max_args) {
-        fprintf(stderr, "mender-orchestrator: wrong number of arguments; usage: mender-orchestrator %s\n",
-                c->synopsis);
-        rc = EXIT_FAILED;
-        goto out;
-    }
+/* Checks the values of the options that take one of a few words, and applies
+ * --log-level. Returns -1 to go on, or an exit code to return now. */
+static int check_values(const struct cli_args *args)
+{
     if (args->log_level) {
         enum log_level l;
-        if (log_level_parse(args->log_level, &l) != 0) {
-            rc = usage_error("unknown log level \"%s\" (trace, debug, info, warning, error, fatal)",
-                             args->log_level);
-            goto out;
-        }
+        if (log_level_parse(args->log_level, &l) != 0)
+            return usage_error("unknown log level \"%s\" (trace, debug, info, warning, error, fatal)",
+                               args->log_level);
         log_set_level(l);
     }
     static const char *const stop_points[] = { "ArtifactCommit", "ArtifactRollback", "Cleanup" };
@@ -349,29 +320,59 @@ static int parse(int argc, char **argv, struct cli_args *args)
         int ok = 0;
         for (size_t j = 0; j < N_ELEMS(stop_points); j++)
             ok |= strcmp(args->stop_before.v[k], stop_points[j]) == 0;
-        if (!ok) {
-            rc = usage_error("unknown --stop-before state \"%s\" (ArtifactCommit, ArtifactRollback, Cleanup)",
-                             args->stop_before.v[k]);
-            goto out;
-        }
+        if (!ok)
+            return usage_error("unknown --stop-before state \"%s\" (ArtifactCommit, ArtifactRollback, Cleanup)",
+                               args->stop_before.v[k]);
     }
     if (args->progress && strcmp(args->progress, "json") != 0 && strcmp(args->progress, "text") != 0 &&
-        strcmp(args->progress, "none") != 0) {
-        rc = usage_error("unknown --progress \"%s\" (json, text, none)", args->progress);
-        goto out;
-    }
+        strcmp(args->progress, "none") != 0)
+        return usage_error("unknown --progress \"%s\" (json, text, none)", args->progress);
     if (args->format && strcmp(args->format, "text") != 0 && strcmp(args->format, "json") != 0 &&
-        strcmp(args->format, "dot") != 0) {
-        rc = usage_error("unknown --format \"%s\" (text, json, dot)", args->format);
-        goto out;
+        strcmp(args->format, "dot") != 0)
+        return usage_error("unknown --format \"%s\" (text, json, dot)", args->format);
+    return -1;
+}
+
+/* Parses argv into args. Returns -1 to go on, or an exit code to return now. */
+static int parse(int argc, char **argv, struct cli_args *args)
+{
+    _cleanup_free_ struct seen_option *seen = calloc((size_t)argc, sizeof(*seen));
+    if (!seen)
+        return EXIT_FAILED;
+    struct parse_state ps = { .seen = seen };
+    int rc = read_argv(argc, argv, args, &ps);
+    if (rc >= 0)
+        return rc;
+
+    if (ps.want_version && !args->command) {
+        printf("%s\n", MO_VERSION);
+        return EXIT_OK;
     }
-out:
-    free(seen);
-    return rc;
+    if (!args->command) {
+        print_usage(ps.want_help ? stdout : stderr);
+        return ps.want_help ? EXIT_OK : EXIT_FAILED;
+    }
+    const struct command *c = find_command(args->command);
+    if (!c)
+        return usage_error("unknown command \"%s\"", args->command);
+    if (ps.want_help) {
+        print_command_usage(stdout, c);
+        return EXIT_OK;
+    }
+    for (size_t k = 0; k < ps.nseen; k++)
+        if (!(seen[k].def->commands & c->bit))
+            return usage_error("option \"%s\" is not valid for the %s command", seen[k].spelling, c->name);
+    if ((int)args->positional.n < c->min_args || (int)args->positional.n > c->max_args) {
+        fprintf(stderr, "mender-orchestrator: wrong number of arguments; usage: mender-orchestrator %s\n",
+                c->synopsis);
+        return EXIT_FAILED;
+    }
+    return check_values(args);
 }
 
 int cli_main(int argc, char **argv)
 {
+    assert(argc >= 1 && argv);
     struct cli_args args = { 0 };
     /* A reader of a stream that goes away must give EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);

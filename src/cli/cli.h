@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "util/cleanup.h"
 #include "util/strv.h"
 
 /* Everything the command line said, after parsing. */
@@ -24,7 +25,8 @@ struct cli_args {
     bool json;
 };
 
-int cli_main(int argc, char **argv);
+/* Runs the command line; returns the exit code. */
+MO_MUST_CHECK int cli_main(int argc, char **argv);
 
 /* Commands. Each returns an exit code of cli/exitcodes.h. */
 int cmd_check(const struct cli_args *args);

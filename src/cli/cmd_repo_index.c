@@ -1,6 +1,7 @@
 /* `repo-index DIR`: checks every *.mender in DIR (not recursive) fully and writes the
  * repository index (orchestrator.md §10.2, docs/repository.md) atomically. Any invalid
  * file: exit 1, nothing written. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include "cli/cli.h"
 #include "cli/exitcodes.h"
 #include "repo/index.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -54,26 +57,26 @@ static int hashed_finish(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
-static int index_one(const char *path, const char *name, struct repo_entry *e, char *err, size_t errlen)
+MO_DEFINE_POINTER_CLEANUP(md_ctx_freep, EVP_MD_CTX *, EVP_MD_CTX_free)
+
+/* Reads and checks the Artifact at path fully, hashing it, into e. */
+static int index_one(const char *path, const char *name, struct repo_entry *e, struct error **err)
 {
     memset(e, 0, sizeof(*e));
-    struct hashed_file h = { open(path, O_RDONLY | O_CLOEXEC), EVP_MD_CTX_new(), 0 };
-    if (h.fd < 0) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        EVP_MD_CTX_free(h.md);
-        return -1;
-    }
-    EVP_DigestInit_ex(h.md, EVP_sha256(), NULL);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return error_set_errno(err, errno, "cannot open");
+    _cleanup_(md_ctx_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+    struct hashed_file h = { fd, md, 0 };
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     struct artifact_source src = { &h, hashed_read, hashed_finish };
-    int rc = artifact_read(&src, NULL, NULL, &e->info, err, errlen);
-    close(h.fd);
-    unsigned char md[32];
-    EVP_DigestFinal_ex(h.md, md, NULL);
-    EVP_MD_CTX_free(h.md);
-    if (rc != 0)
-        return -1;
+    char why[512];
+    if (artifact_read(&src, NULL, NULL, &e->info, why, sizeof(why)) != 0)
+        return error_set(err, 0, "%s", why);
+    unsigned char digest[32];
+    EVP_DigestFinal_ex(md, digest, NULL);
     for (int i = 0; i < 32; i++)
-        snprintf(e->sha256 + 2 * i, 3, "%02x", md[i]);
+        snprintf(e->sha256 + 2 * i, 3, "%02x", digest[i]);
     e->size = h.bytes;
     e->file = xstrdup(name);
     return 0;
@@ -81,64 +84,71 @@ static int index_one(const char *path, const char *name, struct repo_entry *e, c
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int cmd_repo_index(const struct cli_args *args)
+/* The names of the *.mender files in dir (not hidden ones), sorted. 0, or -1 logged. */
+static int list_artifacts(const char *dir, struct strv *names)
 {
-    const char *dir = args->positional.v[0];
-    DIR *dh = opendir(dir);
+    _cleanup_closedir_ DIR *dh = opendir(dir);
     if (!dh) {
         log_error("repo-index: %s: %s", dir, strerror(errno));
-        return EXIT_FAILED;
+        return -1;
     }
-    struct strv names = { 0 };
     struct dirent *de;
     while ((de = readdir(dh)) != NULL) {
         size_t n = strlen(de->d_name);
         if (n > 7 && strcmp(de->d_name + n - 7, ".mender") == 0 && de->d_name[0] != '.')
-            strv_push(&names, de->d_name);
+            strv_push(names, de->d_name);
     }
-    closedir(dh);
-    if (names.n)
-        qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+    if (names->n)
+        qsort(names->v, names->n, sizeof(*names->v), cmp_str);
+    return 0;
+}
 
-    struct repo_index idx = { xcalloc(names.n ? names.n : 1, sizeof(struct repo_entry)), 0 };
+/* Adds every valid file of names to idx (room for all of them). Returns the number of
+ * invalid ones, each logged. */
+static int index_all(const char *dir, const struct strv *names, struct repo_index *idx)
+{
     int errors = 0;
-    for (size_t i = 0; i < names.n; i++) {
-        char *path = fs_join(dir, names.v[i]);
-        char err[512];
-        if (!repo_file_name_ok(names.v[i])) {
+    for (size_t i = 0; i < names->n; i++) {
+        _cleanup_free_ char *path = fs_join(dir, names->v[i]);
+        _cleanup_error_ struct error *e = NULL;
+        if (!repo_file_name_ok(names->v[i])) {
             log_error("repo-index: %s: the file name may only hold [A-Za-z0-9._,+-]; rename it", path);
             errors++;
         } else if (!fs_is_regular(path)) {
             log_error("repo-index: %s: not a regular file", path);
             errors++;
-        } else if (index_one(path, names.v[i], &idx.v[idx.n], err, sizeof(err)) != 0) {
-            log_error("repo-index: %s: %s", path, err);
-            artifact_info_free(&idx.v[idx.n].info);
+        } else if (index_one(path, names->v[i], &idx->v[idx->n], &e) != 0) {
+            log_error("repo-index: %s: %s", path, error_message(e));
+            artifact_info_free(&idx->v[idx->n].info);
             errors++;
         } else {
-            idx.n++;
+            idx->n++;
         }
-        free(path);
     }
-    int rc = EXIT_FAILED;
+    return errors;
+}
+
+int cmd_repo_index(const struct cli_args *args)
+{
+    assert(args && args->positional.n == 1);
+    const char *dir = args->positional.v[0];
+    _cleanup_(strv_free) struct strv names = { 0 };
+    if (list_artifacts(dir, &names) != 0)
+        return EXIT_FAILED;
+    _cleanup_(repo_index_free) struct repo_index idx = { xcalloc(names.n ? names.n : 1, sizeof(struct repo_entry)), 0 };
+    int errors = index_all(dir, &names, &idx);
     if (errors) {
         log_error("repo-index: %d invalid file%s in %s: no index written", errors, errors == 1 ? "" : "s", dir);
-        goto out;
+        return EXIT_FAILED;
     }
     if (names.n == 0)
         log_warn("repo-index: %s holds no *.mender file; the index lists nothing", dir);
-    char *json = repo_index_to_json(&idx);
-    char *out = args->output ? xstrdup(args->output) : fs_join(dir, REPO_INDEX_NAME);
-    if (fs_write_atomic(out, json, strlen(json), 0644) != 0)
+    _cleanup_free_ char *json = repo_index_to_json(&idx);
+    _cleanup_free_ char *out = args->output ? xstrdup(args->output) : fs_join(dir, REPO_INDEX_NAME);
+    if (fs_write_atomic(out, json, strlen(json), 0644) != 0) {
         log_error("repo-index: %s: cannot write: %s", out, strerror(errno));
-    else {
-        log_info("repo-index: %s: %zu Artifact%s", out, idx.n, idx.n == 1 ? "" : "s");
-        rc = EXIT_OK;
+        return EXIT_FAILED;
     }
-    free(json);
-    free(out);
-out:
-    repo_index_free(&idx);
-    strv_free(&names);
-    return rc;
+    log_info("repo-index: %s: %zu Artifact%s", out, idx.n, idx.n == 1 ? "" : "s");
+    return EXIT_OK;
 }

@@ -8,11 +8,12 @@
 #include "inputs/config.h"
 #include "inputs/manifest.h"
 #include "inputs/topology.h"
+#include "util/cleanup.h"
 #include "util/diag.h"
 
 /* Loads the configuration with the command line's overrides and applies LogLevel.
  * Returns 0, or -1 with the errors already logged. */
-int context_load_config(const struct cli_args *args, struct config *cfg);
+MO_MUST_CHECK int context_load_config(const struct cli_args *args, struct config *cfg);
 
 /* The release named on the command line (positional MANIFEST, --topology,
  * --manifest-components) and the runner's settings, for deploy/prepare.h. */
@@ -30,8 +31,8 @@ struct component_sources {
     int have_top, have_legacy;
 };
 
-int context_load_components(const struct cli_args *args, const struct config *cfg, struct component_sources *src,
-                            struct diag_list *d);
+MO_MUST_CHECK int context_load_components(const struct cli_args *args, const struct config *cfg,
+                                          struct component_sources *src, struct diag_list *d);
 void context_components_free(struct component_sources *src);
 
 /* The runner's settings from the configuration. */

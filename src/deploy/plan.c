@@ -2,6 +2,7 @@
  * do, as text, JSON or a Graphviz digraph, and the hash that identifies it. */
 #include "deploy/plan.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ static void put_field(FILE *f, const char *s)
 
 char *plan_hash(const struct deployment *d)
 {
+    assert(d);
     /* One line per member, in member order: order, type, id, interface, selected and the
      * SHA-256 of the Artifact's manifest member; then the Manifest name. */
     char *text = NULL;
@@ -62,6 +64,7 @@ char *plan_hash(const struct deployment *d)
 
 int plan_format_parse(const char *s, enum plan_format *out)
 {
+    assert(out);
     if (!s || strcmp(s, "text") == 0)
         *out = PLAN_TEXT;
     else if (strcmp(s, "json") == 0)
@@ -282,23 +285,11 @@ static void dot_esc(FILE *f, const char *s)
     }
 }
 
-static void print_dot(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, const char *warning,
-                      plan_reboot_hint hint, void *ctx)
+/* One cluster per order group, linked in order. */
+static void dot_groups(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, plan_reboot_hint hint,
+                       void *ctx)
 {
-    fprintf(f, "digraph plan {\n");
-    fprintf(f, "  graph [compound=true, labelloc=t, fontname=\"sans-serif\", label=\"Manifest ");
-    dot_esc(f, d->manifest_name);
-    fprintf(f, "\\nplan ");
-    dot_esc(f, d->plan_hash);
-    if (ngroups == 0)
-        fprintf(f, "\\nnothing to install");
-    if (warning) {
-        fprintf(f, "\\nwarning: ");
-        dot_esc(f, warning);
-    }
-    fprintf(f, "\"];\n");
-    fprintf(f, "  node [shape=box, fontname=\"sans-serif\"];\n");
-    long *first = xcalloc(ngroups ? ngroups : 1, sizeof(*first));
+    _cleanup_free_ long *first = xcalloc(ngroups ? ngroups : 1, sizeof(*first));
     for (size_t g = 0; g < ngroups; g++) {
         first[g] = -1;
         fprintf(f, "  subgraph cluster_%d {\n    label=\"order %d\";\n", groups[g], groups[g]);
@@ -324,39 +315,61 @@ static void print_dot(FILE *f, const struct deployment *d, const int *groups, si
     for (size_t g = 0; g + 1 < ngroups; g++)
         fprintf(f, "  m%ld -> m%ld [ltail=cluster_%d, lhead=cluster_%d];\n", first[g], first[g + 1], groups[g],
                 groups[g + 1]);
-    free(first);
-    if (count_skipped(d)) {
-        fprintf(f, "  subgraph skipped {\n    node [style=dashed];\n");
-        for (size_t i = 0; i < d->nmembers; i++) {
-            const struct member *m = &d->members[i];
-            if (m->selected)
-                continue;
-            fprintf(f, "    m%zu [label=\"", i);
-            dot_esc(f, m->component_type);
-            fputc('.', f);
-            dot_esc(f, m->id);
-            fprintf(f, "\\n");
-            dot_esc(f, m->artifact_name);
-            fprintf(f, " already installed\"];\n");
-        }
-        fprintf(f, "  }\n");
+}
+
+/* The skipped (already installed) Components, dashed. */
+static void dot_skipped(FILE *f, const struct deployment *d)
+{
+    if (!count_skipped(d))
+        return;
+    fprintf(f, "  subgraph skipped {\n    node [style=dashed];\n");
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        if (m->selected)
+            continue;
+        fprintf(f, "    m%zu [label=\"", i);
+        dot_esc(f, m->component_type);
+        fputc('.', f);
+        dot_esc(f, m->id);
+        fprintf(f, "\\n");
+        dot_esc(f, m->artifact_name);
+        fprintf(f, " already installed\"];\n");
     }
+    fprintf(f, "  }\n");
+}
+
+static void print_dot(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, const char *warning,
+                      plan_reboot_hint hint, void *ctx)
+{
+    fprintf(f, "digraph plan {\n");
+    fprintf(f, "  graph [compound=true, labelloc=t, fontname=\"sans-serif\", label=\"Manifest ");
+    dot_esc(f, d->manifest_name);
+    fprintf(f, "\\nplan ");
+    dot_esc(f, d->plan_hash);
+    if (ngroups == 0)
+        fprintf(f, "\\nnothing to install");
+    if (warning) {
+        fprintf(f, "\\nwarning: ");
+        dot_esc(f, warning);
+    }
+    fprintf(f, "\"];\n");
+    fprintf(f, "  node [shape=box, fontname=\"sans-serif\"];\n");
+    dot_groups(f, d, groups, ngroups, hint, ctx);
+    dot_skipped(f, d);
     fprintf(f, "}\n");
 }
 
 void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint, void *hint_ctx)
 {
+    assert(f && d);
     size_t ngroups = 0;
-    int *groups = deployment_groups(d, &ngroups);
+    _cleanup_free_ int *groups = deployment_groups(d, &ngroups);
     size_t nauto = 0;
-    int *ag = automatic_groups(d, groups, ngroups, hint, hint_ctx, &nauto);
-    char *warning = automatic_warning(ag, nauto);
-    free(ag);
+    _cleanup_free_ int *ag = automatic_groups(d, groups, ngroups, hint, hint_ctx, &nauto);
+    _cleanup_free_ char *warning = automatic_warning(ag, nauto);
     switch (fmt) {
     case PLAN_JSON: print_json(f, d, groups, ngroups, warning, hint, hint_ctx); break;
     case PLAN_DOT: print_dot(f, d, groups, ngroups, warning, hint, hint_ctx); break;
     default: print_text(f, d, groups, ngroups, warning, hint, hint_ctx); break;
     }
-    free(warning);
-    free(groups);
 }

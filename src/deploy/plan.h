@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "deploy/deployment.h"
+#include "util/cleanup.h"
 
 /* Reboot answer known for an Interface (from the journal), or ANSWER_UNSET. */
 typedef int (*plan_reboot_hint)(void *ctx, const char *interface);
@@ -16,7 +17,8 @@ typedef int (*plan_reboot_hint)(void *ctx, const char *interface);
 char *plan_hash(const struct deployment *d);
 
 enum plan_format { PLAN_TEXT, PLAN_JSON, PLAN_DOT };
-int plan_format_parse(const char *s, enum plan_format *out);
+/* 0, or -1 for a name other than text, json, dot (NULL is text). */
+MO_MUST_CHECK int plan_format_parse(const char *s, enum plan_format *out);
 
 /* Prints the plan of d (d->plan_hash set) to f. */
 void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint, void *hint_ctx);

@@ -12,14 +12,16 @@
 #include "deploy/deployment.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
+#include "util/cleanup.h"
 #include "util/diag.h"
 
 /* Selects an Artifact for every Component of set (defs in the order given) per the
  * Manifest: fills d->members (one per Component, skipped ones with selected=false).
  * Any Component without a candidate is an error in d (naming it and why). keys: the
  * signature policy (NULL = ignore signatures). Returns 0 or -1. */
-int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set,
-                     bool legacy, const struct artifact_keys *keys, struct deployment *d, struct diag_list *diag);
+MO_MUST_CHECK int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set,
+                                   bool legacy, const struct artifact_keys *keys, struct deployment *d,
+                                   struct diag_list *diag);
 
 /* The version key a Component's Provides must hold: "rootfs-image.<I>.version", or
  * "rootfs-image.version" for the System device. True if p holds one. */
