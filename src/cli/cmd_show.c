@@ -50,7 +50,7 @@ static bool is_version_key(const char *key)
 
 int cmd_show_provides(const struct cli_args *args)
 {
-    struct system_view v;
+    _cleanup_(view_free) struct system_view v = { 0 };
     view_load(args, &v);
     for (size_t i = 0; i < v.set.n; i++) {
         const struct component *c = &v.set.v[i];
@@ -64,24 +64,19 @@ int cmd_show_provides(const struct cli_args *args)
             printf("%s.%s.%s=%s\n", c->def->component_type, c->id, p.items[k].key, p.items[k].value);
         kvl_free(&p);
     }
-    int rc = v.complete ? EXIT_OK : EXIT_FAILED;
-    view_free(&v);
-    return rc;
+    return v.complete ? EXIT_OK : EXIT_FAILED;
 }
 
 int cmd_show_inventory(const struct cli_args *args)
 {
-    struct system_view v;
+    _cleanup_(view_free) struct system_view v = { 0 };
     view_load(args, &v);
-    if (!v.usable) {
-        view_free(&v);
+    if (!v.usable)
         return EXIT_FAILED;
-    }
     const char *prefix = "mender-orchestrator-manifest";
-    char *last = context_last_manifest_name(&v.cfg);
+    _cleanup_free_ char *last = context_last_manifest_name(&v.cfg);
     if (last)
         printf("%s.version=%s\n", prefix, last);
-    free(last);
     if (v.src.system_type)
         printf("%s.system_type=%s\n", prefix, v.src.system_type);
     struct strv types = { 0 };
@@ -112,6 +107,5 @@ int cmd_show_inventory(const struct cli_args *args)
             printf("%s.%s.%s\n", type, c->id, inv.v[k]);
         strv_free(&inv);
     }
-    view_free(&v);
     return EXIT_OK;
 }

@@ -69,16 +69,13 @@ static void print_json(json_t *v)
 /* Opens the journal read-only: 1 open, 0 no journal yet, -1 error (logged). */
 static int open_journal(const struct cli_args *args, struct journal **j)
 {
-    struct config cfg = { 0 };
+    _cleanup_(config_free) struct config cfg = { 0 };
     *j = NULL;
-    if (context_load_config(args, &cfg) != 0) {
-        config_free(&cfg);
+    if (context_load_config(args, &cfg) != 0)
         return -1;
-    }
     bool missing = false;
     char err[512] = "";
     *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
-    config_free(&cfg);
     if (*j)
         return 1;
     if (missing)
@@ -164,6 +161,8 @@ static json_t *status_json(const struct deployment *d)
 
 static const char *dash(const char *s) { return s && *s ? s : "-"; }
 
+static void status_table(const struct deployment *d);
+
 static void status_text(const struct deployment *d)
 {
     char t[64];
@@ -194,7 +193,12 @@ static void status_text(const struct deployment *d)
     if (d->failure)
         printf("Failure:         %s\n", d->failure);
 
-    /* Components as a table. */
+    status_table(d);
+}
+
+/* The Components of d as a table, each with its last error under it. */
+static void status_table(const struct deployment *d)
+{
     static const char *const head[] = { "COMPONENT", "INTERFACE", "ORDER", "ACTION", "ARTIFACT", "STATE", "RESULT" };
     enum { NCOL = 7 };
     size_t n = d->nmembers;
@@ -242,8 +246,7 @@ int cmd_status(const struct cli_args *args)
     int r = open_journal(args, &j);
     if (r < 0)
         return EXIT_FAILED;
-    struct deployment d;
-    memset(&d, 0, sizeof(d));
+    _cleanup_(deployment_free) struct deployment d = { 0 };
     if (r > 0) {
         char err[512] = "";
         r = journal_load_current(j, &d, err, sizeof(err));
@@ -264,7 +267,6 @@ int cmd_status(const struct cli_args *args)
         print_json(status_json(&d));
     else
         status_text(&d);
-    deployment_free(&d);
     return EXIT_OK;
 }
 
@@ -286,6 +288,55 @@ static int parse_count(const char *s, size_t *out)
         return -1;
     *out = (size_t)v;
     return 0;
+}
+
+/* The deployments as a JSON array. */
+static void history_json(const struct history_entry *h, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(h[i].id));
+        json_object_set_new(o, "manifest", jstr(h[i].manifest_name));
+        json_object_set_new(o, "started", jtime(h[i].started));
+        json_object_set_new(o, "ended", jtime(h[i].ended));
+        json_object_set_new(o, "result", json_string(dep_status_name(h[i].status)));
+        json_t *ch = json_array();
+        for (size_t k = 0; k < h[i].changed.n; k++)
+            json_array_append_new(ch, jstr(h[i].changed.v[k]));
+        json_object_set_new(o, "changed", ch);
+        json_array_append_new(a, o);
+    }
+    print_json(a);
+}
+
+/* One line per deployment, columns aligned. */
+static void history_text(const struct history_entry *h, size_t n)
+{
+    int wid = 0, wman = 0, wres = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = snprintf(NULL, 0, "%lld", h[i].id);
+        if (l > wid)
+            wid = l;
+        l = (int)strlen(dash(h[i].manifest_name));
+        if (l > wman)
+            wman = l;
+        l = (int)strlen(dep_status_name(h[i].status));
+        if (l > wres)
+            wres = l;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char s[64], e[64];
+        iso_time(h[i].started, s, sizeof(s));
+        iso_time(h[i].ended, e, sizeof(e));
+        printf("%*lld  %-*s  %s  %s  %-*s  ", wid, h[i].id, wman, dash(h[i].manifest_name), s, e, wres,
+               dep_status_name(h[i].status));
+        if (h[i].changed.n == 0)
+            printf("-");
+        for (size_t k = 0; k < h[i].changed.n; k++)
+            printf("%s%s", k ? ", " : "", h[i].changed.v[k]);
+        printf("\n");
+    }
 }
 
 int cmd_history(const struct cli_args *args)
@@ -310,48 +361,10 @@ int cmd_history(const struct cli_args *args)
         if (r < 0)
             return EXIT_FAILED; /* logged */
     }
-    if (args->json) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_t *o = json_object();
-            json_object_set_new(o, "id", json_integer(h[i].id));
-            json_object_set_new(o, "manifest", jstr(h[i].manifest_name));
-            json_object_set_new(o, "started", jtime(h[i].started));
-            json_object_set_new(o, "ended", jtime(h[i].ended));
-            json_object_set_new(o, "result", json_string(dep_status_name(h[i].status)));
-            json_t *ch = json_array();
-            for (size_t k = 0; k < h[i].changed.n; k++)
-                json_array_append_new(ch, jstr(h[i].changed.v[k]));
-            json_object_set_new(o, "changed", ch);
-            json_array_append_new(a, o);
-        }
-        print_json(a);
-    } else {
-        int wid = 0, wman = 0, wres = 0;
-        for (size_t i = 0; i < n; i++) {
-            int l = snprintf(NULL, 0, "%lld", h[i].id);
-            if (l > wid)
-                wid = l;
-            l = (int)strlen(dash(h[i].manifest_name));
-            if (l > wman)
-                wman = l;
-            l = (int)strlen(dep_status_name(h[i].status));
-            if (l > wres)
-                wres = l;
-        }
-        for (size_t i = 0; i < n; i++) {
-            char s[64], e[64];
-            iso_time(h[i].started, s, sizeof(s));
-            iso_time(h[i].ended, e, sizeof(e));
-            printf("%*lld  %-*s  %s  %s  %-*s  ", wid, h[i].id, wman, dash(h[i].manifest_name), s, e, wres,
-                   dep_status_name(h[i].status));
-            if (h[i].changed.n == 0)
-                printf("-");
-            for (size_t k = 0; k < h[i].changed.n; k++)
-                printf("%s%s", k ? ", " : "", h[i].changed.v[k]);
-            printf("\n");
-        }
-    }
+    if (args->json)
+        history_json(h, n);
+    else
+        history_text(h, n);
     history_free(h, n);
     return EXIT_OK;
 }

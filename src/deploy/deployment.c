@@ -19,6 +19,7 @@
 
 void member_init(struct member *m)
 {
+    assert(m);
     memset(m, 0, sizeof(*m));
     m->needs_unpacked = ANSWER_UNSET;
     m->provide_sizes = ANSWER_UNSET;
@@ -69,6 +70,7 @@ static int cmp_int(const void *a, const void *b)
 
 int *deployment_groups(const struct deployment *d, size_t *ngroups)
 {
+    assert(d && ngroups);
     int *g = xmalloc((d->nmembers ? d->nmembers : 1) * sizeof(*g));
     size_t n = 0;
     for (size_t i = 0; i < d->nmembers; i++) {
@@ -270,6 +272,7 @@ static char *dump(json_t *o)
 
 char *deployment_to_json(const struct deployment *d)
 {
+    assert(d);
     json_t *o = json_object();
     add_head(o, d);
     add_fixed(o, d);
@@ -282,6 +285,7 @@ char *deployment_to_json(const struct deployment *d)
 
 char *deployment_part_json(const struct deployment *d, enum dep_part part)
 {
+    assert(d);
     json_t *o = json_object();
     if (part == DEP_PART_FIXED)
         add_fixed(o, d);
@@ -290,11 +294,16 @@ char *deployment_part_json(const struct deployment *d, enum dep_part part)
     return dump(o);
 }
 
-char *deployment_member_json(const struct member *m) { return dump(member_to_json(m)); }
+char *deployment_member_json(const struct member *m)
+{
+    assert(m);
+    return dump(member_to_json(m));
+}
 
 /* The member fields that change after preparation: every one of them must be here. */
 bool member_progress_same(const struct member *a, const struct member *b)
 {
+    assert(a && b);
     return strcmp(a->manifest_sha256, b->manifest_sha256) == 0 && a->needs_unpacked == b->needs_unpacked &&
            a->provide_sizes == b->provide_sizes && a->supports_rollback == b->supports_rollback &&
            a->needs_reboot == b->needs_reboot && a->rollback_reboot == b->rollback_reboot &&
@@ -308,6 +317,7 @@ bool member_progress_same(const struct member *a, const struct member *b)
 
 void member_progress_copy(struct member *dst, const struct member *src)
 {
+    assert(dst && src);
     free(dst->last_state);
     free(dst->last_error);
     memcpy(dst->manifest_sha256, src->manifest_sha256, sizeof(dst->manifest_sha256));
@@ -331,6 +341,7 @@ void member_progress_copy(struct member *dst, const struct member *src)
 
 void member_progress_free(struct member *m)
 {
+    assert(m);
     free(m->last_state);
     free(m->last_error);
     m->last_state = m->last_error = NULL;
