@@ -725,10 +725,59 @@ static void topology_snapshot(void **state)
     diag_free(&diag);
 }
 
+/* ---- the release's inputs --------------------------------------------------------- */
+
+static char *data_file(const char *name) { return xasprintf("%s/%s", getenv("MO_TEST_DATA"), name); }
+
+static void load_inputs(void **state)
+{
+    (void)state;
+    struct config cfg = { 0 };
+    struct diag_list diag = { 0 };
+    char *topology = data_file("topology-ok.yaml"), *manifest = data_file("manifest-ok.yaml");
+    char *legacy = data_file("legacy-seed-2024-fixed.yaml");
+
+    /* current format: the Topology given instead of the configured one */
+    struct prepare_opts o = { .manifest_path = manifest, .topology_path = topology };
+    struct prepare_inputs in = { 0 };
+    assert_int_equal(prepare_load_inputs(&o, &cfg, &in, &diag), 0);
+    assert_true(in.have_topology);
+    assert_string_equal(in.manifest.name, "system-core-v2");
+    size_t n = 0;
+    const struct component_def *defs = prepare_inputs_components(&in, &n);
+    assert_ptr_equal(defs, in.topology.components);
+    assert_int_equal(n, 4);
+    prepare_inputs_free(&in);
+    assert_false(in.have_topology);
+
+    /* legacy: the Manifest's own list; no Topology is read */
+    o = (struct prepare_opts){ .manifest_path = legacy, .topology_path = "/nonexistent/topology.yaml" };
+    assert_int_equal(prepare_load_inputs(&o, &cfg, &in, &diag), 0);
+    assert_false(in.have_topology);
+    defs = prepare_inputs_components(&in, &n);
+    assert_ptr_equal(defs, in.manifest.components);
+    assert_int_equal(n, 3);
+    prepare_inputs_free(&in);
+    assert_int_equal(diag.nerrors, 0);
+
+    /* a Manifest that cannot be read: -1 with the reason in diag */
+    o = (struct prepare_opts){ .manifest_path = "/nonexistent/manifest.yaml", .topology_path = topology };
+    assert_int_equal(prepare_load_inputs(&o, &cfg, &in, &diag), -1);
+    assert_false(in.have_topology);
+    assert_true(diag.nerrors > 0);
+    prepare_inputs_free(&in);
+
+    diag_free(&diag);
+    free(topology);
+    free(manifest);
+    free(legacy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(docs_example),
+        cmocka_unit_test(load_inputs),
         cmocka_unit_test(every_component_is_examined),
         cmocka_unit_test(incompatible_device_type),
         cmocka_unit_test(missing_version_key),
