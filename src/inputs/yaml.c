@@ -1,7 +1,7 @@
 #include "inputs/yaml.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,13 +22,12 @@
 static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n,
                     const char *fmt, va_list ap)
 {
-    char *msg = xvasprintf(fmt, ap);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
     int line = n ? n->line : 1, col = n ? n->col : 1;
     if (error)
         diag_error(d, doc->path, line, col, "%s", msg);
     else
         diag_warn(d, doc->path, line, col, "%s", msg);
-    free(msg);
 }
 
 void yaml_diag_error(struct diag_list *d, const struct ydoc *doc, const struct ynode *n, const char *fmt, ...)
@@ -72,7 +71,11 @@ static char *quote_mem(const char *s, size_t len)
     return out;
 }
 
-char *yaml_quote(const char *s) { return quote_mem(s, strlen(s)); }
+char *yaml_quote(const char *s)
+{
+    assert(s);
+    return quote_mem(s, strlen(s));
+}
 
 /* A scalar as written: plain text when it is safe on one line, else quoted. */
 static char *scalar_display(const struct ynode *n)
@@ -92,6 +95,7 @@ static char *scalar_display(const struct ynode *n)
 
 char *yaml_path_key(const char *prefix, const char *key)
 {
+    assert(key);
     if (!prefix || !prefix[0])
         return xstrdup(key);
     return xasprintf("%s.%s", prefix, key);
@@ -135,7 +139,7 @@ static const char *want_name(enum ynode_kind k)
     return "?";
 }
 
-/* libyaml's marks count from 0; ours from 1. The caps keep them far below INT_MAX. */
+/* libyaml's marks count from 0; ours from 1 (the size cap keeps them far below INT_MAX). */
 static int mark_line(const yaml_mark_t *m) { return (int)m->line + 1; }
 static int mark_col(const yaml_mark_t *m) { return (int)m->column + 1; }
 
@@ -152,6 +156,7 @@ static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const yaml
 
 void yaml_doc_free(struct ydoc *doc)
 {
+    assert(doc);
     struct ynode *n = doc->nodes;
     while (n) {
         struct ynode *next = n->next_alloc;
@@ -171,6 +176,7 @@ void yaml_doc_free(struct ydoc *doc)
 
 char *yaml_doc_take_text(struct ydoc *doc, size_t *len)
 {
+    assert(doc);
     char *t = doc->text;
     if (len)
         *len = doc->len;
@@ -604,8 +610,11 @@ static int parse_text(struct ydoc *doc, struct diag_list *d)
     return b.failed ? -1 : 0;
 }
 
-static void doc_reset_tree(struct ydoc *doc)
+/* Parses doc->text; on an error the tree goes (path and text stay). */
+static int load_text(struct ydoc *doc, struct diag_list *d)
 {
+    if (parse_text(doc, d) == 0)
+        return 0;
     char *path = doc->path, *text = doc->text;
     size_t len = doc->len;
     doc->path = doc->text = NULL;
@@ -613,10 +622,12 @@ static void doc_reset_tree(struct ydoc *doc)
     doc->path = path;
     doc->text = text;
     doc->len = len;
+    return -1;
 }
 
 int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc, struct diag_list *d)
 {
+    assert(path && (text || len == 0) && doc && d);
     memset(doc, 0, sizeof(*doc));
     doc->path = xstrdup(path);
     if (len > YAML_MAX_SIZE) {
@@ -624,18 +635,16 @@ int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc
         return -1;
     }
     doc->text = xmalloc(len + 1);
-    memcpy(doc->text, text, len);
+    if (len)
+        memcpy(doc->text, text, len);
     doc->text[len] = '\0';
     doc->len = len;
-    if (parse_text(doc, d) != 0) {
-        doc_reset_tree(doc);
-        return -1;
-    }
-    return 0;
+    return load_text(doc, d);
 }
 
 int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
 {
+    assert(path && doc && d);
     memset(doc, 0, sizeof(*doc));
     doc->path = xstrdup(path);
     char *buf = NULL;
@@ -649,15 +658,12 @@ int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
     }
     doc->text = buf;
     doc->len = len;
-    if (parse_text(doc, d) != 0) {
-        doc_reset_tree(doc);
-        return -1;
-    }
-    return 0;
+    return load_text(doc, d);
 }
 
 int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d)
 {
+    assert(in);
     if (in->text)
         return yaml_load_string(in->path, in->text, in->len, doc, d);
     return yaml_load_file(in->path, doc, d);
@@ -667,6 +673,7 @@ int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_l
 
 const struct ypair *yaml_map_find(const struct ynode *map, const char *key)
 {
+    assert(key);
     if (!map || map->kind != YNODE_MAPPING)
         return NULL;
     size_t kl = strlen(key);
@@ -687,6 +694,7 @@ const struct ynode *yaml_map_get(const struct ynode *map, const char *key)
 int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known,
                         struct diag_list *d)
 {
+    assert(doc && d);
     int rc = 0;
     if (!map || map->kind != YNODE_MAPPING)
         return 0;
@@ -701,9 +709,8 @@ int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const c
         for (size_t j = 0; known && known[j] && !found; j++)
             found = strlen(known[j]) == k->len && memcmp(known[j], k->text, k->len) == 0;
         if (!found) {
-            char *q = quote_mem(k->text, k->len);
+            _cleanup_free_ char *q = quote_mem(k->text, k->len);
             yaml_diag_warn(d, doc, k, "unknown key %s", q);
-            free(q);
         }
     }
     return rc;
@@ -711,6 +718,7 @@ int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const c
 
 const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d)
 {
+    assert(doc && d);
     if (!doc->root || yaml_is_null(doc->root)) {
         diag_error(d, doc->path, 1, 1, "empty document, expected a mapping");
         return NULL;
@@ -752,7 +760,8 @@ const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *ma
                                   const char *key, enum ynode_kind kind, unsigned flags,
                                   const struct ynode *at, bool *err, struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     const struct ynode *res = NULL;
@@ -772,7 +781,6 @@ const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *ma
     }
     if (rc != 0 && err)
         *err = true;
-    free(path);
     return res;
 }
 
@@ -799,32 +807,30 @@ static int scalar_string(const struct ydoc *doc, const struct ynode *v, const st
 int yaml_get_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
                     unsigned flags, const struct ynode *at, char **out, struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && out && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     *out = NULL;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     if (p)
         rc = scalar_string(doc, p->value, value_loc(at, p), path, flags, out, d);
-    free(path);
     return rc;
 }
 
 int yaml_expect_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
                        unsigned flags, const char *want, struct diag_list *d)
 {
-    char *s = NULL;
+    assert(want);
+    _cleanup_free_ char *s = NULL;
     int rc = yaml_get_string(doc, map, prefix, key, flags, NULL, &s, d);
     if (rc == 0 && s && strcmp(s, want) != 0) {
         const struct ypair *p = yaml_map_find(map, key);
-        char *path = yaml_path_key(prefix, key);
-        char *qs = yaml_quote(s), *qw = yaml_quote(want);
+        _cleanup_free_ char *path = yaml_path_key(prefix, key);
+        _cleanup_free_ char *qs = yaml_quote(s);
+        _cleanup_free_ char *qw = yaml_quote(want);
         yaml_diag_error(d, doc, value_loc(NULL, p), "%s: %s: expected %s", path, qs, qw);
-        free(qs);
-        free(qw);
-        free(path);
         rc = -1;
     }
-    free(s);
     return rc;
 }
 
@@ -879,7 +885,8 @@ int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *pr
                  unsigned flags, long min, long max, const struct ynode *at, long *out, bool *present,
                  struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && out && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     if (present)
@@ -892,15 +899,13 @@ int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *pr
                             yaml_kind_name(v));
             rc = -1;
         } else if (!yaml_scalar_int(v, &val) || val < min || val > max) {
-            char *shown = scalar_display(v);
+            _cleanup_free_ char *shown = scalar_display(v);
             yaml_diag_error(d, doc, loc, "%s: %s: must be an integer from %ld to %ld", path, shown, min, max);
-            free(shown);
             rc = -1;
         } else {
             *out = (long)val;
         }
     }
-    free(path);
     return rc;
 }
 
@@ -908,13 +913,14 @@ int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const 
                          const char *key, unsigned flags, const struct ynode *at, struct strv *out,
                          bool *present, struct diag_list *d)
 {
+    assert(out);
     bool err = false;
     const struct ynode *seq = yaml_get_node(doc, map, prefix, key, YNODE_SEQUENCE, flags, at, &err, d);
     if (present)
         *present = yaml_map_find(map, key) != NULL;
     if (!seq)
         return err ? -1 : 0;
-    char *path = yaml_path_key(prefix, key);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc = 0;
     for (size_t i = 0; i < seq->nitems; i++) {
         const struct ynode *it = seq->items[i];
@@ -929,6 +935,5 @@ int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const 
             strv_push(out, it->text);
         }
     }
-    free(path);
     return rc;
 }
