@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "artifact/artifact_int.h"
+#include "artifact/sha256.h"
 #include "util/mem.h"
 
 struct hashpipe {
