@@ -55,9 +55,10 @@ static int session_open(const struct cli_args *args, struct session *s)
     }
     workdir_sweep_scratch(s->cfg.datastore_dir);
     if (s->cfg.verify_keys.n) {
-        s->keys = artifact_keys_load(&s->cfg.verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *kerr = NULL;
+        s->keys = artifact_keys_load(&s->cfg.verify_keys, &kerr);
         if (!s->keys) {
-            log_error("ArtifactVerifyKey: %s", err);
+            log_error("ArtifactVerifyKey: %s", error_message(kerr));
             return EXIT_FAILED;
         }
     }

@@ -189,9 +189,12 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             uint64_t head_len = 1024 * 1024;
             for (;;) {
                 bool part = head_len < m->artifact_size;
+                _cleanup_error_ struct error *ae = NULL;
                 struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size,
-                                                          why, sizeof(why));
-                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
+                                                          &ae);
+                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, &ae) : -1;
+                if (ae)
+                    snprintf(why, sizeof(why), "%s", error_message(ae));
                 bool fetch_failed = rr && repo_reader_error(rr);
                 if (hr != 0 && fetch_failed)
                     snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
@@ -201,7 +204,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
                 head_len = m->artifact_size; /* perhaps cut short: once more, whole */
             }
         } else {
-            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why));
+            _cleanup_error_ struct error *ae = NULL;
+            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, &ae);
+            if (ae)
+                snprintf(why, sizeof(why), "%s", error_message(ae));
         }
         if (hr != 0)
             snprintf(err, errlen, "Download: %s: %s", where, why);
@@ -254,10 +260,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
         struct repo_reader *rr = NULL;
         if (m->artifact_url) {
             struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            char why[512];
-            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, why, sizeof(why));
+            _cleanup_error_ struct error *why = NULL;
+            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, &why);
             if (!rr) {
-                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, why);
+                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, error_message(why));
                 break;
             }
             log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,

@@ -129,13 +129,13 @@ static void run_repro(void **state)
     case ARTIFACT:
     case ARTIFACT_HEADER: {
         struct artifact_info info;
-        char err[512];
+        _cleanup_error_ struct error *err = NULL;
         if (r->reader == ARTIFACT)
-            rc = artifact_read_file(r->file, NULL, NULL, &info, err, sizeof(err));
+            rc = artifact_read_file(r->file, NULL, NULL, &info, &err);
         else
-            rc = artifact_read_header_file(r->file, NULL, &info, err, sizeof(err));
+            rc = artifact_read_header_file(r->file, NULL, &info, &err);
         assert_int_equal(rc, -1);
-        assert_string_equal(err, r->error);
+        assert_string_equal(error_message(err), r->error);
         artifact_info_free(&info);
         break;
     }
