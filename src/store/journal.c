@@ -2,9 +2,9 @@
  * transaction, durable when it returns (WAL, synchronous=FULL). This file opens it and
  * holds the transactions of the deployment in progress; journal_db.h lists the others.
  *
- * Each public function takes the mutex and calls a *_locked body that returns on the
- * first error; the public function then ends the failed transaction and puts the
- * database path in front of the error. */
+ * Each public function holds the mutex around a *_locked body that returns at the first
+ * error; a failed transaction is rolled back before the mutex is released, and the
+ * public function puts the database path in front of the error. */
 #include "store/journal.h"
 
 #include <assert.h>
@@ -284,7 +284,7 @@ int journal_insert(struct journal *j, struct deployment *d, struct error **err)
 }
 
 /* Writes the snapshot in one transaction. Caller holds j->mu. */
-static int save_parts(struct journal *j, const struct journal_snapshot *s, struct error **err)
+static int save_locked(struct journal *j, const struct journal_snapshot *s, struct error **err)
 {
     if (j->readonly)
         return error_set(err, 0, "opened read-only");
@@ -316,7 +316,7 @@ int journal_save_snapshot(struct journal *j, const struct journal_snapshot *s, s
 {
     assert(j && s);
     pthread_mutex_lock(&j->mu);
-    int r = save_parts(j, s, err);
+    int r = save_locked(j, s, err);
     pthread_mutex_unlock(&j->mu);
     if (r != 0)
         return error_prefix(err, "%s", j->path);
@@ -329,7 +329,7 @@ int journal_save(struct journal *j, const struct deployment *d, struct error **e
     _cleanup_(journal_snapshot_free) struct journal_snapshot s = { 0 };
     pthread_mutex_lock(&j->mu); /* taken and written at once: concurrent saves of d stay whole */
     journal_take_parts(j, &s, d);
-    int r = save_parts(j, &s, err);
+    int r = save_locked(j, &s, err);
     pthread_mutex_unlock(&j->mu);
     if (r != 0)
         return error_prefix(err, "%s", j->path);
