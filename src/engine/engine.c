@@ -76,11 +76,12 @@ static int save_locked(struct engine *e)
         struct journal_snapshot s;
         journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
-        char err[512];
-        int r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+        struct error *err = NULL;
+        int r = journal_save_snapshot(e->o->journal, &s, &err);
         if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
-            log_warn("journal: %s; using the space kept in reserve", err);
-            r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+            log_warn("journal: %s; using the space kept in reserve", error_message(err));
+            error_free(TAKE_PTR(err));
+            r = journal_save_snapshot(e->o->journal, &s, &err);
         }
         journal_snapshot_free(&s);
         pthread_mutex_lock(&e->lock);
@@ -89,9 +90,10 @@ static int save_locked(struct engine *e)
             e->save_done = upto;
         } else {
             if (!e->journal_failed)
-                log_error("journal: %s", err);
+                log_error("journal: %s", error_message(err));
             e->journal_failed = true;
         }
+        error_free(err);
         pthread_cond_broadcast(&e->saved);
     }
     if (e->journal_failed)
@@ -698,9 +700,9 @@ static int finish(struct engine *e)
     struct deployment *d = e->d;
     d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
     d->ended = time(NULL);
-    char err[512];
-    if (journal_finish(e->o->journal, d, err, sizeof(err)) != 0) {
-        log_error("journal: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (journal_finish(e->o->journal, d, &err) != 0) {
+        log_error("journal: %s", error_message(err));
         return EXIT_FAILED;
     }
     prune_cache(e);
