@@ -175,7 +175,7 @@ BOOT_RESUME = ROOT / "dist" / "mender-orchestrator-resume.in"
 
 def test_boot_time_resume_leaves_the_managed_deployment_alone(module):
     """After the System-device reboot asked for in ArtifactInstall, the boot-time resume
-    (dist/mender-orchestrator-resume) sees {datastore}/managed and leaves the deployment
+    (dist/mender-orchestrator-resume.in) sees {datastore}/managed and leaves the deployment
     to the client, whose ArtifactCommit then resumes it."""
     if not BOOT_RESUME.exists():
         pytest.skip("no boot-time resume script")
