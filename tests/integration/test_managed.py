@@ -1,4 +1,4 @@
-"""Managed mode (orchestrator.md §11): the Update Module mender-orchestrator-manifest
+"""Managed mode (docs/managed-mode.md): the Update Module mender-orchestrator-manifest
 called directly the way the Mender Client calls it, the Manifest Artifact generator, the
 inventory script, and all of it driven by Debian's Mender Client (mender-client 3.4)."""
 import contextlib
