@@ -1,4 +1,4 @@
-/* Manifest reader: current format (orchestrator.md §4.1, §4.2) and legacy (§4.3). */
+/* Manifest reader: current format and legacy (docs/manifest.md). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Artifact selection (orchestrator.md §5) against Artifacts made at test time with
+/* Artifact selection (docs/selection.md) against Artifacts made at test time with
  * mender-artifact 3.9, and the plan built from it (hash, text, JSON, dot). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Topology reader (orchestrator.md §3) and the shared YAML rules (§3.4). */
+/* Topology reader and the shared YAML rules (docs/manifest.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* manifest.sig verification (artifact-format.md §4): keys generated at test time
+/* manifest.sig verification (docs/artifact-format.md, signatures): keys generated at test time
  * with the openssl CLI, signatures made with the OpenSSL API. */
 #include <setjmp.h>
 #include <stdarg.h>
