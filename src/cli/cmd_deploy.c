@@ -44,7 +44,6 @@ static int session_open(const struct cli_args *args, struct session *s)
     s->lock_fd = -1;
     if (context_load_config(args, &s->cfg) != 0)
         return EXIT_FAILED;
-    char err[512];
     _cleanup_error_ struct error *e = NULL;
     s->lock_fd = store_lock_acquire(s->cfg.datastore_dir, &e);
     if (s->lock_fd < 0) {
