@@ -82,10 +82,10 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
     }
 
     _cleanup_(artifact_info_free) struct artifact_info a = { 0 };
-    char err[512];
+    _cleanup_error_ struct error *err = NULL;
     const char *file = e->artifact_path;
-    if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, err, sizeof(err)) != 0) {
-        diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, err);
+    if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, &err) != 0) {
+        diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, error_message(err));
         printf("component_type=%s file=%s verdict=error\n", type, file);
         return;
     }
@@ -120,21 +120,16 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
            a.is_signed ? (keys ? "verified" : "yes") : "no", d->nerrors == before ? "ok" : "error");
 }
 
-static void keys_freep(struct artifact_keys **k)
-{
-    artifact_keys_free(*k);
-}
-
 /* Checks the local Artifact of every component type of the release, in Topology order.
  * Returns 0, or -1 when the verification keys cannot be loaded (in d). */
 static int check_release(const struct config *cfg, const struct prepare_inputs *in, struct diag_list *d)
 {
-    _cleanup_(keys_freep) struct artifact_keys *keys = NULL;
+    _cleanup_artifact_keys_ struct artifact_keys *keys = NULL;
     if (cfg->verify_keys.n) {
-        char err[512];
-        keys = artifact_keys_load(&cfg->verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        keys = artifact_keys_load(&cfg->verify_keys, &err);
         if (!keys) {
-            diag_error(d, NULL, 0, 0, "ArtifactVerifyKey: %s", err);
+            diag_error(d, NULL, 0, 0, "ArtifactVerifyKey: %s", error_message(err));
             return -1;
         }
     }

@@ -44,16 +44,14 @@ static ssize_t hashed_read(void *ctx, void *buf, size_t len)
 }
 
 /* After the Artifact was verified: the bytes after it (tar padding) count too. */
-static int hashed_finish(void *ctx, char *err, size_t errlen)
+static int hashed_finish(void *ctx, struct error **err)
 {
     char buf[65536];
     ssize_t n;
     while ((n = hashed_read(ctx, buf, sizeof(buf))) > 0)
         ;
-    if (n < 0) {
-        snprintf(err, errlen, "read: %s", strerror(errno));
-        return -1;
-    }
+    if (n < 0)
+        return error_set_errno(err, errno, "read");
     return 0;
 }
 
@@ -70,9 +68,8 @@ static int index_one(const char *path, const char *name, struct repo_entry *e, s
     struct hashed_file h = { fd, md, 0 };
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     struct artifact_source src = { &h, hashed_read, hashed_finish };
-    char why[512];
-    if (artifact_read(&src, NULL, NULL, &e->info, why, sizeof(why)) != 0)
-        return error_set(err, 0, "%s", why);
+    if (artifact_read(&src, NULL, NULL, &e->info, err) != 0)
+        return -1;
     unsigned char digest[32];
     EVP_DigestFinal_ex(md, digest, NULL);
     for (int i = 0; i < 32; i++)

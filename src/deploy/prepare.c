@@ -102,11 +102,6 @@ static void record_inputs(const struct prepare_opts *o, const struct prepare_inp
         d->topology_text = prepare_topology_snapshot(&in->topology, diag);
 }
 
-static void keys_freep(struct artifact_keys **k)
-{
-    artifact_keys_free(*k);
-}
-
 int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, struct deployment *d,
                        struct diag_list *diag)
 {
@@ -118,12 +113,13 @@ int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, s
     if (loaded != 0 || diag->nerrors > e0)
         return -1;
 
-    _cleanup_(keys_freep) struct artifact_keys *keys = NULL;
+    _cleanup_artifact_keys_ struct artifact_keys *keys = NULL;
     if (cfg->verify_keys.n) {
-        char err[512];
-        keys = artifact_keys_load(&cfg->verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        keys = artifact_keys_load(&cfg->verify_keys, &err);
         if (!keys) {
-            diag_error(diag, NULL, 0, 0, "ArtifactVerifyKey: %s; fix the key files named in the configuration", err);
+            diag_error(diag, NULL, 0, 0, "ArtifactVerifyKey: %s; fix the key files named in the configuration",
+                       error_message(err));
             return -1;
         }
     }
