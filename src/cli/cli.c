@@ -2,9 +2,9 @@
 
 #include <assert.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +36,14 @@ struct command {
     int min_args, max_args;
     const char *synopsis;
     const char *summary;
-    const char *exits;  /* the exit codes this command gives */
+    const char *exits; /* the exit codes this command gives */
 };
 
-#define EXITS_DEPLOY                                                                                    \
-    "  0  done, or stopped on the success path\n"                                                      \
-    "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"        \
-    "     stop point); usage, configuration or validation error; another process holds the lock\n"    \
-    "  3  failed, and the System may be inconsistent\n"                                               \
+#define EXITS_DEPLOY                                                                               \
+    "  0  done, or stopped on the success path\n"                                                  \
+    "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"    \
+    "     stop point); usage, configuration or validation error; another process holds the lock\n" \
+    "  3  failed, and the System may be inconsistent\n"                                            \
     "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n"
 #define EXITS_SIMPLE "  0  success\n  1  usage, configuration or validation error\n"
 
@@ -80,18 +80,17 @@ static const struct command commands[] = {
       "  0  shown\n  1  the journal cannot be read, or a bad COUNT\n" },
     { "repo-index", C_REPO_INDEX, cmd_repo_index, 1, 1, "repo-index [--output FILE] DIR",
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
-    { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.",
-      EXITS_SIMPLE },
+    { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.", EXITS_SIMPLE },
 };
 
 enum opt_kind { OPT_STRING, OPT_LIST, OPT_FLAG };
 
 struct option_def {
-    const char *name;   /* long name without "--" */
-    char short_name;    /* 0 if none */
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 if none */
     enum opt_kind kind;
-    unsigned commands;  /* where it is valid; C_ALL = global */
-    size_t offset;      /* field of struct cli_args */
+    unsigned commands; /* where it is valid; C_ALL = global */
+    size_t offset;     /* field of struct cli_args */
     const char *arg_name;
     const char *help;
 };
@@ -243,7 +242,7 @@ struct seen_option {
 
 /* What the command line held besides struct cli_args. */
 struct parse_state {
-    struct seen_option *seen;   /* every option given, in order (room for argc) */
+    struct seen_option *seen; /* every option given, in order (room for argc) */
     size_t nseen;
     bool want_help, want_version;
 };
@@ -311,8 +310,7 @@ static int check_values(const struct cli_args *args)
     if (args->log_level) {
         enum log_level l;
         if (log_level_parse(args->log_level, &l) != 0)
-            return usage_error("unknown log level \"%s\" (trace, debug, info, warning, error, fatal)",
-                               args->log_level);
+            return usage_error("unknown log level \"%s\" (trace, debug, info, warning, error, fatal)", args->log_level);
         log_set_level(l);
     }
     static const char *const stop_points[] = { "ArtifactCommit", "ArtifactRollback", "Cleanup" };
@@ -363,8 +361,7 @@ static int parse(int argc, char **argv, struct cli_args *args)
         if (!(seen[k].def->commands & c->bit))
             return usage_error("option \"%s\" is not valid for the %s command", seen[k].spelling, c->name);
     if ((int)args->positional.n < c->min_args || (int)args->positional.n > c->max_args) {
-        fprintf(stderr, "mender-orchestrator: wrong number of arguments; usage: mender-orchestrator %s\n",
-                c->synopsis);
+        fprintf(stderr, "mender-orchestrator: wrong number of arguments; usage: mender-orchestrator %s\n", c->synopsis);
         return EXIT_FAILED;
     }
     return check_values(args);

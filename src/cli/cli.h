@@ -10,17 +10,17 @@
 /* Everything the command line said, after parsing. */
 struct cli_args {
     const char *command;
-    struct strv positional;        /* arguments after the command name */
+    struct strv positional; /* arguments after the command name */
     const char *log_level;
     const char *topology_components;
     const char *manifest_components;
-    const char *topology;          /* check, plan */
-    const char *format;            /* plan */
-    const char *output;            /* repo-index */
-    const char *count;             /* history -n */
-    const char *plan_hash;         /* install --plan-hash */
-    const char *progress;          /* install, resume, rollback: json, text or none */
-    struct strv stop_before;       /* install, resume, rollback */
+    const char *topology;    /* check, plan */
+    const char *format;      /* plan */
+    const char *output;      /* repo-index */
+    const char *count;       /* history -n */
+    const char *plan_hash;   /* install --plan-hash */
+    const char *progress;    /* install, resume, rollback: json, text or none */
+    struct strv stop_before; /* install, resume, rollback */
     bool exit_on_reboot;
     bool json;
 };

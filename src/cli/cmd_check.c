@@ -18,7 +18,7 @@
 
 struct type_use {
     const char *component_type;
-    struct strv interfaces;  /* distinct Interfaces serving this type */
+    struct strv interfaces; /* distinct Interfaces serving this type */
 };
 
 /* Distinct component types in order of first appearance, with their Interfaces. */
@@ -68,14 +68,16 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
     const char *type = t->component_type;
     if (!e->artifact_abspath || !fs_exists(e->artifact_abspath)) {
         if (e->artifact_path && !e->artifact_name) {
-            diag_error(d, NULL, 0, 0, "component type %s: artifact_path %s: file not found and no artifact_name to fall back to",
-                       type, e->artifact_abspath);
+            diag_error(d, NULL, 0, 0,
+                       "component type %s: artifact_path %s: file not found and no artifact_name to fall back to", type,
+                       e->artifact_abspath);
             printf("component_type=%s file=%s verdict=error\n", type, e->artifact_path);
             return;
         }
         if (e->artifact_path)
-            diag_warn(d, NULL, 0, 0, "component type %s: artifact_path %s not found; artifact_name %s will be fetched by name",
-                      type, e->artifact_abspath, e->artifact_name);
+            diag_warn(d, NULL, 0, 0,
+                      "component type %s: artifact_path %s not found; artifact_name %s will be fetched by name", type,
+                      e->artifact_abspath, e->artifact_name);
         printf("component_type=%s artifact_name=%s verdict=by-name (fetched at install, not checked offline)\n", type,
                e->artifact_name);
         return;
@@ -91,11 +93,13 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
     }
     size_t before = d->nerrors;
     if (!a.payload_type)
-        diag_error(d, NULL, 0, 0, "component type %s: %s: empty-payload (bootstrap) Artifacts cannot be installed on a Component",
+        diag_error(d, NULL, 0, 0,
+                   "component type %s: %s: empty-payload (bootstrap) Artifacts cannot be installed on a Component",
                    type, e->artifact_abspath);
     else if (!a.has_type_provides || a.type_provides.n == 0)
-        diag_error(d, NULL, 0, 0, "component type %s: %s: the payload has no artifact_provides, so it can never be selected",
-                   type, e->artifact_abspath);
+        diag_error(d, NULL, 0, 0,
+                   "component type %s: %s: the payload has no artifact_provides, so it can never be selected", type,
+                   e->artifact_abspath);
     if (!provides_compatible(&a, type)) {
         _cleanup_free_ char *types = xstrdup("");
         for (size_t i = 0; i < a.compatible_types.n; i++) {
@@ -103,8 +107,8 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
             free(types);
             types = n;
         }
-        diag_error(d, NULL, 0, 0, "component type %s: %s: not compatible with component type %s (device_type: %s)", type,
-                   e->artifact_abspath, type, types);
+        diag_error(d, NULL, 0, 0, "component type %s: %s: not compatible with component type %s (device_type: %s)",
+                   type, e->artifact_abspath, type, types);
     }
     for (size_t i = 0; a.payload_type && i < t->interfaces.n; i++)
         if (strcmp(a.payload_type, t->interfaces.v[i]) != 0)

@@ -9,9 +9,9 @@
 #include "cli/context.h"
 #include "cli/exitcodes.h"
 #include "deploy/deployment.h"
-#include "store/journal.h"
 #include "deploy/plan.h"
 #include "deploy/prepare.h"
+#include "store/journal.h"
 #include "util/log.h"
 
 /* The NeedsArtifactReboot answer recorded for an Interface in the latest deployment

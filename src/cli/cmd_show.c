@@ -16,8 +16,8 @@ struct system_view {
     struct config cfg;
     struct component_sources src;
     struct component_set set;
-    bool usable;      /* the configuration and the component list could be read */
-    bool complete;    /* every query was answered and valid */
+    bool usable;   /* the configuration and the component list could be read */
+    bool complete; /* every query was answered and valid */
 };
 
 static void view_load(const struct cli_args *args, struct system_view *v)

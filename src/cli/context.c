@@ -10,8 +10,7 @@
 int context_load_config(const struct cli_args *args, struct config *cfg)
 {
     struct diag_list d = { 0 };
-    struct config_overrides ov = { .log_level = args->log_level,
-                                   .topology_components = args->topology_components };
+    struct config_overrides ov = { .log_level = args->log_level, .topology_components = args->topology_components };
     int r = config_load(cfg, &ov, &d);
     if (r == 0 && !args->log_level)
         log_set_level(cfg->log_level);

@@ -3,8 +3,8 @@
 #define MO_CONTEXT_H
 
 #include "cli/cli.h"
-#include "iface/runner.h"
 #include "deploy/prepare.h"
+#include "iface/runner.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
 #include "inputs/topology.h"
@@ -23,7 +23,7 @@ struct prepare_opts context_prepare_opts(const struct cli_args *args, const stru
  * the Topology. */
 struct component_sources {
     bool legacy;
-    const char *system_type;            /* the Topology's; NULL for legacy */
+    const char *system_type; /* the Topology's; NULL for legacy */
     const struct component_def *defs;
     size_t ndefs;
     struct topology top;

@@ -62,9 +62,7 @@ static void emit_text(struct progress *p, const struct engine_event *ev)
 {
     const struct member *m = ev->m;
     switch (ev->kind) {
-    case EV_CALL_START:
-        p->last_percent = -1;
-        break;
+    case EV_CALL_START: p->last_percent = -1; break;
     case EV_CALL_END: {
         char who[256];
         snprintf(who, sizeof(who), "%s.%s", m->component_type, m->id);
@@ -75,8 +73,8 @@ static void emit_text(struct progress *p, const struct engine_event *ev)
         int pct = ev->total ? (int)(ev->bytes * 100 / ev->total) : 0;
         if (pct != p->last_percent) {
             p->last_percent = pct;
-            fprintf(p->out, "\r[group %3d] %s.%s Download %3d%% (%llu KiB)", m->order, m->component_type, m->id,
-                    pct, (unsigned long long)(ev->bytes / 1024));
+            fprintf(p->out, "\r[group %3d] %s.%s Download %3d%% (%llu KiB)", m->order, m->component_type, m->id, pct,
+                    (unsigned long long)(ev->bytes / 1024));
         }
         break;
     }

@@ -306,11 +306,10 @@ bool member_progress_same(const struct member *a, const struct member *b)
     assert(a && b);
     return strcmp(a->manifest_sha256, b->manifest_sha256) == 0 && a->needs_unpacked == b->needs_unpacked &&
            a->provide_sizes == b->provide_sizes && a->supports_rollback == b->supports_rollback &&
-           a->needs_reboot == b->needs_reboot && a->rollback_reboot == b->rollback_reboot &&
-           a->touched == b->touched && a->install_started == b->install_started &&
-           a->rollback_ok == b->rollback_ok && a->rb_attempts == b->rb_attempts &&
-           a->rb_verified == b->rb_verified && a->rb_given_up == b->rb_given_up && a->call_seq == b->call_seq &&
-           a->done_seq == b->done_seq && a->last_rc == b->last_rc &&
+           a->needs_reboot == b->needs_reboot && a->rollback_reboot == b->rollback_reboot && a->touched == b->touched &&
+           a->install_started == b->install_started && a->rollback_ok == b->rollback_ok &&
+           a->rb_attempts == b->rb_attempts && a->rb_verified == b->rb_verified && a->rb_given_up == b->rb_given_up &&
+           a->call_seq == b->call_seq && a->done_seq == b->done_seq && a->last_rc == b->last_rc &&
            (a->last_state ? b->last_state && strcmp(a->last_state, b->last_state) == 0 : !b->last_state) &&
            (a->last_error ? b->last_error && strcmp(a->last_error, b->last_error) == 0 : !b->last_error);
 }
@@ -483,8 +482,7 @@ static void rd_kvl(struct rd *r, json_t *o, const char *key, struct kvlist *out)
     }
     const char *k;
     json_t *val;
-    json_object_foreach(v, k, val)
-    {
+    json_object_foreach(v, k, val) {
         if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val)) {
             rd_fail(r, "%s%s.%s: not a string", r->where, key, k);
             return;
@@ -504,8 +502,7 @@ static void rd_strv(struct rd *r, json_t *o, const char *key, struct strv *out)
     }
     size_t i;
     json_t *e;
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach(v, i, e) {
         if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
             rd_fail(r, "%s%s[%zu]: not a string", r->where, key, i);
             return;

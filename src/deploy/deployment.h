@@ -24,68 +24,68 @@ struct member {
     char *id;
     char *interface;
     struct strv args;
-    bool legacy;                 /* argv carries the id */
-    int order;                   /* update_strategy.order of its type */
-    bool selected;               /* false: skipped (already installed); no state runs */
-    char *artifact_path;         /* absolute path of the selected local Artifact, or NULL */
+    bool legacy;         /* argv carries the id */
+    int order;           /* update_strategy.order of its type */
+    bool selected;       /* false: skipped (already installed); no state runs */
+    char *artifact_path; /* absolute path of the selected local Artifact, or NULL */
     char *artifact_name;
     uint64_t artifact_size;
-    char manifest_sha256[65];    /* hex SHA-256 of the Artifact's manifest member ("" for a
+    char manifest_sha256[65];   /* hex SHA-256 of the Artifact's manifest member ("" for a
                                   * repository Artifact: not known before it is fetched) */
-    char *artifact_url;          /* repository Artifact: its URL (from index.json), or NULL */
-    char artifact_sha256[65];    /* repository Artifact: hex SHA-256 of the whole file, else "" */
-    struct kvlist provides;      /* Provides answer at preparation */
-    struct kvlist new_provides;  /* the provides the Artifact will give (for display) */
+    char *artifact_url;         /* repository Artifact: its URL (from index.json), or NULL */
+    char artifact_sha256[65];   /* repository Artifact: hex SHA-256 of the whole file, else "" */
+    struct kvlist provides;     /* Provides answer at preparation */
+    struct kvlist new_provides; /* the provides the Artifact will give (for display) */
 
     /* query answers, ANSWER_UNSET until asked */
     int needs_unpacked;
     int provide_sizes;
     int supports_rollback;
-    int needs_reboot;            /* after ArtifactInstall */
-    int rollback_reboot;         /* NeedsArtifactReboot asked again after ArtifactRollback */
+    int needs_reboot;    /* after ArtifactInstall */
+    int rollback_reboot; /* NeedsArtifactReboot asked again after ArtifactRollback */
 
     /* progress */
-    bool touched;                /* had an install-phase call: Cleanup runs for it */
-    bool install_started;        /* ArtifactInstall started: it is in the rollback set */
-    bool rollback_ok;            /* ArtifactRollback succeeded */
-    int rb_attempts;             /* rollback reboot attempts made */
-    bool rb_verified;            /* ArtifactVerifyRollbackReboot succeeded */
-    bool rb_given_up;            /* RollbackRebootRetries attempts ran out */
+    bool touched;         /* had an install-phase call: Cleanup runs for it */
+    bool install_started; /* ArtifactInstall started: it is in the rollback set */
+    bool rollback_ok;     /* ArtifactRollback succeeded */
+    int rb_attempts;      /* rollback reboot attempts made */
+    bool rb_verified;     /* ArtifactVerifyRollbackReboot succeeded */
+    bool rb_given_up;     /* RollbackRebootRetries attempts ran out */
 
     /* the journal's view of the call in flight, by step sequence number */
-    long call_seq;               /* seq of the step whose call was last started (0 none) */
-    long done_seq;               /* seq of the step whose call last finished */
-    int last_rc;                 /* 0 = the last finished call succeeded */
-    char *last_state;            /* name of the last call started, for status */
-    char *last_error;            /* one line, or NULL */
+    long call_seq;    /* seq of the step whose call was last started (0 none) */
+    long done_seq;    /* seq of the step whose call last finished */
+    int last_rc;      /* 0 = the last finished call succeeded */
+    char *last_state; /* name of the last call started, for status */
+    char *last_error; /* one line, or NULL */
 };
 
 struct deployment {
-    long long id;                /* journal row id, 0 until recorded */
+    long long id; /* journal row id, 0 until recorded */
     enum dep_status status;
     /* the Manifest and Topology, as given */
     char *manifest_name;
     char *manifest_path;
-    char *manifest_dir;          /* absolute: relative artifact_path are resolved again on resume */
+    char *manifest_dir; /* absolute: relative artifact_path are resolved again on resume */
     char *manifest_text;
-    int manifest_format;         /* enum manifest_format */
-    char *topology_text;         /* snapshot; NULL for legacy Manifests */
-    char *plan_hash;             /* hex */
+    int manifest_format; /* enum manifest_format */
+    char *topology_text; /* snapshot; NULL for legacy Manifests */
+    char *plan_hash;     /* hex */
 
-    struct member *members;      /* in Topology (or legacy list) order */
+    struct member *members; /* in Topology (or legacy list) order */
     size_t nmembers;
 
     /* position */
     enum dep_direction direction;
-    int cursor;                  /* index of the current step in the program */
-    long seq;                    /* step sequence number: grows by one at every step entered */
-    int rollback_top;            /* highest group index in which any state ran (rollback start) */
+    int cursor;       /* index of the current step in the program */
+    long seq;         /* step sequence number: grows by one at every step entered */
+    int rollback_top; /* highest group index in which any state ran (rollback start) */
     bool inconsistent;
-    bool reboot_pending;         /* a System-device reboot was started and not yet seen done */
-    char *boot_id;               /* /proc/sys/kernel/random/boot_id when it was started */
-    long resume_seq;             /* seq at the last resume, for the loop guard */
+    bool reboot_pending; /* a System-device reboot was started and not yet seen done */
+    char *boot_id;       /* /proc/sys/kernel/random/boot_id when it was started */
+    long resume_seq;     /* seq at the last resume, for the loop guard */
     int resumes_without_progress;
-    char *failure;               /* the first failure, one line, or NULL */
+    char *failure; /* the first failure, one line, or NULL */
     time_t started, ended;
 };
 

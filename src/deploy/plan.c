@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "artifact/sha256.h"
-#include "iface/query.h"
 #include "deploy/select.h"
+#include "iface/query.h"
 #include "util/mem.h"
 
 /* ---- hash ------------------------------------------------------------------------- */
@@ -42,7 +42,9 @@ char *plan_hash(const struct deployment *d)
         put_field(f, m->id);
         put_field(f, m->interface);
         fprintf(f, " %d %s\n", m->selected ? 1 : 0,
-                m->manifest_sha256[0] ? m->manifest_sha256 : m->artifact_sha256[0] ? m->artifact_sha256 : "-");
+                m->manifest_sha256[0]   ? m->manifest_sha256
+                : m->artifact_sha256[0] ? m->artifact_sha256
+                                        : "-");
     }
     fprintf(f, "manifest");
     put_field(f, d->manifest_name);
@@ -81,7 +83,7 @@ int plan_format_parse(const char *s, enum plan_format *out)
 enum reboot_source { RB_UNKNOWN, RB_DEPLOYMENT, RB_LAST_DEPLOYMENT };
 
 struct reboot_view {
-    int answer;                 /* enum answer, or ANSWER_UNSET */
+    int answer; /* enum answer, or ANSWER_UNSET */
     enum reboot_source source;
 };
 
@@ -144,7 +146,8 @@ static char *automatic_warning(const int *ag, size_t n)
     }
     char *w = xasprintf("Components answering Automatic are in groups %s: in managed mode a System-device reboot "
                         "after the first group happens inside the Mender Client's commit and is rolled back; keep "
-                        "all Automatic Components in one group (orchestrator.md §11.3)", list);
+                        "all Automatic Components in one group (orchestrator.md §11.3)",
+                        list);
     free(list);
     return w;
 }
@@ -173,8 +176,8 @@ static void print_text(FILE *f, const struct deployment *d, const int *groups, s
             if (!m->selected || m->order != groups[g])
                 continue;
             struct reboot_view r = member_reboot(m, hint, ctx);
-            fprintf(f, "  %s.%s: %s -> %s (interface %s, expected reboot: %s%s)\n", str(m->component_type),
-                    str(m->id), current_version(m), str(m->artifact_name), str(m->interface), reboot_name(r),
+            fprintf(f, "  %s.%s: %s -> %s (interface %s, expected reboot: %s%s)\n", str(m->component_type), str(m->id),
+                    current_version(m), str(m->artifact_name), str(m->interface), reboot_name(r),
                     r.source == RB_LAST_DEPLOYMENT ? " (last deployment)" : "");
         }
     }
@@ -308,7 +311,8 @@ static void dot_groups(FILE *f, const struct deployment *d, const int *groups, s
             dot_esc(f, current_version(m));
             fprintf(f, " -> ");
             dot_esc(f, m->artifact_name);
-            fprintf(f, "\\nreboot: %s%s\"];\n", reboot_name(r), r.source == RB_LAST_DEPLOYMENT ? " (last deployment)" : "");
+            fprintf(f, "\\nreboot: %s%s\"];\n", reboot_name(r),
+                    r.source == RB_LAST_DEPLOYMENT ? " (last deployment)" : "");
         }
         fprintf(f, "  }\n");
     }

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "artifact/artifact.h"
-#include "system/components.h"
 #include "deploy/plan.h"
 #include "deploy/select.h"
+#include "system/components.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -23,14 +23,15 @@ char *prepare_topology_snapshot(const struct topology *t, struct diag_list *diag
     _cleanup_free_ char *comp_text = NULL;
     size_t len = 0;
     if (fs_read_file(t->path, TOPOLOGY_TEXT_MAX, &main_text, &len) != 0) {
-        diag_error(diag, t->path, 0, 0, "cannot read the Topology again for the deployment record: %s", strerror(errno));
+        diag_error(diag, t->path, 0, 0, "cannot read the Topology again for the deployment record: %s",
+                   strerror(errno));
         return NULL;
     }
     if (!t->components_path)
         return TAKE_PTR(main_text);
     if (fs_read_file(t->components_path, TOPOLOGY_TEXT_MAX, &comp_text, &len) != 0) {
-        diag_error(diag, t->components_path, 0, 0, "cannot read the Topology components file again for the deployment "
-                   "record: %s", strerror(errno));
+        diag_error(diag, t->components_path, 0, 0,
+                   "cannot read the Topology components file again for the deployment record: %s", strerror(errno));
         return NULL;
     }
     size_t ml = strlen(main_text);

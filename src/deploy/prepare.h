@@ -18,16 +18,16 @@
 
 /* What the command line says about the release to prepare. */
 struct prepare_opts {
-    const char *manifest_path;          /* the Manifest file; required */
-    const char *topology_path;          /* instead of the configured Topology (plan, check), or NULL */
-    const char *manifest_components;    /* legacy: the Manifest's components list file, or NULL */
-    struct iface_env env;               /* how Identity and Provides are asked (not used by the loading) */
+    const char *manifest_path;       /* the Manifest file; required */
+    const char *topology_path;       /* instead of the configured Topology (plan, check), or NULL */
+    const char *manifest_components; /* legacy: the Manifest's components list file, or NULL */
+    struct iface_env env;            /* how Identity and Provides are asked (not used by the loading) */
 };
 
 /* A release as read from disk: the Manifest and the Components it applies to. */
 struct prepare_inputs {
     struct manifest manifest;
-    struct topology topology;           /* filled when have_topology */
+    struct topology topology; /* filled when have_topology */
     bool have_topology;
 };
 
@@ -37,8 +37,8 @@ struct prepare_inputs {
  * diag. in (zeroed by the caller) is filled as far as loading got, even on failure.
  * Returns 0 when no error was found, else -1. The caller frees in with
  * prepare_inputs_free. */
-MO_MUST_CHECK int prepare_load_inputs(const struct prepare_opts *o, const struct config *cfg,
-                                      struct prepare_inputs *in, struct diag_list *diag);
+MO_MUST_CHECK int prepare_load_inputs(const struct prepare_opts *o, const struct config *cfg, struct prepare_inputs *in,
+                                      struct diag_list *diag);
 void prepare_inputs_free(struct prepare_inputs *in);
 
 /* The Components of a loaded release: the Topology's, or the legacy Manifest's list. */

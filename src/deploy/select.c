@@ -81,8 +81,8 @@ long select_pick_smallest(const struct select_candidate *c, size_t n)
 
 struct cached_header {
     char *path;
-    int rc;                     /* 0: read and verified up to the header */
-    char *err;                  /* why not, when rc != 0 */
+    int rc;    /* 0: read and verified up to the header */
+    char *err; /* why not, when rc != 0 */
     struct artifact_info info;
     uint64_t size;
 };
@@ -130,10 +130,10 @@ static void cache_free(struct header_cache *c)
 /* ---- one Component ---------------------------------------------------------------- */
 
 struct candidate {
-    const char *path;           /* local path, or the repository URL */
+    const char *path; /* local path, or the repository URL */
     const struct artifact_info *info;
     uint64_t size;
-    const char *file;           /* base name, for the pick */
+    const char *file;              /* base name, for the pick */
     const struct repo_entry *repo; /* from the repository index, or NULL */
 };
 
@@ -146,8 +146,8 @@ static void cand_add(struct candidates *l, const struct cached_header *h)
 {
     l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
     const char *slash = strrchr(h->path, '/');
-    l->v[l->n++] = (struct candidate){ .path = h->path, .info = &h->info, .size = h->size,
-                                       .file = slash ? slash + 1 : h->path };
+    l->v[l->n++] =
+        (struct candidate){ .path = h->path, .info = &h->info, .size = h->size, .file = slash ? slash + 1 : h->path };
 }
 
 static char *join_strv(const struct strv *l)
@@ -221,7 +221,7 @@ struct select_ctx {
     int index_rc;
     char *index_err;
     struct repo_index index;
-    struct strv urls;           /* the entries' URLs, in index order */
+    struct strv urls; /* the entries' URLs, in index order */
 };
 
 static void ctx_free(struct select_ctx *x)
@@ -264,11 +264,13 @@ static int load_index(struct select_ctx *x)
 static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, const char *type,
                                struct candidates *out, char **why)
 {
-    _cleanup_free_ char *lead = e->artifact_path ? xasprintf("artifact_path %s: no such file, and ", e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
-                                  : xstrdup("");
+    _cleanup_free_ char *lead = e->artifact_path
+                                    ? xasprintf("artifact_path %s: no such file, and ",
+                                                e->artifact_abspath ? e->artifact_abspath : e->artifact_path)
+                                    : xstrdup("");
     if (!e->artifact_name)
-        *why = xasprintf("%sthe Manifest gives no artifact_name to fall back to; put the Artifact there or add artifact_name",
-                         lead);
+        *why = xasprintf(
+            "%sthe Manifest gives no artifact_name to fall back to; put the Artifact there or add artifact_name", lead);
     else if (!x->cfg || !x->cfg->repository_url || !x->cfg->repository_url[0])
         *why = xasprintf("%sartifact_name %s can only be fetched by name from an Artifact repository: set "
                          "ArtifactRepository.URL in the configuration, or give a local artifact_path",
@@ -291,8 +293,11 @@ static void by_name_candidates(struct select_ctx *x, const struct manifest_entry
                 continue;
             }
             out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
-            out->v[out->n++] = (struct candidate){ .path = x->urls.v[i], .info = &r->info, .size = r->size,
-                                                   .file = r->file, .repo = r };
+            out->v[out->n++] = (struct candidate){ .path = x->urls.v[i],
+                                                   .info = &r->info,
+                                                   .size = r->size,
+                                                   .file = r->file,
+                                                   .repo = r };
         }
         if (out->n == 0 && named == 0)
             *why = xasprintf("%sartifact_name %s: the Artifact repository index (%s) has no such Artifact", lead,
@@ -341,12 +346,16 @@ static int check_version_key(struct select_ctx *x, const struct component *c)
     _cleanup_free_ char *ikey = interface_version_key(iface);
     bool has_sys = kvl_get(&c->provides, SYSTEM_VERSION_KEY) != NULL, has_if = kvl_get(&c->provides, ikey) != NULL;
     if (has_sys && has_if && strcmp(ikey, SYSTEM_VERSION_KEY) != 0)
-        comp_warn(x, c, "Provides hold both %s and %s; only one version key is expected (%s for Components running "
-                  "Mender)", ikey, SYSTEM_VERSION_KEY, SYSTEM_VERSION_KEY);
+        comp_warn(x, c,
+                  "Provides hold both %s and %s; only one version key is expected (%s for Components "
+                  "running Mender)",
+                  ikey, SYSTEM_VERSION_KEY, SYSTEM_VERSION_KEY);
     if (!select_has_version_key(&c->provides, iface)) {
         _cleanup_free_ char *want = expected_version_key(iface);
-        COMP_ERROR(x, c, "its Provides lack the version key %s, so no Artifact can be selected for it; the "
-                   "Interface %s must print %s=<installed version> for Provides", want, iface, want);
+        COMP_ERROR(x, c,
+                   "its Provides lack the version key %s, so no Artifact can be selected for it; the "
+                   "Interface %s must print %s=<installed version> for Provides",
+                   want, iface, want);
         return -1;
     }
     return 0;
@@ -398,8 +407,10 @@ static int pick(struct select_ctx *x, const struct component *c, const struct ca
         }
     }
     if (nfit == 0) {
-        COMP_ERROR(x, c, "no candidate: %s; update it to a version the Artifact depends on first, or name an "
-                   "Artifact in the Manifest that fits what it runs", reasons);
+        COMP_ERROR(x, c,
+                   "no candidate: %s; update it to a version the Artifact depends on first, or name an "
+                   "Artifact in the Manifest that fits what it runs",
+                   reasons);
         return -1;
     }
     long best = select_pick_smallest(fit, nfit);
@@ -407,15 +418,12 @@ static int pick(struct select_ctx *x, const struct component *c, const struct ca
     fill_artifact(mem, c, h);
     mem->selected = true;
     if (h->info->payload_type && strcmp(h->info->payload_type, iface) != 0)
-        comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway",
-                  h->path, h->info->payload_type, iface);
+        comp_warn(x, c, "%s: payload type %s differs from the Interface %s; the Interface gets it anyway", h->path,
+                  h->info->payload_type, iface);
     return 0;
 }
 
-static void candidates_free(struct candidates *l)
-{
-    free(l->v);
-}
+static void candidates_free(struct candidates *l) { free(l->v); }
 
 /* Selects for one Component into mem. 0, or -1 with the error in x->diag. */
 static int select_one(struct select_ctx *x, const struct manifest *m, const struct component *c, struct member *mem)
@@ -445,8 +453,8 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
     return pick(x, c, &cands, mem);
 }
 
-int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set,
-                     bool legacy, const struct artifact_keys *keys, struct deployment *d, struct diag_list *diag)
+int select_artifacts(const struct config *cfg, const struct manifest *m, const struct component_set *set, bool legacy,
+                     const struct artifact_keys *keys, struct deployment *d, struct diag_list *diag)
 {
     assert(cfg && m && set && d && diag);
     _cleanup_(ctx_free) struct select_ctx x = { .cfg = cfg, .keys = keys, .diag = diag };

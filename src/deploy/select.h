@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 #include "artifact/artifact.h"
-#include "system/components.h"
 #include "deploy/deployment.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
+#include "system/components.h"
 #include "util/cleanup.h"
 #include "util/diag.h"
 
@@ -33,8 +33,8 @@ const char *select_current_version(const struct kvlist *p, const char *interface
 
 /* One candidate Artifact of a Component, for the final pick (§5 step 4). */
 struct select_candidate {
-    const char *file;   /* file name (base name of a local file, or a repository file) */
-    uint64_t size;      /* file size in bytes */
+    const char *file; /* file name (base name of a local file, or a repository file) */
+    uint64_t size;    /* file size in bytes */
 };
 
 /* Index of the candidate to install: the smallest by size (a delta beats a full image),

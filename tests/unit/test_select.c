@@ -16,14 +16,14 @@
 #include <jansson.h>
 
 #include "artifact/artifact.h"
-#include "system/components.h"
 #include "deploy/deployment.h"
-#include "iface/query.h"
-#include "inputs/config.h"
-#include "inputs/manifest.h"
 #include "deploy/plan.h"
 #include "deploy/prepare.h"
 #include "deploy/select.h"
+#include "iface/query.h"
+#include "inputs/config.h"
+#include "inputs/manifest.h"
+#include "system/components.h"
 #include "util/mem.h"
 #include "util/strv.h"
 
@@ -34,12 +34,12 @@ static struct artifact_keys *k_rsa;
 
 static char *fx(const char *name) { return xasprintf("%s/%s", dir, name); }
 
-
 /* mender-artifact write module-image into dir/<out>, payload "payload.bin". */
 static int module(const char *out, const char *type, const char *name, const char *device_type, const char *extra)
 {
-    return test_sh("cd '%s' && mender-artifact write module-image -T %s -n %s -t %s -f payload.bin -o %s %s >/dev/null 2>&1",
-              dir, type, name, device_type, out, extra ? extra : "");
+    return test_sh(
+        "cd '%s' && mender-artifact write module-image -T %s -n %s -t %s -f payload.bin -o %s %s >/dev/null 2>&1", dir,
+        type, name, device_type, out, extra ? extra : "");
 }
 
 static off_t fsize(const char *name)
@@ -59,18 +59,25 @@ static int setup(void **state)
     int bad = 0;
     bad |= test_sh("cd '%s' && printf 'firmware\\n' > payload.bin && head -c 5000 /dev/urandom > big.bin", dir);
     bad |= test_sh("cd '%s' && openssl genrsa -traditional -out rsa.key 2048 2>/dev/null && "
-              "openssl rsa -in rsa.key -pubout -out rsa.pub 2>/dev/null", dir);
+                   "openssl rsa -in rsa.key -pubout -out rsa.pub 2>/dev/null",
+                   dir);
     /* the Mender docs example: rtos-v2 depends on rtos-v1 */
-    bad |= module("rtos-v2.mender", "rtos-interface", "rtos-v2", "rtos", "-d rootfs-image.rtos-interface.version:rtos-v1");
+    bad |= module("rtos-v2.mender", "rtos-interface", "rtos-v2", "rtos",
+                  "-d rootfs-image.rtos-interface.version:rtos-v1");
     bad |= module("plain-v2.mender", "rtos-interface", "rtos-v2", "rtos", NULL);
     bad |= module("gw-only.mender", "rtos-interface", "gw-v1", "gateway", NULL);
-    bad |= test_sh("cd '%s' && mender-artifact write bootstrap-artifact -n boot-1 -t rtos -o bootstrap.mender >/dev/null 2>&1", dir);
+    bad |= test_sh(
+        "cd '%s' && mender-artifact write bootstrap-artifact -n boot-1 -t rtos -o bootstrap.mender >/dev/null 2>&1",
+        dir);
     bad |= module("signed.mender", "rtos-interface", "rtos-v3", "rtos", "-k rsa.key");
     bad |= module("app-a2.mender", "rtos-interface", "app-a2", "rtos", "--software-name app --software-version a2");
     bad |= module("renamed.mender", "rtos-interface", "rtos-v2-renamed", "rtos", "--software-version rtos-v2");
-    bad |= module("noprov.mender", "rtos-interface", "np-1", "rtos", "--no-default-software-version --no-default-clears-provides");
+    bad |= module("noprov.mender", "rtos-interface", "np-1", "rtos",
+                  "--no-default-software-version --no-default-clears-provides");
     bad |= module("odd.mender", "odd-type", "odd-1", "rtos", "--software-name rtos-interface");
-    bad |= test_sh("cd '%s' && mender-artifact write rootfs-image -n gw-v2 -t gateway -f big.bin -o gw-v2.mender >/dev/null 2>&1", dir);
+    bad |= test_sh(
+        "cd '%s' && mender-artifact write rootfs-image -n gw-v2 -t gateway -f big.bin -o gw-v2.mender >/dev/null 2>&1",
+        dir);
     if (bad) {
         fprintf(stderr, "making test Artifacts failed\n");
         return -1;
@@ -156,7 +163,7 @@ static void dump(const struct sys *s);
 
 static void sys_free(struct sys *s)
 {
-    if (getenv("MO_TEST_DUMP"))  /* to read the messages as users see them */
+    if (getenv("MO_TEST_DUMP")) /* to read the messages as users see them */
         dump(s);
     for (size_t i = 0; i < s->n; i++) {
         component_def_free(&s->defs[i]);
@@ -220,7 +227,8 @@ static void docs_example(void **state)
     assert_int_equal(run(s, NULL), -1);
     assert_int_equal(s->diag.nerrors, 1);
     ASSERT_ERROR(s, "component rtos.R789: no candidate: ");
-    ASSERT_ERROR(s, "rtos-v2.mender (rtos-v2): depends rootfs-image.rtos-interface.version: \"rtos-v0\" not in [rtos-v1]");
+    ASSERT_ERROR(s,
+                 "rtos-v2.mender (rtos-v2): depends rootfs-image.rtos-interface.version: \"rtos-v0\" not in [rtos-v1]");
     assert_int_equal(s->d.nmembers, 3);
 
     const struct member *a = mem(s, 0);
@@ -443,10 +451,10 @@ static void partial_update(void **state)
          "rootfs-image.app.version=a1", "artifact_name=rtos-v2", NULL);
     entry(s, "rtos", "app-a2.mender", NULL, 20);
     assert_int_equal(run(s, NULL), 0);
-    assert_false(mem(s, 0)->selected);  /* its own keys match: installed */
+    assert_false(mem(s, 0)->selected); /* its own keys match: installed */
     assert_true(mem(s, 1)->selected);
     const struct kvlist *np = &mem(s, 1)->new_provides;
-    assert_string_equal(kvl_get(np, "rootfs-image.rtos-interface.version"), "rtos-v2");  /* kept */
+    assert_string_equal(kvl_get(np, "rootfs-image.rtos-interface.version"), "rtos-v2"); /* kept */
     assert_string_equal(kvl_get(np, "rootfs-image.app.version"), "a2");
     assert_string_equal(kvl_get(np, "artifact_name"), "app-a2");
     sys_free(s);
@@ -457,7 +465,8 @@ static void artifact_name_rule(void **state)
     (void)state;
     struct sys *s = sys_new();
     /* same version, another artifact_name: artifact_name is left out, so installed */
-    comp(s, "rtos", "rtos-interface", "R1", "rootfs-image.rtos-interface.version=rtos-v2", "artifact_name=old-name", NULL);
+    comp(s, "rtos", "rtos-interface", "R1", "rootfs-image.rtos-interface.version=rtos-v2", "artifact_name=old-name",
+         NULL);
     /* the artifact_name matches but the version does not: not installed */
     comp(s, "rtos", "rtos-interface", "R2", "rootfs-image.rtos-interface.version=rtos-v1",
          "artifact_name=rtos-v2-renamed", NULL);
@@ -566,13 +575,14 @@ static void plan_hash_and_formats(void **state)
                            "  rtos.R123: rtos-v1 -> rtos-v2 (interface rtos-interface, expected reboot: unknown)\n"
                            "Skipped:\n"
                            "  rtos.R456: rtos-v2 already installed (order 20)\n"
-                           "Plan hash: %s\n", h1);
+                           "Plan hash: %s\n",
+                           h1);
     assert_string_equal(text, want);
     free(want);
     free(text);
     text = print_plan(&s->d, PLAN_TEXT, hint_automatic);
     assert_non_null(strstr(text, "expected reboot: Automatic (last deployment))\n"));
-    assert_null(strstr(text, "Warning"));  /* one group only */
+    assert_null(strstr(text, "Warning")); /* one group only */
     free(text);
 
     /* JSON */
@@ -648,7 +658,7 @@ static void plan_warns_on_automatic_in_two_groups(void **state)
     free(s->m.entries[1].component_type);
     s->m.entries[1].component_type = xstrdup("unused");
     assert_int_equal(run(s, NULL), 0);
-    s->d.members[1].order = 30;  /* as if from a second entry */
+    s->d.members[1].order = 30; /* as if from a second entry */
     s->d.plan_hash = plan_hash(&s->d);
     char *text = print_plan(&s->d, PLAN_TEXT, hint_automatic);
     assert_non_null(strstr(text, "Warning: Components answering Automatic are in groups 20, 30: "));
@@ -710,7 +720,8 @@ static void topology_snapshot(void **state)
     assert_int_equal(test_sh("printf 'components:\\n  - component_type: a\\n' > '%s'", t.components_path), 0);
     snap = prepare_topology_snapshot(&t, &diag);
     char *want = xasprintf("api_version: mender/v1\nkind: topology\nsystem_type: s\n---\n# components file: %s\n"
-                           "components:\n  - component_type: a\n", t.components_path);
+                           "components:\n  - component_type: a\n",
+                           t.components_path);
     assert_string_equal(snap, want);
     free(want);
     free(snap);
