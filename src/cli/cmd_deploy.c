@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/engine_map.h"
 #include "cli/exitcodes.h"
 #include "store/reserve.h"
 #include "cli/progress.h"
@@ -74,11 +75,11 @@ static int run_engine(const struct cli_args *args, struct session *s, struct dep
         .cfg = &s->cfg,
         .journal = s->journal,
         .keys = s->keys,
-        .stop_before = &args->stop_before,
+        .stop_before = engine_map_stop_points(&args->stop_before),
         .exit_on_reboot = args->exit_on_reboot,
         .command = cmd,
     };
-    return engine_run(&o, d);
+    return engine_map_exit_code(engine_run(&o, d), cmd);
 }
 
 /* Keeps copies of this deployment's Manifest and of the last successful one. */
@@ -132,7 +133,7 @@ int cmd_install(const struct cli_args *args)
     diag_flush(&diag);
     if (prepared != 0) {
         /* Recorded only so that the Update Module's later calls find it (§6.1). */
-        if (strv_contains(&args->stop_before, "Cleanup")) {
+        if (engine_map_stop_points(&args->stop_before) & STOP_CLEANUP) {
             d.status = DEP_IN_PROGRESS;
             d.started = time(NULL);
             engine_park_failed(&d, first ? first : "preparation failed");

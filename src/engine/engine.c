@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/exitcodes.h"
 #include "engine/program.h"
 #include "iface/proc.h"
 #include "iface/runner.h"
@@ -22,6 +22,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strv.h"
 #include "util/testhook.h"
 
 #define LOOP_GUARD_MAX 5 /* resumes at one position before the deployment is failed */
@@ -131,9 +132,9 @@ static char *read_boot_id(void)
     return s;
 }
 
-static bool stop_requested(const struct engine *e, const char *name)
+static bool stop_requested(const struct engine *e, const struct step_def *def)
 {
-    return e->o->stop_before && strv_contains(e->o->stop_before, name);
+    return (e->o->stop_before & def->stop) != 0;
 }
 
 /* ---- one call for one member ------------------------------------------------------------- */
@@ -170,7 +171,7 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     int r = -1;
     char why0[512];
     if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why0, sizeof(why0)) != 0) {
-        snprintf(err, errlen, "%s: %s", def->name, why0);   /* no Interface runs through a symlink */
+        snprintf(err, errlen, "%s: %s", step_name(def), why0);   /* no Interface runs through a symlink */
         free(wd);
         return -1;
     }
@@ -228,7 +229,7 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     }
     case SK_QUERY: {
         enum answer a;
-        r = iface_query_answer(&e->env, &t, def->name, wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
+        r = iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
         if (r == 0)
             *answer = (int)a;
         break;
@@ -272,11 +273,11 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     }
     case SK_STATE:
         if (workdir_mkdirs(wd) != 0) {
-            snprintf(err, errlen, "%s: work dir %s: %s", def->name, wd, strerror(errno));
+            snprintf(err, errlen, "%s: work dir %s: %s", step_name(def), wd, strerror(errno));
             break;
         }
-        r = iface_state(&e->env, &t, def->name, wd, err, errlen);
-        if (strcmp(def->name, "Cleanup") == 0 && workdir_remove(wd) != 0)
+        r = iface_state(&e->env, &t, step_name(def), wd, err, errlen);
+        if (def->state == ST_CLEANUP && workdir_remove(wd) != 0)
             log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
         break;
     default:
@@ -292,12 +293,12 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
 {
     pthread_mutex_lock(&e->lock);
     m->call_seq = e->d->seq;
-    set_str(&m->last_state, def->name);
+    set_str(&m->last_state, step_name(def));
     if (def->kind != SK_WORKDIR)
         m->touched = true;
-    if (strcmp(def->name, "ArtifactInstall") == 0)
+    if (def->state == ST_ARTIFACT_INSTALL)
         m->install_started = true;
-    if (strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+    if (def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_attempts++;
     int saved = save_locked(e);
     pthread_mutex_unlock(&e->lock);
@@ -306,8 +307,8 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
 
     bool is_call = def->kind != SK_WORKDIR; /* the work dir is ours: no Interface call */
     if (is_call) {
-        emit(e, EV_CALL_START, m, def->name, -1, 0);
-        log_comp(LOG_INFO, m->component_type, m->id, "%s", def->name);
+        emit(e, EV_CALL_START, m, step_name(def), -1, 0);
+        log_comp(LOG_INFO, m->component_type, m->id, "%s", step_name(def));
     }
     char err[1024] = "";
     int answer = ANSWER_UNSET;
@@ -321,14 +322,14 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
     set_str(&m->last_error, rc == 0 ? NULL : err);
     if (def->kind == SK_QUERY)
         *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
-    if (rc == 0 && strcmp(def->name, "ArtifactRollback") == 0)
+    if (rc == 0 && def->state == ST_ARTIFACT_ROLLBACK)
         m->rollback_ok = true;
-    if (rc == 0 && strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+    if (rc == 0 && def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_verified = true;
     save_locked(e);
     pthread_mutex_unlock(&e->lock);
     if (is_call || rc != 0)
-        emit(e, EV_CALL_END, m, def->name, -1, rc);
+        emit(e, EV_CALL_END, m, step_name(def), -1, rc);
 }
 
 struct pool {
@@ -404,7 +405,7 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
             r = STEP_FAILED;
             if (!e->d->failure)
                 e->d->failure = xasprintf("%s.%s: %s", m->component_type, m->id,
-                                          m->last_error ? m->last_error : def->name);
+                                          m->last_error ? m->last_error : step_name(def));
         }
     }
     return r;
@@ -429,7 +430,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
             continue;
         }
         bool failed = def->interrupted == INT_FAIL;
-        log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", def->name,
+        log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", step_name(def),
                  failed ? "that is a failure" : "taking it as done");
         m->done_seq = e->d->seq;
         m->last_rc = failed ? 1 : 0;
@@ -491,7 +492,7 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
     d->boot_id = read_boot_id();
     if (save(e) != 0)
         return STEP_ERROR;
-    emit(e, EV_REBOOT, NULL, st->def->name, st->group, 0);
+    emit(e, EV_REBOOT, NULL, step_name(st->def), st->group, 0);
     if (e->o->exit_on_reboot) {
         log_info("System-device reboot required; run 'mender-orchestrator resume' after it");
         return STEP_REBOOT;
@@ -549,7 +550,7 @@ static enum step_result rollback_retry(struct engine *e, const struct step *st, 
     free(ms);
     if (!again)
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
-    *jump = program_find(&e->prog, 0, "ArtifactRollbackReboot", st->group);
+    *jump = program_find(&e->prog, 0, ST_ARTIFACT_ROLLBACK_REBOOT, st->group);
     return STEP_JUMP;
 }
 
@@ -557,7 +558,7 @@ static enum step_result run_step(struct engine *e, const struct step *st, int *j
 {
     switch (st->def->kind) {
     case SK_STOP:
-        if (!stop_requested(e, st->def->name))
+        if (!stop_requested(e, st->def))
             return STEP_OK;
         return save(e) == 0 ? STEP_STOP : STEP_ERROR; /* status and resume start from here */
     case SK_SYSTEM_REBOOT: return system_reboot(e, st);
@@ -633,7 +634,7 @@ const char *engine_phase_name(const struct deployment *d)
             name = "cleanup";
         else if (d->direction == DIR_ROLLBACK)
             name = "rollback";
-        else if (strcmp(def->name, "ArtifactCommit") == 0)
+        else if (def->state == ST_ARTIFACT_COMMIT)
             name = "commit";
         else
             name = "install";
@@ -642,13 +643,6 @@ const char *engine_phase_name(const struct deployment *d)
     return name;
 }
 
-/* The exit code for a deployment on the rollback path, stopped or ended. */
-static int rollback_exit(const struct engine *e)
-{
-    if (e->d->inconsistent)
-        return EXIT_INCONSISTENT;
-    return e->o->command == ENGINE_ROLLBACK ? EXIT_OK : EXIT_FAILED;
-}
 
 static void loop_guard(struct engine *e)
 {
@@ -687,7 +681,7 @@ static void prune_cache(struct engine *e)
     strv_free(&keep);
 }
 
-static int finish(struct engine *e)
+static enum engine_outcome finish(struct engine *e)
 {
     struct deployment *d = e->d;
     d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
@@ -695,23 +689,34 @@ static int finish(struct engine *e)
     char err[512];
     if (journal_finish(e->o->journal, d, err, sizeof(err)) != 0) {
         log_error("journal: %s", err);
-        return EXIT_FAILED;
+        return ENGINE_UNRECORDED;
     }
     prune_cache(e);
-    if (d->status == DEP_SUCCESS) {
+    switch (d->status) {
+    case DEP_SUCCESS:
         log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name);
-        return EXIT_OK;
-    }
-    if (d->status == DEP_INCONSISTENT)
+        return ENGINE_DONE;
+    case DEP_INCONSISTENT:
         log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
                   d->failure ? d->failure : "a rollback step failed");
-    else
+        return ENGINE_INCONSISTENT;
+    default:
         log_error("deployment %lld failed and was rolled back: %s", d->id, d->failure ? d->failure : "rollback");
-    return rollback_exit(e);
+        return ENGINE_ROLLED_BACK;
+    }
 }
 
-int engine_run(const struct engine_opts *o, struct deployment *d)
+/* A run stopped at a requested stop point. */
+static enum engine_outcome stopped(const struct engine *e)
 {
+    if (e->d->direction == DIR_FORWARD)
+        return ENGINE_STOPPED;
+    return e->d->inconsistent ? ENGINE_INCONSISTENT : ENGINE_STOPPED_ROLLBACK;
+}
+
+enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d)
+{
+    assert(o && o->cfg && o->journal && d);
     struct engine e = { .o = o, .d = d };
     pthread_mutex_init(&e.lock, NULL);
     pthread_cond_init(&e.saved, NULL);
@@ -724,7 +729,8 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
             e.cache = repo_cache_open(o->cfg);
             break;
         }
-    int rc = EXIT_FAILED;
+    /* Every early end below is a journal that cannot be written (the outcome set at out:). */
+    enum engine_outcome rc = ENGINE_JOURNAL_FAILED;
     if (o->command != ENGINE_INSTALL) {
         loop_guard(&e);
         if (save(&e) != 0)
@@ -738,15 +744,15 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
         const struct step *st = &e.prog.steps[d->cursor];
         int jump = -1;
         if (st->def->kind != SK_STOP)
-            emit(&e, EV_STEP, NULL, st->def->name, st->group, 0);
+            emit(&e, EV_STEP, NULL, step_name(st->def), st->group, 0);
         enum step_result r = run_step(&e, st, &jump);
         if (r == STEP_STOP) {
-            log_info("stopped before %s", st->def->name);
-            rc = d->direction == DIR_FORWARD ? EXIT_OK : rollback_exit(&e);
+            log_info("stopped before %s", step_name(st->def));
+            rc = stopped(&e);
             break;
         }
         if (r == STEP_REBOOT) {
-            rc = EXIT_REBOOT;
+            rc = ENGINE_REBOOT_REQUIRED;
             break;
         }
         if (r == STEP_ERROR)
@@ -754,7 +760,10 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
         if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
             char err[256];
             log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
-            engine_begin_rollback(d, NULL, err, sizeof(err));
+            /* Cannot be refused: a step that fails the deployment comes before Cleanup. */
+            int turned = engine_begin_rollback(d, NULL, err, sizeof(err));
+            assert(turned == 0);
+            (void)turned;
             program_free(&e.prog);
             program_build(d, &e.prog);
             emit(&e, EV_DIRECTION, NULL, "rollback", -1, 0);
@@ -771,7 +780,7 @@ out:
         log_error("deployment %lld interrupted: its journal cannot be written, and the System may be half-updated; "
                   "free space in %s (or repair it), then run 'mender-orchestrator resume'",
                   d->id, o->cfg->datastore_dir);
-        rc = EXIT_INCONSISTENT;
+        rc = ENGINE_JOURNAL_FAILED;
     }
     program_free(&e.prog);
     repo_cache_close(e.cache);
