@@ -205,13 +205,14 @@ int cmd_rollback(const struct cli_args *args)
     if (rc == 0) {
         int cur = load_current(&s, &d);
         char err[512];
+        _cleanup_error_ struct error *rb_err = NULL;
         if (cur == 0) {
             log_info("nothing to roll back: no deployment is in progress");
             rc = EXIT_NOTHING;
         } else if (cur < 0) {
             rc = EXIT_FAILED;
-        } else if (engine_begin_rollback(&d, "rollback requested", err, sizeof(err)) != 0) {
-            log_error("deployment %lld: cannot roll back: %s", d.id, err);
+        } else if (engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
+            log_error("deployment %lld: cannot roll back: %s", d.id, error_message(rb_err));
             rc = EXIT_FAILED;
         } else if (journal_save(s.journal, &d, err, sizeof(err)) != 0) {
             log_error("journal: %s", err);

@@ -413,8 +413,8 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
 
 static enum step_result run_calls(struct engine *e, const struct step *st)
 {
-    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
-    struct member **todo = xcalloc(e->d->nmembers + 1, sizeof(*todo));
+    _cleanup_free_ struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **todo = xcalloc(e->d->nmembers + 1, sizeof(*todo));
     size_t n = step_members(e, st, ms), ntodo = 0;
     const struct step_def *def = st->def;
 
@@ -440,14 +440,10 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
     }
     int saved = marked ? save_locked(e) : 0; /* else each call's own record carries the position */
     pthread_mutex_unlock(&e->lock);
-    enum step_result r = STEP_ERROR;
-    if (saved == 0) {
-        run_parallel(e, def, todo, ntodo);
-        r = e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
-    }
-    free(ms);
-    free(todo);
-    return r;
+    if (saved != 0)
+        return STEP_ERROR;
+    run_parallel(e, def, todo, ntodo);
+    return e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
 }
 
 /* Searches PATH for a command without a slash. Caller frees. */
@@ -456,7 +452,7 @@ static char *resolve_command(const char *cmd)
     if (strchr(cmd, '/'))
         return xstrdup(cmd);
     const char *path = getenv("PATH");
-    char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+    _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
     char *found = NULL;
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
         char *p = fs_join(dir, cmd);
@@ -465,7 +461,6 @@ static char *resolve_command(const char *cmd)
         else
             free(p);
     }
-    free(copy);
     return found ? found : xstrdup(cmd);
 }
 
@@ -474,9 +469,8 @@ static char *resolve_command(const char *cmd)
 static enum step_result system_reboot(struct engine *e, const struct step *st)
 {
     struct deployment *d = e->d;
-    struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
     size_t n = step_members(e, st, ms);
-    free(ms);
     if (d->reboot_pending) { /* resumed after the reboot */
         char *now = read_boot_id();
         if (d->boot_id && strcmp(now, d->boot_id) == 0)
@@ -534,7 +528,7 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
 /* After a group's rollback reboots: retry those not verified, or give up on them. */
 static enum step_result rollback_retry(struct engine *e, const struct step *st, int *jump)
 {
-    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
     size_t n = step_members(e, st, ms);
     bool again = false;
     for (size_t i = 0; i < n; i++) {
@@ -547,7 +541,6 @@ static enum step_result rollback_retry(struct engine *e, const struct step *st, 
         ms[i]->rb_given_up = true;
         e->d->inconsistent = true;
     }
-    free(ms);
     if (!again)
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
     *jump = program_find(&e->prog, 0, ST_ARTIFACT_ROLLBACK_REBOOT, st->group);
@@ -583,20 +576,17 @@ static int highest_touched_group(const struct deployment *d, const struct progra
     return any_install ? top : -1;
 }
 
-int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen)
+int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err)
 {
+    assert(d);
     if (d->direction == DIR_ROLLBACK)
         return 0;
-    struct program p;
+    _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
-    int cleanup = program_cleanup_start(&p);
-    if (d->cursor > cleanup) {
-        snprintf(err, errlen, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator resume' to finish it");
-        program_free(&p);
-        return -1;
-    }
+    if (d->cursor > program_cleanup_start(&p))
+        return error_set(err, 0, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator "
+                                 "resume' to finish it");
     d->rollback_top = highest_touched_group(d, &p);
-    program_free(&p);
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
         if (m->install_started && m->supports_rollback != ANSWER_YES) {
@@ -615,6 +605,7 @@ int engine_begin_rollback(struct deployment *d, const char *reason, char *err, s
 
 void engine_park_failed(struct deployment *d, const char *reason)
 {
+    assert(d);
     d->direction = DIR_ROLLBACK;
     d->rollback_top = -1;
     d->cursor = 0; /* the rollback program then starts at "stop before Cleanup" */
@@ -625,22 +616,16 @@ void engine_park_failed(struct deployment *d, const char *reason)
 
 const char *engine_phase_name(const struct deployment *d)
 {
-    struct program p;
+    assert(d);
+    _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
-    const char *name = "done";
-    if ((size_t)d->cursor < p.n) {
-        const struct step_def *def = p.steps[d->cursor].def;
-        if (d->cursor >= program_cleanup_start(&p))
-            name = "cleanup";
-        else if (d->direction == DIR_ROLLBACK)
-            name = "rollback";
-        else if (def->state == ST_ARTIFACT_COMMIT)
-            name = "commit";
-        else
-            name = "install";
-    }
-    program_free(&p);
-    return name;
+    if (d->cursor < 0 || (size_t)d->cursor >= p.n)
+        return "done";
+    if (d->cursor >= program_cleanup_start(&p))
+        return "cleanup";
+    if (d->direction == DIR_ROLLBACK)
+        return "rollback";
+    return p.steps[d->cursor].def->state == ST_ARTIFACT_COMMIT ? "commit" : "install";
 }
 
 
@@ -657,9 +642,7 @@ static void loop_guard(struct engine *e)
         return;
     log_error("resumed %d times at the same step without progress", d->resumes_without_progress);
     d->resumes_without_progress = 0;
-    char err[256];
-    if (d->direction == DIR_FORWARD &&
-        engine_begin_rollback(d, "resumed too many times without progress", err, sizeof(err)) == 0) {
+    if (d->direction == DIR_FORWARD && engine_begin_rollback(d, "resumed too many times without progress", NULL) == 0) {
         program_free(&e->prog);
         program_build(d, &e->prog);
     } else {
@@ -673,12 +656,11 @@ static void loop_guard(struct engine *e)
 /* End of a deployment: cached Artifacts it did not use go (orchestrator.md §10.3). */
 static void prune_cache(struct engine *e)
 {
-    struct strv keep = { 0 };
+    _cleanup_(strv_free) struct strv keep = { 0 };
     for (size_t i = 0; i < e->d->nmembers; i++)
         if (e->d->members[i].artifact_url)
             strv_push(&keep, e->d->members[i].artifact_sha256);
     repo_cache_prune(e->o->cfg, &keep);
-    strv_free(&keep);
 }
 
 static enum engine_outcome finish(struct engine *e)
@@ -714,6 +696,52 @@ static enum engine_outcome stopped(const struct engine *e)
     return e->d->inconsistent ? ENGINE_INCONSISTENT : ENGINE_STOPPED_ROLLBACK;
 }
 
+/* The deployment failed on the forward path: the rest of the run is the rollback path. */
+static void turn_back(struct engine *e)
+{
+    struct deployment *d = e->d;
+    log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
+    /* Cannot be refused: a step that fails the deployment comes before Cleanup. */
+    int turned = engine_begin_rollback(d, NULL, NULL);
+    assert(turned == 0);
+    (void)turned;
+    program_free(&e->prog);
+    program_build(d, &e->prog);
+    emit(e, EV_DIRECTION, NULL, "rollback", -1, 0);
+}
+
+/* Runs the program from d's position until it ends, stops, needs a reboot or cannot
+ * write the journal. */
+static enum engine_outcome walk(struct engine *e)
+{
+    struct deployment *d = e->d;
+    while ((size_t)d->cursor < e->prog.n) {
+        const struct step *st = &e->prog.steps[d->cursor];
+        int jump = -1;
+        if (st->def->kind != SK_STOP)
+            emit(e, EV_STEP, NULL, step_name(st->def), st->group, 0);
+        enum step_result r = run_step(e, st, &jump);
+        if (r == STEP_STOP) {
+            log_info("stopped before %s", step_name(st->def));
+            return stopped(e);
+        }
+        if (r == STEP_REBOOT)
+            return ENGINE_REBOOT_REQUIRED;
+        if (r == STEP_ERROR)
+            return ENGINE_JOURNAL_FAILED; /* only a save fails a step so */
+        if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
+            turn_back(e);
+        } else {
+            d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
+            d->seq++;
+        }
+        /* Not written here: the position is in the record made before the next action (a
+         * call, a reboot, a stop) or at the end. A power cut before that resumes at the
+         * step just done, whose members are all recorded done: it moves on at once. */
+    }
+    return finish(e);
+}
+
 enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d)
 {
     assert(o && o->cfg && o->journal && d);
@@ -729,53 +757,12 @@ enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d
             e.cache = repo_cache_open(o->cfg);
             break;
         }
-    /* Every early end below is a journal that cannot be written (the outcome set at out:). */
-    enum engine_outcome rc = ENGINE_JOURNAL_FAILED;
+    bool ready = true;
     if (o->command != ENGINE_INSTALL) {
         loop_guard(&e);
-        if (save(&e) != 0)
-            goto out;
+        ready = save(&e) == 0;
     }
-    for (;;) {
-        if ((size_t)d->cursor >= e.prog.n) {
-            rc = finish(&e);
-            break;
-        }
-        const struct step *st = &e.prog.steps[d->cursor];
-        int jump = -1;
-        if (st->def->kind != SK_STOP)
-            emit(&e, EV_STEP, NULL, step_name(st->def), st->group, 0);
-        enum step_result r = run_step(&e, st, &jump);
-        if (r == STEP_STOP) {
-            log_info("stopped before %s", step_name(st->def));
-            rc = stopped(&e);
-            break;
-        }
-        if (r == STEP_REBOOT) {
-            rc = ENGINE_REBOOT_REQUIRED;
-            break;
-        }
-        if (r == STEP_ERROR)
-            break;
-        if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
-            char err[256];
-            log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
-            /* Cannot be refused: a step that fails the deployment comes before Cleanup. */
-            int turned = engine_begin_rollback(d, NULL, err, sizeof(err));
-            assert(turned == 0);
-            (void)turned;
-            program_free(&e.prog);
-            program_build(d, &e.prog);
-            emit(&e, EV_DIRECTION, NULL, "rollback", -1, 0);
-        } else {
-            d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
-            d->seq++;
-        }
-        /* Not written here: the position is in the record made before the next action (a
-         * call, a reboot, a stop) or at the end. A power cut before that resumes at the
-         * step just done, whose members are all recorded done: it moves on at once. */
-    }
-out:
+    enum engine_outcome rc = ready ? walk(&e) : ENGINE_JOURNAL_FAILED;
     if (e.journal_failed) {
         log_error("deployment %lld interrupted: its journal cannot be written, and the System may be half-updated; "
                   "free space in %s (or repair it), then run 'mender-orchestrator resume'",

@@ -13,6 +13,7 @@
 #include "inputs/config.h"
 #include "store/journal.h"
 #include "util/cleanup.h"
+#include "util/error.h"
 
 /* What the engine tells the outside world (progress views, tests). */
 enum engine_event_kind { EV_STEP, EV_CALL_START, EV_CALL_END, EV_PROGRESS, EV_REBOOT, EV_DIRECTION };
@@ -62,7 +63,7 @@ MO_MUST_CHECK enum engine_outcome engine_run(const struct engine_opts *o, struct
 
 /* Turns d to the rollback path (the `rollback` command, or a failure). Returns 0, or -1
  * with a reason in err when it cannot: the success path already started Cleanup. */
-MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen);
+MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err);
 
 /* Parks a deployment whose preparation failed before Cleanup (orchestrator.md §6.1), as
  * a first-group Download failure would be: rollback path, nothing to roll back. */

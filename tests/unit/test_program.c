@@ -155,8 +155,7 @@ static void walk(struct deployment *d, const struct script *s, const struct run 
         if (line[0])
             strv_push(out, line);
         if (failed && d->direction == DIR_FORWARD && p.steps[d->cursor].def->failure == FAIL_ROLLBACK) {
-            char err[256];
-            assert_int_equal(engine_begin_rollback(d, "test", err, sizeof(err)), 0);
+            assert_int_equal(engine_begin_rollback(d, "test", NULL), 0);
             strv_push(out, "-> rollback");
             program_free(&p);
             program_build(d, &p);
@@ -518,6 +517,32 @@ static void find_and_cleanup_start(void **state)
     deployment_free(&d);
 }
 
+/* Once the success path is past its stop before Cleanup, it cannot turn back. */
+static void no_rollback_once_cleaning_up(void **state)
+{
+    (void)state;
+    static const struct script s[] = { { .id = "a", .order = 1 } };
+    struct deployment d;
+    make_deployment(&d, s, N_ELEMS(s));
+    struct program p;
+    program_build(&d, &p);
+    d.cursor = program_cleanup_start(&p);
+    assert_int_equal(engine_begin_rollback(&d, "test", NULL), 0); /* at the stop: not yet */
+    assert_int_equal(d.direction, DIR_ROLLBACK);
+    assert_int_equal(d.cursor, 0);
+    assert_string_equal(d.failure, "test");
+    d.direction = DIR_FORWARD;
+    d.cursor = program_cleanup_start(&p) + 1;
+    struct error *err = NULL;
+    assert_int_equal(engine_begin_rollback(&d, "again", &err), -1);
+    assert_string_equal(error_message(err), "the deployment already succeeded and is cleaning up; run "
+                                            "'mender-orchestrator resume' to finish it");
+    assert_int_equal(d.direction, DIR_FORWARD);
+    error_free(err);
+    program_free(&p);
+    deployment_free(&d);
+}
+
 static void stop_points_by_name(void **state)
 {
     (void)state;
@@ -551,6 +576,7 @@ int main(void)
         cmocka_unit_test(rollback_three_groups_commit_fails_reboots),
         cmocka_unit_test(rollback_two_groups_without_support),
         cmocka_unit_test(find_and_cleanup_start),
+        cmocka_unit_test(no_rollback_once_cleaning_up),
         cmocka_unit_test(stop_points_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
