@@ -302,7 +302,8 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
     if (r == 0) {
         struct artifact_source src = { &t, tee_read, NULL };
         struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
-        r = artifact_read(&src, d->o->keys, &hdr_only, info, why, whylen);
+        _cleanup_error_ struct error *ae = NULL;
+        r = artifact_read(&src, d->o->keys, &hdr_only, info, &ae);
         char buf[65536];
         while (r == 0) { /* forward what the parser did not need (tar padding) */
             ssize_t n = tee_read(&t, buf, sizeof(buf));
@@ -311,8 +312,10 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
                 break;
             }
         }
-        if (r == 0 && in->finish && in->finish(in->ctx, why, whylen) != 0)
+        if (r == 0 && in->finish && in->finish(in->ctx, &ae) != 0)
             r = -1;
+        if (ae)
+            snprintf(why, whylen, "%s", error_message(ae));
         if (end_file(d, "artifact.mender", r == 0) < 0)
             r = -1;
     }
@@ -345,9 +348,13 @@ int iface_download(const struct download_opts *o, struct download_result *res, c
         goto out;
 
     struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
+    struct error *ae = NULL; /* no cleanup attribute: the goto above jumps past it */
     int r = !o->unpacked ? read_whole(&d, &sink, &info, why, sizeof(why))
-            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why, sizeof(why))
-                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why));
+            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, &ae)
+                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, &ae);
+    if (ae)
+        snprintf(why, sizeof(why), "%s", error_message(ae));
+    error_free(ae);
     close_current(&d, false);
     for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
         char *tmp = tmp_name(&d, d.pending.v[i]);

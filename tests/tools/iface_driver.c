@@ -82,8 +82,9 @@ int main(int argc, char **argv)
     int rc = 1;
     char *wd = workdir_path(env.datastore, t.component_type, t.id);
     struct artifact_keys *keys = NULL;
-    if (keypaths.n && !(keys = artifact_keys_load(&keypaths, err, sizeof(err)))) {
-        printf("error: %s\n", err);
+    _cleanup_error_ struct error *ae = NULL;
+    if (keypaths.n && !(keys = artifact_keys_load(&keypaths, &ae))) {
+        printf("error: %s\n", error_message(ae));
         goto out;
     }
     if (query) {
@@ -100,9 +101,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(call, "Download") == 0) {
         struct artifact_info info = { 0 };
-        if (artifact_read_header_file(artifact, keys, &info, err, sizeof(err)) != 0 ||
+        if (artifact_read_header_file(artifact, keys, &info, &ae) != 0 ||
             workdir_create(wd, t.component_type, &provides, &info, err, sizeof(err)) != 0) {
-            printf("error: %s\n", err);
+            printf("error: %s\n", ae ? error_message(ae) : err);
             artifact_info_free(&info);
             goto out;
         }
