@@ -77,7 +77,7 @@ static int save_locked(struct engine *e)
         struct journal_snapshot s;
         journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
-        struct error *err = NULL;
+        _cleanup_error_ struct error *err = NULL;
         int r = journal_save_snapshot(e->o->journal, &s, &err);
         if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
             log_warn("journal: %s; using the space kept in reserve", error_message(err));
@@ -94,7 +94,6 @@ static int save_locked(struct engine *e)
                 log_error("journal: %s", error_message(err));
             e->journal_failed = true;
         }
-        error_free(err);
         pthread_cond_broadcast(&e->saved);
     }
     if (e->journal_failed)
@@ -165,135 +164,143 @@ static void on_download_progress(void *ctx, uint64_t bytes)
     p->e->o->on_event(p->e->o->event_ctx, &ev);
 }
 
-/* Makes the call of step st for m. Returns 0 or -1 with err; *answer for queries. */
-static int call(struct engine *e, const struct step_def *def, struct member *m, int *answer, char *err, size_t errlen)
+/* The header of m's Artifact: from its first bytes in the repository, or from the local
+ * file. */
+static int read_header(struct engine *e, const struct member *m, struct artifact_info *info, struct error **err)
 {
-    struct iface_target t = target_of(m);
-    char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
-    int r = -1;
-    char why0[512];
-    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why0, sizeof(why0)) != 0) {
-        snprintf(err, errlen, "%s: %s", step_name(def), why0);   /* no Interface runs through a symlink */
-        free(wd);
+    if (!m->artifact_url)
+        return artifact_read_header_file(m->artifact_path, e->o->keys, info, err);
+    /* The header's bytes only (the file is checked whole at Download): the first 1 MiB
+     * holds it but for unusually large headers, then the whole file. */
+    struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+    uint64_t head_len = 1024 * 1024;
+    for (;;) {
+        bool part = head_len < m->artifact_size;
+        _cleanup_error_ struct error *why = NULL;
+        _cleanup_repo_reader_ struct repo_reader *rr =
+            repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size, &why);
+        if (!rr)
+            return error_propagate(err, TAKE_PTR(why));
+        if (artifact_read_header(repo_reader_source(rr), e->o->keys, info, &why) == 0)
+            return 0;
+        if (repo_reader_error(rr)) /* the transfer's own reason says more */
+            return error_set(err, 0, "%s", repo_reader_error(rr));
+        if (!part)
+            return error_propagate(err, TAKE_PTR(why));
+        head_len = m->artifact_size; /* perhaps cut short: once more, whole */
+    }
+}
+
+/* A fresh work dir for m with its Artifact's verified header (Download's first step; no
+ * Interface call). */
+static int make_workdir(struct engine *e, struct member *m, const char *wd, struct error **err)
+{
+    const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
+    _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
+    if (read_header(e, m, &info, err) != 0)
+        return error_prefix(err, "Download: %s", where);
+    unsigned char want[32];
+    hex_to_bin(m->manifest_sha256, want);
+    if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
+        return error_set(err, 0, "Download: %s: the Artifact changed since it was selected", where);
+    char why[512];
+    if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
+        error_set(err, 0, "Download: work dir: %s", why);
+        /* No Interface has seen it, and no Cleanup runs for a member never called: what
+         * was made of it goes now (a full disk stops it half-way). */
+        if (workdir_remove(wd) != 0)
+            log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
         return -1;
     }
-    switch (def->kind) {
-    case SK_WORKDIR: {
-        struct artifact_info info = { 0 };
-        char why[512];
-        unsigned char want[32];
-        hex_to_bin(m->manifest_sha256, want);
-        const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
-        int hr;
-        if (m->artifact_url) {
-            /* The header's bytes only (the file is checked whole at Download): the first
-             * 1 MiB holds it but for unusually large headers, then the whole file. */
-            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            uint64_t head_len = 1024 * 1024;
-            for (;;) {
-                bool part = head_len < m->artifact_size;
-                _cleanup_error_ struct error *ae = NULL;
-                struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size,
-                                                          &ae);
-                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, &ae) : -1;
-                if (ae)
-                    snprintf(why, sizeof(why), "%s", error_message(ae));
-                bool fetch_failed = rr && repo_reader_error(rr);
-                if (hr != 0 && fetch_failed)
-                    snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
-                repo_reader_close(rr);
-                if (hr == 0 || !part || fetch_failed || !rr)
-                    break;
-                head_len = m->artifact_size; /* perhaps cut short: once more, whole */
-            }
-        } else {
-            _cleanup_error_ struct error *ae = NULL;
-            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, &ae);
-            if (ae)
-                snprintf(why, sizeof(why), "%s", error_message(ae));
-        }
-        if (hr != 0)
-            snprintf(err, errlen, "Download: %s: %s", where, why);
-        else if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
-            snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", where);
-        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "Download: work dir: %s", why);
-            /* No Interface has seen it, and no Cleanup runs for a member never called:
-             * what was made of it goes now (a full disk stops it half-way). */
-            if (workdir_remove(wd) != 0)
-                log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd,
-                         strerror(errno));
-        }
-        else
-            r = 0;
-        if (r == 0 && !m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
-            pthread_mutex_lock(&e->lock);
-            for (int i = 0; i < 32; i++)
-                snprintf(m->manifest_sha256 + 2 * i, 3, "%02x", info.manifest_sha256[i]);
-            pthread_mutex_unlock(&e->lock);
-        }
-        artifact_info_free(&info);
-        break;
+    if (!m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
+        pthread_mutex_lock(&e->lock);
+        for (int i = 0; i < 32; i++)
+            snprintf(m->manifest_sha256 + 2 * i, 3, "%02x", info.manifest_sha256[i]);
+        pthread_mutex_unlock(&e->lock);
     }
+    return 0;
+}
+
+/* Download (or DownloadWithFileSizes) for m, with the streams of its Artifact. */
+static int download(struct engine *e, const struct member *m, const struct iface_target *t, const char *wd,
+                    struct error **err)
+{
+    unsigned char want[32];
+    hex_to_bin(m->manifest_sha256, want);
+    struct download_progress prog = { e, m };
+    struct download_opts o = {
+        .env = &e->env,
+        .target = t,
+        .workdir = wd,
+        .artifact_path = m->artifact_path,
+        .keys = e->o->keys,
+        .unpacked = m->needs_unpacked != ANSWER_NO,
+        .with_sizes = m->provide_sizes == ANSWER_YES,
+        .expect_manifest_sha256 = m->manifest_sha256[0] ? want : NULL,
+        .artifact_size = m->artifact_size,
+        .progress = on_download_progress,
+        .progress_ctx = &prog,
+    };
+    _cleanup_repo_reader_ struct repo_reader *rr = NULL;
+    if (m->artifact_url) {
+        struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+        rr = repo_reader_open(&e->fetch, e->cache, &ref, false, err);
+        if (!rr)
+            return error_prefix(err, "Download: %s", m->artifact_url);
+        log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
+                 repo_reader_origin(rr));
+        o.source = repo_reader_source(rr);
+    }
+    struct download_result res;
+    char why[1024];
+    if (iface_download(&o, &res, why, sizeof(why)) == 0)
+        return 0;
+    if (rr && repo_reader_error(rr)) /* the transfer's own reason says more */
+        return error_set(err, 0, "Download: %s", repo_reader_error(rr));
+    return error_set(err, 0, "%s", why);
+}
+
+/* A state call for m. */
+static int state_call(struct engine *e, const struct step_def *def, const struct member *m,
+                      const struct iface_target *t, const char *wd, struct error **err)
+{
+    if (workdir_mkdirs(wd) != 0)
+        return error_set(err, 0, "%s: work dir %s: %s", step_name(def), wd, strerror(errno));
+    char why[1024];
+    int r = iface_state(&e->env, t, step_name(def), wd, why, sizeof(why));
+    if (r != 0)
+        error_set(err, 0, "%s", why);
+    if (def->state == ST_CLEANUP && workdir_remove(wd) != 0)
+        log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
+    return r;
+}
+
+/* Makes the call of step def for m. Returns 0 or -1 with *err; *answer for queries. */
+static int call(struct engine *e, const struct step_def *def, struct member *m, int *answer, struct error **err)
+{
+    struct iface_target t = target_of(m);
+    _cleanup_free_ char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
+    char why[1024];
+    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why, sizeof(why)) != 0)
+        return error_set(err, 0, "%s: %s", step_name(def), why); /* no Interface runs through a symlink */
+    switch (def->kind) {
+    case SK_WORKDIR:
+        return make_workdir(e, m, wd, err);
     case SK_QUERY: {
         enum answer a;
-        r = iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
-        if (r == 0)
-            *answer = (int)a;
-        break;
+        if (iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, why,
+                               sizeof(why)) != 0)
+            return error_set(err, 0, "%s", why);
+        *answer = (int)a;
+        return 0;
     }
-    case SK_DOWNLOAD: {
-        unsigned char want[32];
-        hex_to_bin(m->manifest_sha256, want);
-        struct download_opts o = {
-            .env = &e->env,
-            .target = &t,
-            .workdir = wd,
-            .artifact_path = m->artifact_path,
-            .keys = e->o->keys,
-            .unpacked = m->needs_unpacked != ANSWER_NO,
-            .with_sizes = m->provide_sizes == ANSWER_YES,
-            .expect_manifest_sha256 = m->manifest_sha256[0] ? want : NULL,
-            .artifact_size = m->artifact_size,
-        };
-        struct download_progress prog = { e, m };
-        o.progress = on_download_progress;
-        o.progress_ctx = &prog;
-        struct download_result res;
-        struct repo_reader *rr = NULL;
-        if (m->artifact_url) {
-            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            _cleanup_error_ struct error *why = NULL;
-            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, &why);
-            if (!rr) {
-                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, error_message(why));
-                break;
-            }
-            log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
-                     repo_reader_origin(rr));
-            o.source = repo_reader_source(rr);
-        }
-        r = iface_download(&o, &res, err, errlen);
-        if (r != 0 && rr && repo_reader_error(rr)) /* the transfer's own reason says more */
-            snprintf(err, errlen, "Download: %s", repo_reader_error(rr));
-        repo_reader_close(rr);
-        break;
-    }
+    case SK_DOWNLOAD:
+        return download(e, m, &t, wd, err);
     case SK_STATE:
-        if (workdir_mkdirs(wd) != 0) {
-            snprintf(err, errlen, "%s: work dir %s: %s", step_name(def), wd, strerror(errno));
-            break;
-        }
-        r = iface_state(&e->env, &t, step_name(def), wd, err, errlen);
-        if (def->state == ST_CLEANUP && workdir_remove(wd) != 0)
-            log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
-        break;
+        return state_call(e, def, m, &t, wd, err);
     default:
-        snprintf(err, errlen, "internal: not a call");
-        break;
+        return error_set(err, 0, "internal: not a call");
     }
-    free(wd);
-    return r;
 }
 
 /* Records "about to run", makes the call, records the result: each durably. */
@@ -318,16 +325,16 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
         emit(e, EV_CALL_START, m, step_name(def), -1, 0);
         log_comp(LOG_INFO, m->component_type, m->id, "%s", step_name(def));
     }
-    char err[1024] = "";
+    _cleanup_error_ struct error *err = NULL;
     int answer = ANSWER_UNSET;
-    int rc = call(e, def, m, &answer, err, sizeof(err));
+    int rc = call(e, def, m, &answer, &err);
     if (rc != 0)
-        log_comp(LOG_ERROR, m->component_type, m->id, "%s", err);
+        log_comp(LOG_ERROR, m->component_type, m->id, "%s", error_message(err));
 
     pthread_mutex_lock(&e->lock);
     m->done_seq = e->d->seq;
     m->last_rc = rc == 0 ? 0 : 1;
-    set_str(&m->last_error, rc == 0 ? NULL : err);
+    set_str(&m->last_error, rc == 0 ? NULL : error_message(err));
     if (def->kind == SK_QUERY)
         *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
     if (rc == 0 && def->state == ST_ARTIFACT_ROLLBACK)
@@ -472,6 +479,30 @@ static char *resolve_command(const char *cmd)
     return found ? found : xstrdup(cmd);
 }
 
+MO_DEFINE_POINTER_CLEANUP(argv_freep, char **, iface_argv_free)
+
+/* Runs RebootCommand. Returns 0 once it exited 0 (the reboot is then under way), else -1
+ * with *err. */
+static int reboot_command(const struct config *cfg, struct error **err)
+{
+    const struct strv *cmd = &cfg->reboot_command;
+    _cleanup_(argv_freep) char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
+    for (size_t i = 0; i < cmd->n; i++)
+        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
+    log_info("rebooting the System device: %s", argv[0]);
+    struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
+    _cleanup_(proc_result_free) struct proc_result res = { 0 };
+    char why[512] = "";
+    proc_run(&spec, &res, why, sizeof(why));
+    if (!res.started)
+        return error_set(err, 0, "RebootCommand: %s", why);
+    if (!proc_succeeded(&res)) {
+        proc_describe(&res, why, sizeof(why));
+        return error_set(err, 0, "%s", why);
+    }
+    return 0;
+}
+
 /* One System-device reboot for the group: recorded first (with the boot id), then
  * either exit 4 (--exit-on-reboot) or RebootCommand, after which we should not live. */
 static enum step_result system_reboot(struct engine *e, const struct step *st)
@@ -480,10 +511,9 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
     _cleanup_free_ struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
     size_t n = step_members(e, st, ms);
     if (d->reboot_pending) { /* resumed after the reboot */
-        char *now = read_boot_id();
+        _cleanup_free_ char *now = read_boot_id();
         if (d->boot_id && strcmp(now, d->boot_id) == 0)
             log_warn("resumed after a System-device reboot, but the boot id is unchanged (%s)", now);
-        free(now);
         d->reboot_pending = false;
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
     }
@@ -499,35 +529,17 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
         log_info("System-device reboot required; run 'mender-orchestrator resume' after it");
         return STEP_REBOOT;
     }
-    const struct strv *cmd = &e->o->cfg->reboot_command;
-    char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
-    for (size_t i = 0; i < cmd->n; i++)
-        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
-    log_info("rebooting the System device: %s", argv[0]);
-    struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
-    struct proc_result res;
-    char err[512] = "";
-    proc_run(&spec, &res, err, sizeof(err));
-    bool ok = proc_succeeded(&res);
-    char why[600];
-    if (!res.started)
-        snprintf(why, sizeof(why), "RebootCommand: %s", err);
-    else if (!ok)
-        proc_describe(&res, why, sizeof(why));
-    proc_result_free(&res);
-    for (size_t i = 0; i < cmd->n; i++)
-        free(argv[i]);
-    free(argv);
-    if (ok) {
+    _cleanup_error_ struct error *why = NULL;
+    if (reboot_command(e->o->cfg, &why) == 0) {
         long t = e->o->cfg->reboot_timeout_seconds;
         for (long i = 0; i < t * 10; i++)
             usleep(100000); /* the reboot ends us here */
-        snprintf(why, sizeof(why), "the System device did not reboot within %ld s", t);
+        error_set(&why, 0, "the System device did not reboot within %ld s", t);
     }
-    log_error("System-device reboot failed: %s", why);
+    log_error("System-device reboot failed: %s", error_message(why));
     d->reboot_pending = false;
     if (st->def->failure == FAIL_ROLLBACK && !d->failure)
-        d->failure = xasprintf("System-device reboot failed: %s", why);
+        d->failure = xasprintf("System-device reboot failed: %s", error_message(why));
     if (save(e) != 0)
         return STEP_ERROR;
     return st->def->failure == FAIL_ROLLBACK ? STEP_FAILED : STEP_OK;
