@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/engine_map.h"
 #include "cli/exitcodes.h"
 #include "cli/progress.h"
 #include "deploy/prepare.h"
@@ -79,11 +80,11 @@ static int run_engine(const struct cli_args *args, struct session *s, struct dep
         .cfg = &s->cfg,
         .journal = s->journal,
         .keys = s->keys,
-        .stop_before = &args->stop_before,
+        .stop_before = engine_map_stop_points(&args->stop_before),
         .exit_on_reboot = args->exit_on_reboot,
         .command = cmd,
     };
-    return engine_run(&o, d);
+    return engine_map_exit_code(engine_run(&o, d), cmd);
 }
 
 /* Keeps copies of this deployment's Manifest and of the last successful one. */
@@ -135,7 +136,7 @@ static int prepare(const struct cli_args *args, struct session *s, struct deploy
     if (prepared == 0)
         return 0;
     /* Recorded only so that the Update Module's later calls find it (§6.1). */
-    if (strv_contains(&args->stop_before, "Cleanup")) {
+    if (engine_map_stop_points(&args->stop_before) & STOP_CLEANUP) {
         d->status = DEP_IN_PROGRESS;
         d->started = time(NULL);
         engine_park_failed(d, first ? first : "preparation failed");
@@ -218,9 +219,9 @@ int cmd_rollback(const struct cli_args *args)
     }
     if (cur < 0)
         return EXIT_FAILED;
-    char err[512];
-    if (engine_begin_rollback(&d, "rollback requested", err, sizeof(err)) != 0) {
-        log_error("deployment %lld: cannot roll back: %s", d.id, err);
+    _cleanup_error_ struct error *rb_err = NULL;
+    if (engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
+        log_error("deployment %lld: cannot roll back: %s", d.id, error_message(rb_err));
         return EXIT_FAILED;
     }
     _cleanup_error_ struct error *e = NULL;

@@ -1,4 +1,5 @@
-/* Exit codes (orchestrator.md §8). */
+/* Exit codes (orchestrator.md §8). What an engine run ends with becomes one of them in
+ * cli/engine_map.c. */
 #ifndef MO_EXITCODES_H
 #define MO_EXITCODES_H
 

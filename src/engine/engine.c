@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/exitcodes.h"
 #include "engine/program.h"
 #include "iface/proc.h"
 #include "iface/runner.h"
@@ -22,6 +22,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strv.h"
 #include "util/testhook.h"
 
 #define LOOP_GUARD_MAX 5 /* resumes at one position before the deployment is failed */
@@ -76,7 +77,7 @@ static int save_locked(struct engine *e)
         struct journal_snapshot s;
         journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
-        struct error *err = NULL;
+        _cleanup_error_ struct error *err = NULL;
         int r = journal_save_snapshot(e->o->journal, &s, &err);
         if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
             log_warn("journal: %s; using the space kept in reserve", error_message(err));
@@ -93,7 +94,6 @@ static int save_locked(struct engine *e)
                 log_error("journal: %s", error_message(err));
             e->journal_failed = true;
         }
-        error_free(err);
         pthread_cond_broadcast(&e->saved);
     }
     if (e->journal_failed)
@@ -133,9 +133,9 @@ static char *read_boot_id(void)
     return s;
 }
 
-static bool stop_requested(const struct engine *e, const char *name)
+static bool stop_requested(const struct engine *e, const struct step_def *def)
 {
-    return e->o->stop_before && strv_contains(e->o->stop_before, name);
+    return (e->o->stop_before & def->stop) != 0;
 }
 
 /* ---- one call for one member ------------------------------------------------------------- */
@@ -164,135 +164,143 @@ static void on_download_progress(void *ctx, uint64_t bytes)
     p->e->o->on_event(p->e->o->event_ctx, &ev);
 }
 
-/* Makes the call of step st for m. Returns 0 or -1 with err; *answer for queries. */
-static int call(struct engine *e, const struct step_def *def, struct member *m, int *answer, char *err, size_t errlen)
+/* The header of m's Artifact: from its first bytes in the repository, or from the local
+ * file. */
+static int read_header(struct engine *e, const struct member *m, struct artifact_info *info, struct error **err)
 {
-    struct iface_target t = target_of(m);
-    char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
-    int r = -1;
-    char why0[512];
-    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why0, sizeof(why0)) != 0) {
-        snprintf(err, errlen, "%s: %s", def->name, why0);   /* no Interface runs through a symlink */
-        free(wd);
+    if (!m->artifact_url)
+        return artifact_read_header_file(m->artifact_path, e->o->keys, info, err);
+    /* The header's bytes only (the file is checked whole at Download): the first 1 MiB
+     * holds it but for unusually large headers, then the whole file. */
+    struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+    uint64_t head_len = 1024 * 1024;
+    for (;;) {
+        bool part = head_len < m->artifact_size;
+        _cleanup_error_ struct error *why = NULL;
+        _cleanup_repo_reader_ struct repo_reader *rr =
+            repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size, &why);
+        if (!rr)
+            return error_propagate(err, TAKE_PTR(why));
+        if (artifact_read_header(repo_reader_source(rr), e->o->keys, info, &why) == 0)
+            return 0;
+        if (repo_reader_error(rr)) /* the transfer's own reason says more */
+            return error_set(err, 0, "%s", repo_reader_error(rr));
+        if (!part)
+            return error_propagate(err, TAKE_PTR(why));
+        head_len = m->artifact_size; /* perhaps cut short: once more, whole */
+    }
+}
+
+/* A fresh work dir for m with its Artifact's verified header (Download's first step; no
+ * Interface call). */
+static int make_workdir(struct engine *e, struct member *m, const char *wd, struct error **err)
+{
+    const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
+    _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
+    if (read_header(e, m, &info, err) != 0)
+        return error_prefix(err, "Download: %s", where);
+    unsigned char want[32];
+    hex_to_bin(m->manifest_sha256, want);
+    if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
+        return error_set(err, 0, "Download: %s: the Artifact changed since it was selected", where);
+    char why[512];
+    if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
+        error_set(err, 0, "Download: work dir: %s", why);
+        /* No Interface has seen it, and no Cleanup runs for a member never called: what
+         * was made of it goes now (a full disk stops it half-way). */
+        if (workdir_remove(wd) != 0)
+            log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
         return -1;
     }
-    switch (def->kind) {
-    case SK_WORKDIR: {
-        struct artifact_info info = { 0 };
-        char why[512];
-        unsigned char want[32];
-        hex_to_bin(m->manifest_sha256, want);
-        const char *where = m->artifact_url ? m->artifact_url : m->artifact_path;
-        int hr;
-        if (m->artifact_url) {
-            /* The header's bytes only (the file is checked whole at Download): the first
-             * 1 MiB holds it but for unusually large headers, then the whole file. */
-            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            uint64_t head_len = 1024 * 1024;
-            for (;;) {
-                bool part = head_len < m->artifact_size;
-                _cleanup_error_ struct error *ae = NULL;
-                struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size,
-                                                          &ae);
-                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, &ae) : -1;
-                if (ae)
-                    snprintf(why, sizeof(why), "%s", error_message(ae));
-                bool fetch_failed = rr && repo_reader_error(rr);
-                if (hr != 0 && fetch_failed)
-                    snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
-                repo_reader_close(rr);
-                if (hr == 0 || !part || fetch_failed || !rr)
-                    break;
-                head_len = m->artifact_size; /* perhaps cut short: once more, whole */
-            }
-        } else {
-            _cleanup_error_ struct error *ae = NULL;
-            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, &ae);
-            if (ae)
-                snprintf(why, sizeof(why), "%s", error_message(ae));
-        }
-        if (hr != 0)
-            snprintf(err, errlen, "Download: %s: %s", where, why);
-        else if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
-            snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", where);
-        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "Download: work dir: %s", why);
-            /* No Interface has seen it, and no Cleanup runs for a member never called:
-             * what was made of it goes now (a full disk stops it half-way). */
-            if (workdir_remove(wd) != 0)
-                log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd,
-                         strerror(errno));
-        }
-        else
-            r = 0;
-        if (r == 0 && !m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
-            pthread_mutex_lock(&e->lock);
-            for (int i = 0; i < 32; i++)
-                snprintf(m->manifest_sha256 + 2 * i, 3, "%02x", info.manifest_sha256[i]);
-            pthread_mutex_unlock(&e->lock);
-        }
-        artifact_info_free(&info);
-        break;
+    if (!m->manifest_sha256[0]) { /* a repository Artifact: pinned from now on */
+        pthread_mutex_lock(&e->lock);
+        for (int i = 0; i < 32; i++)
+            snprintf(m->manifest_sha256 + 2 * i, 3, "%02x", info.manifest_sha256[i]);
+        pthread_mutex_unlock(&e->lock);
     }
+    return 0;
+}
+
+/* Download (or DownloadWithFileSizes) for m, with the streams of its Artifact. */
+static int download(struct engine *e, const struct member *m, const struct iface_target *t, const char *wd,
+                    struct error **err)
+{
+    unsigned char want[32];
+    hex_to_bin(m->manifest_sha256, want);
+    struct download_progress prog = { e, m };
+    struct download_opts o = {
+        .env = &e->env,
+        .target = t,
+        .workdir = wd,
+        .artifact_path = m->artifact_path,
+        .keys = e->o->keys,
+        .unpacked = m->needs_unpacked != ANSWER_NO,
+        .with_sizes = m->provide_sizes == ANSWER_YES,
+        .expect_manifest_sha256 = m->manifest_sha256[0] ? want : NULL,
+        .artifact_size = m->artifact_size,
+        .progress = on_download_progress,
+        .progress_ctx = &prog,
+    };
+    _cleanup_repo_reader_ struct repo_reader *rr = NULL;
+    if (m->artifact_url) {
+        struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
+        rr = repo_reader_open(&e->fetch, e->cache, &ref, false, err);
+        if (!rr)
+            return error_prefix(err, "Download: %s", m->artifact_url);
+        log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
+                 repo_reader_origin(rr));
+        o.source = repo_reader_source(rr);
+    }
+    struct download_result res;
+    char why[1024];
+    if (iface_download(&o, &res, why, sizeof(why)) == 0)
+        return 0;
+    if (rr && repo_reader_error(rr)) /* the transfer's own reason says more */
+        return error_set(err, 0, "Download: %s", repo_reader_error(rr));
+    return error_set(err, 0, "%s", why);
+}
+
+/* A state call for m. */
+static int state_call(struct engine *e, const struct step_def *def, const struct member *m,
+                      const struct iface_target *t, const char *wd, struct error **err)
+{
+    if (workdir_mkdirs(wd) != 0)
+        return error_set(err, 0, "%s: work dir %s: %s", step_name(def), wd, strerror(errno));
+    char why[1024];
+    int r = iface_state(&e->env, t, step_name(def), wd, why, sizeof(why));
+    if (r != 0)
+        error_set(err, 0, "%s", why);
+    if (def->state == ST_CLEANUP && workdir_remove(wd) != 0)
+        log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
+    return r;
+}
+
+/* Makes the call of step def for m. Returns 0 or -1 with *err; *answer for queries. */
+static int call(struct engine *e, const struct step_def *def, struct member *m, int *answer, struct error **err)
+{
+    struct iface_target t = target_of(m);
+    _cleanup_free_ char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
+    char why[1024];
+    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why, sizeof(why)) != 0)
+        return error_set(err, 0, "%s: %s", step_name(def), why); /* no Interface runs through a symlink */
+    switch (def->kind) {
+    case SK_WORKDIR:
+        return make_workdir(e, m, wd, err);
     case SK_QUERY: {
         enum answer a;
-        r = iface_query_answer(&e->env, &t, def->name, wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
-        if (r == 0)
-            *answer = (int)a;
-        break;
+        if (iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, why,
+                               sizeof(why)) != 0)
+            return error_set(err, 0, "%s", why);
+        *answer = (int)a;
+        return 0;
     }
-    case SK_DOWNLOAD: {
-        unsigned char want[32];
-        hex_to_bin(m->manifest_sha256, want);
-        struct download_opts o = {
-            .env = &e->env,
-            .target = &t,
-            .workdir = wd,
-            .artifact_path = m->artifact_path,
-            .keys = e->o->keys,
-            .unpacked = m->needs_unpacked != ANSWER_NO,
-            .with_sizes = m->provide_sizes == ANSWER_YES,
-            .expect_manifest_sha256 = m->manifest_sha256[0] ? want : NULL,
-            .artifact_size = m->artifact_size,
-        };
-        struct download_progress prog = { e, m };
-        o.progress = on_download_progress;
-        o.progress_ctx = &prog;
-        struct download_result res;
-        struct repo_reader *rr = NULL;
-        if (m->artifact_url) {
-            struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            _cleanup_error_ struct error *why = NULL;
-            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, &why);
-            if (!rr) {
-                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, error_message(why));
-                break;
-            }
-            log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
-                     repo_reader_origin(rr));
-            o.source = repo_reader_source(rr);
-        }
-        r = iface_download(&o, &res, err, errlen);
-        if (r != 0 && rr && repo_reader_error(rr)) /* the transfer's own reason says more */
-            snprintf(err, errlen, "Download: %s", repo_reader_error(rr));
-        repo_reader_close(rr);
-        break;
-    }
+    case SK_DOWNLOAD:
+        return download(e, m, &t, wd, err);
     case SK_STATE:
-        if (workdir_mkdirs(wd) != 0) {
-            snprintf(err, errlen, "%s: work dir %s: %s", def->name, wd, strerror(errno));
-            break;
-        }
-        r = iface_state(&e->env, &t, def->name, wd, err, errlen);
-        if (strcmp(def->name, "Cleanup") == 0 && workdir_remove(wd) != 0)
-            log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
-        break;
+        return state_call(e, def, m, &t, wd, err);
     default:
-        snprintf(err, errlen, "internal: not a call");
-        break;
+        return error_set(err, 0, "internal: not a call");
     }
-    free(wd);
-    return r;
 }
 
 /* Records "about to run", makes the call, records the result: each durably. */
@@ -300,12 +308,12 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
 {
     pthread_mutex_lock(&e->lock);
     m->call_seq = e->d->seq;
-    set_str(&m->last_state, def->name);
+    set_str(&m->last_state, step_name(def));
     if (def->kind != SK_WORKDIR)
         m->touched = true;
-    if (strcmp(def->name, "ArtifactInstall") == 0)
+    if (def->state == ST_ARTIFACT_INSTALL)
         m->install_started = true;
-    if (strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+    if (def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_attempts++;
     int saved = save_locked(e);
     pthread_mutex_unlock(&e->lock);
@@ -314,29 +322,29 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
 
     bool is_call = def->kind != SK_WORKDIR; /* the work dir is ours: no Interface call */
     if (is_call) {
-        emit(e, EV_CALL_START, m, def->name, -1, 0);
-        log_comp(LOG_INFO, m->component_type, m->id, "%s", def->name);
+        emit(e, EV_CALL_START, m, step_name(def), -1, 0);
+        log_comp(LOG_INFO, m->component_type, m->id, "%s", step_name(def));
     }
-    char err[1024] = "";
+    _cleanup_error_ struct error *err = NULL;
     int answer = ANSWER_UNSET;
-    int rc = call(e, def, m, &answer, err, sizeof(err));
+    int rc = call(e, def, m, &answer, &err);
     if (rc != 0)
-        log_comp(LOG_ERROR, m->component_type, m->id, "%s", err);
+        log_comp(LOG_ERROR, m->component_type, m->id, "%s", error_message(err));
 
     pthread_mutex_lock(&e->lock);
     m->done_seq = e->d->seq;
     m->last_rc = rc == 0 ? 0 : 1;
-    set_str(&m->last_error, rc == 0 ? NULL : err);
+    set_str(&m->last_error, rc == 0 ? NULL : error_message(err));
     if (def->kind == SK_QUERY)
         *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
-    if (rc == 0 && strcmp(def->name, "ArtifactRollback") == 0)
+    if (rc == 0 && def->state == ST_ARTIFACT_ROLLBACK)
         m->rollback_ok = true;
-    if (rc == 0 && strcmp(def->name, "ArtifactVerifyRollbackReboot") == 0)
+    if (rc == 0 && def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_verified = true;
     save_locked(e);
     pthread_mutex_unlock(&e->lock);
     if (is_call || rc != 0)
-        emit(e, EV_CALL_END, m, def->name, -1, rc);
+        emit(e, EV_CALL_END, m, step_name(def), -1, rc);
 }
 
 struct pool {
@@ -412,7 +420,7 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
             r = STEP_FAILED;
             if (!e->d->failure)
                 e->d->failure = xasprintf("%s.%s: %s", m->component_type, m->id,
-                                          m->last_error ? m->last_error : def->name);
+                                          m->last_error ? m->last_error : step_name(def));
         }
     }
     return r;
@@ -420,8 +428,8 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
 
 static enum step_result run_calls(struct engine *e, const struct step *st)
 {
-    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
-    struct member **todo = xcalloc(e->d->nmembers + 1, sizeof(*todo));
+    _cleanup_free_ struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **todo = xcalloc(e->d->nmembers + 1, sizeof(*todo));
     size_t n = step_members(e, st, ms), ntodo = 0;
     const struct step_def *def = st->def;
 
@@ -437,7 +445,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
             continue;
         }
         bool failed = def->interrupted == INT_FAIL;
-        log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", def->name,
+        log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", step_name(def),
                  failed ? "that is a failure" : "taking it as done");
         m->done_seq = e->d->seq;
         m->last_rc = failed ? 1 : 0;
@@ -447,14 +455,10 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
     }
     int saved = marked ? save_locked(e) : 0; /* else each call's own record carries the position */
     pthread_mutex_unlock(&e->lock);
-    enum step_result r = STEP_ERROR;
-    if (saved == 0) {
-        run_parallel(e, def, todo, ntodo);
-        r = e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
-    }
-    free(ms);
-    free(todo);
-    return r;
+    if (saved != 0)
+        return STEP_ERROR;
+    run_parallel(e, def, todo, ntodo);
+    return e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
 }
 
 /* Searches PATH for a command without a slash. Caller frees. */
@@ -463,7 +467,7 @@ static char *resolve_command(const char *cmd)
     if (strchr(cmd, '/'))
         return xstrdup(cmd);
     const char *path = getenv("PATH");
-    char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+    _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
     char *found = NULL;
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
         char *p = fs_join(dir, cmd);
@@ -472,8 +476,31 @@ static char *resolve_command(const char *cmd)
         else
             free(p);
     }
-    free(copy);
     return found ? found : xstrdup(cmd);
+}
+
+MO_DEFINE_POINTER_CLEANUP(argv_freep, char **, iface_argv_free)
+
+/* Runs RebootCommand. Returns 0 once it exited 0 (the reboot is then under way), else -1
+ * with *err. */
+static int reboot_command(const struct config *cfg, struct error **err)
+{
+    const struct strv *cmd = &cfg->reboot_command;
+    _cleanup_(argv_freep) char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
+    for (size_t i = 0; i < cmd->n; i++)
+        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
+    log_info("rebooting the System device: %s", argv[0]);
+    struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
+    _cleanup_(proc_result_free) struct proc_result res = { 0 };
+    char why[512] = "";
+    proc_run(&spec, &res, why, sizeof(why));
+    if (!res.started)
+        return error_set(err, 0, "RebootCommand: %s", why);
+    if (!proc_succeeded(&res)) {
+        proc_describe(&res, why, sizeof(why));
+        return error_set(err, 0, "%s", why);
+    }
+    return 0;
 }
 
 /* One System-device reboot for the group: recorded first (with the boot id), then
@@ -481,14 +508,12 @@ static char *resolve_command(const char *cmd)
 static enum step_result system_reboot(struct engine *e, const struct step *st)
 {
     struct deployment *d = e->d;
-    struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
     size_t n = step_members(e, st, ms);
-    free(ms);
     if (d->reboot_pending) { /* resumed after the reboot */
-        char *now = read_boot_id();
+        _cleanup_free_ char *now = read_boot_id();
         if (d->boot_id && strcmp(now, d->boot_id) == 0)
             log_warn("resumed after a System-device reboot, but the boot id is unchanged (%s)", now);
-        free(now);
         d->reboot_pending = false;
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
     }
@@ -499,40 +524,22 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
     d->boot_id = read_boot_id();
     if (save(e) != 0)
         return STEP_ERROR;
-    emit(e, EV_REBOOT, NULL, st->def->name, st->group, 0);
+    emit(e, EV_REBOOT, NULL, step_name(st->def), st->group, 0);
     if (e->o->exit_on_reboot) {
         log_info("System-device reboot required; run 'mender-orchestrator resume' after it");
         return STEP_REBOOT;
     }
-    const struct strv *cmd = &e->o->cfg->reboot_command;
-    char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
-    for (size_t i = 0; i < cmd->n; i++)
-        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
-    log_info("rebooting the System device: %s", argv[0]);
-    struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
-    struct proc_result res;
-    char err[512] = "";
-    proc_run(&spec, &res, err, sizeof(err));
-    bool ok = proc_succeeded(&res);
-    char why[600];
-    if (!res.started)
-        snprintf(why, sizeof(why), "RebootCommand: %s", err);
-    else if (!ok)
-        proc_describe(&res, why, sizeof(why));
-    proc_result_free(&res);
-    for (size_t i = 0; i < cmd->n; i++)
-        free(argv[i]);
-    free(argv);
-    if (ok) {
+    _cleanup_error_ struct error *why = NULL;
+    if (reboot_command(e->o->cfg, &why) == 0) {
         long t = e->o->cfg->reboot_timeout_seconds;
         for (long i = 0; i < t * 10; i++)
             usleep(100000); /* the reboot ends us here */
-        snprintf(why, sizeof(why), "the System device did not reboot within %ld s", t);
+        error_set(&why, 0, "the System device did not reboot within %ld s", t);
     }
-    log_error("System-device reboot failed: %s", why);
+    log_error("System-device reboot failed: %s", error_message(why));
     d->reboot_pending = false;
     if (st->def->failure == FAIL_ROLLBACK && !d->failure)
-        d->failure = xasprintf("System-device reboot failed: %s", why);
+        d->failure = xasprintf("System-device reboot failed: %s", error_message(why));
     if (save(e) != 0)
         return STEP_ERROR;
     return st->def->failure == FAIL_ROLLBACK ? STEP_FAILED : STEP_OK;
@@ -541,7 +548,7 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
 /* After a group's rollback reboots: retry those not verified, or give up on them. */
 static enum step_result rollback_retry(struct engine *e, const struct step *st, int *jump)
 {
-    struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
+    _cleanup_free_ struct member **ms = xcalloc(e->d->nmembers + 1, sizeof(*ms));
     size_t n = step_members(e, st, ms);
     bool again = false;
     for (size_t i = 0; i < n; i++) {
@@ -554,10 +561,9 @@ static enum step_result rollback_retry(struct engine *e, const struct step *st, 
         ms[i]->rb_given_up = true;
         e->d->inconsistent = true;
     }
-    free(ms);
     if (!again)
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
-    *jump = program_find(&e->prog, 0, "ArtifactRollbackReboot", st->group);
+    *jump = program_find(&e->prog, 0, ST_ARTIFACT_ROLLBACK_REBOOT, st->group);
     return STEP_JUMP;
 }
 
@@ -565,7 +571,7 @@ static enum step_result run_step(struct engine *e, const struct step *st, int *j
 {
     switch (st->def->kind) {
     case SK_STOP:
-        if (!stop_requested(e, st->def->name))
+        if (!stop_requested(e, st->def))
             return STEP_OK;
         return save(e) == 0 ? STEP_STOP : STEP_ERROR; /* status and resume start from here */
     case SK_SYSTEM_REBOOT: return system_reboot(e, st);
@@ -590,20 +596,17 @@ static int highest_touched_group(const struct deployment *d, const struct progra
     return any_install ? top : -1;
 }
 
-int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen)
+int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err)
 {
+    assert(d);
     if (d->direction == DIR_ROLLBACK)
         return 0;
-    struct program p;
+    _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
-    int cleanup = program_cleanup_start(&p);
-    if (d->cursor > cleanup) {
-        snprintf(err, errlen, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator resume' to finish it");
-        program_free(&p);
-        return -1;
-    }
+    if (d->cursor > program_cleanup_start(&p))
+        return error_set(err, 0, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator "
+                                 "resume' to finish it");
     d->rollback_top = highest_touched_group(d, &p);
-    program_free(&p);
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
         if (m->install_started && m->supports_rollback != ANSWER_YES) {
@@ -622,6 +625,7 @@ int engine_begin_rollback(struct deployment *d, const char *reason, char *err, s
 
 void engine_park_failed(struct deployment *d, const char *reason)
 {
+    assert(d);
     d->direction = DIR_ROLLBACK;
     d->rollback_top = -1;
     d->cursor = 0; /* the rollback program then starts at "stop before Cleanup" */
@@ -632,31 +636,18 @@ void engine_park_failed(struct deployment *d, const char *reason)
 
 const char *engine_phase_name(const struct deployment *d)
 {
-    struct program p;
+    assert(d);
+    _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
-    const char *name = "done";
-    if ((size_t)d->cursor < p.n) {
-        const struct step_def *def = p.steps[d->cursor].def;
-        if (d->cursor >= program_cleanup_start(&p))
-            name = "cleanup";
-        else if (d->direction == DIR_ROLLBACK)
-            name = "rollback";
-        else if (strcmp(def->name, "ArtifactCommit") == 0)
-            name = "commit";
-        else
-            name = "install";
-    }
-    program_free(&p);
-    return name;
+    if (d->cursor < 0 || (size_t)d->cursor >= p.n)
+        return "done";
+    if (d->cursor >= program_cleanup_start(&p))
+        return "cleanup";
+    if (d->direction == DIR_ROLLBACK)
+        return "rollback";
+    return p.steps[d->cursor].def->state == ST_ARTIFACT_COMMIT ? "commit" : "install";
 }
 
-/* The exit code for a deployment on the rollback path, stopped or ended. */
-static int rollback_exit(const struct engine *e)
-{
-    if (e->d->inconsistent)
-        return EXIT_INCONSISTENT;
-    return e->o->command == ENGINE_ROLLBACK ? EXIT_OK : EXIT_FAILED;
-}
 
 static void loop_guard(struct engine *e)
 {
@@ -671,9 +662,7 @@ static void loop_guard(struct engine *e)
         return;
     log_error("resumed %d times at the same step without progress", d->resumes_without_progress);
     d->resumes_without_progress = 0;
-    char err[256];
-    if (d->direction == DIR_FORWARD &&
-        engine_begin_rollback(d, "resumed too many times without progress", err, sizeof(err)) == 0) {
+    if (d->direction == DIR_FORWARD && engine_begin_rollback(d, "resumed too many times without progress", NULL) == 0) {
         program_free(&e->prog);
         program_build(d, &e->prog);
     } else {
@@ -687,15 +676,14 @@ static void loop_guard(struct engine *e)
 /* End of a deployment: cached Artifacts it did not use go (orchestrator.md §10.3). */
 static void prune_cache(struct engine *e)
 {
-    struct strv keep = { 0 };
+    _cleanup_(strv_free) struct strv keep = { 0 };
     for (size_t i = 0; i < e->d->nmembers; i++)
         if (e->d->members[i].artifact_url)
             strv_push(&keep, e->d->members[i].artifact_sha256);
     repo_cache_prune(e->o->cfg, &keep);
-    strv_free(&keep);
 }
 
-static int finish(struct engine *e)
+static enum engine_outcome finish(struct engine *e)
 {
     struct deployment *d = e->d;
     d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
@@ -703,23 +691,80 @@ static int finish(struct engine *e)
     _cleanup_error_ struct error *err = NULL;
     if (journal_finish(e->o->journal, d, &err) != 0) {
         log_error("journal: %s", error_message(err));
-        return EXIT_FAILED;
+        return ENGINE_UNRECORDED;
     }
     prune_cache(e);
-    if (d->status == DEP_SUCCESS) {
+    switch (d->status) {
+    case DEP_SUCCESS:
         log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name);
-        return EXIT_OK;
-    }
-    if (d->status == DEP_INCONSISTENT)
+        return ENGINE_DONE;
+    case DEP_INCONSISTENT:
         log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
                   d->failure ? d->failure : "a rollback step failed");
-    else
+        return ENGINE_INCONSISTENT;
+    default:
         log_error("deployment %lld failed and was rolled back: %s", d->id, d->failure ? d->failure : "rollback");
-    return rollback_exit(e);
+        return ENGINE_ROLLED_BACK;
+    }
 }
 
-int engine_run(const struct engine_opts *o, struct deployment *d)
+/* A run stopped at a requested stop point. */
+static enum engine_outcome stopped(const struct engine *e)
 {
+    if (e->d->direction == DIR_FORWARD)
+        return ENGINE_STOPPED;
+    return e->d->inconsistent ? ENGINE_INCONSISTENT : ENGINE_STOPPED_ROLLBACK;
+}
+
+/* The deployment failed on the forward path: the rest of the run is the rollback path. */
+static void turn_back(struct engine *e)
+{
+    struct deployment *d = e->d;
+    log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
+    /* Cannot be refused: a step that fails the deployment comes before Cleanup. */
+    int turned = engine_begin_rollback(d, NULL, NULL);
+    assert(turned == 0);
+    (void)turned;
+    program_free(&e->prog);
+    program_build(d, &e->prog);
+    emit(e, EV_DIRECTION, NULL, "rollback", -1, 0);
+}
+
+/* Runs the program from d's position until it ends, stops, needs a reboot or cannot
+ * write the journal. */
+static enum engine_outcome walk(struct engine *e)
+{
+    struct deployment *d = e->d;
+    while ((size_t)d->cursor < e->prog.n) {
+        const struct step *st = &e->prog.steps[d->cursor];
+        int jump = -1;
+        if (st->def->kind != SK_STOP)
+            emit(e, EV_STEP, NULL, step_name(st->def), st->group, 0);
+        enum step_result r = run_step(e, st, &jump);
+        if (r == STEP_STOP) {
+            log_info("stopped before %s", step_name(st->def));
+            return stopped(e);
+        }
+        if (r == STEP_REBOOT)
+            return ENGINE_REBOOT_REQUIRED;
+        if (r == STEP_ERROR)
+            return ENGINE_JOURNAL_FAILED; /* only a save fails a step so */
+        if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
+            turn_back(e);
+        } else {
+            d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
+            d->seq++;
+        }
+        /* Not written here: the position is in the record made before the next action (a
+         * call, a reboot, a stop) or at the end. A power cut before that resumes at the
+         * step just done, whose members are all recorded done: it moves on at once. */
+    }
+    return finish(e);
+}
+
+enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d)
+{
+    assert(o && o->cfg && o->journal && d);
     struct engine e = { .o = o, .d = d };
     pthread_mutex_init(&e.lock, NULL);
     pthread_cond_init(&e.saved, NULL);
@@ -732,54 +777,17 @@ int engine_run(const struct engine_opts *o, struct deployment *d)
             e.cache = repo_cache_open(o->cfg);
             break;
         }
-    int rc = EXIT_FAILED;
+    bool ready = true;
     if (o->command != ENGINE_INSTALL) {
         loop_guard(&e);
-        if (save(&e) != 0)
-            goto out;
+        ready = save(&e) == 0;
     }
-    for (;;) {
-        if ((size_t)d->cursor >= e.prog.n) {
-            rc = finish(&e);
-            break;
-        }
-        const struct step *st = &e.prog.steps[d->cursor];
-        int jump = -1;
-        if (st->def->kind != SK_STOP)
-            emit(&e, EV_STEP, NULL, st->def->name, st->group, 0);
-        enum step_result r = run_step(&e, st, &jump);
-        if (r == STEP_STOP) {
-            log_info("stopped before %s", st->def->name);
-            rc = d->direction == DIR_FORWARD ? EXIT_OK : rollback_exit(&e);
-            break;
-        }
-        if (r == STEP_REBOOT) {
-            rc = EXIT_REBOOT;
-            break;
-        }
-        if (r == STEP_ERROR)
-            break;
-        if (r == STEP_FAILED && d->direction == DIR_FORWARD) {
-            char err[256];
-            log_error("deployment %lld failed: %s; rolling the System back", d->id, d->failure ? d->failure : "");
-            engine_begin_rollback(d, NULL, err, sizeof(err));
-            program_free(&e.prog);
-            program_build(d, &e.prog);
-            emit(&e, EV_DIRECTION, NULL, "rollback", -1, 0);
-        } else {
-            d->cursor = r == STEP_JUMP && jump >= 0 ? jump : d->cursor + 1;
-            d->seq++;
-        }
-        /* Not written here: the position is in the record made before the next action (a
-         * call, a reboot, a stop) or at the end. A power cut before that resumes at the
-         * step just done, whose members are all recorded done: it moves on at once. */
-    }
-out:
+    enum engine_outcome rc = ready ? walk(&e) : ENGINE_JOURNAL_FAILED;
     if (e.journal_failed) {
         log_error("deployment %lld interrupted: its journal cannot be written, and the System may be half-updated; "
                   "free space in %s (or repair it), then run 'mender-orchestrator resume'",
                   d->id, o->cfg->datastore_dir);
-        rc = EXIT_INCONSISTENT;
+        rc = ENGINE_JOURNAL_FAILED;
     }
     program_free(&e.prog);
     repo_cache_close(e.cache);

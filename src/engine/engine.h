@@ -9,9 +9,11 @@
 
 #include "artifact/artifact.h"
 #include "deploy/deployment.h"
+#include "engine/program.h"
 #include "inputs/config.h"
 #include "store/journal.h"
-#include "util/strv.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 
 /* What the engine tells the outside world (progress views, tests). */
 enum engine_event_kind { EV_STEP, EV_CALL_START, EV_CALL_END, EV_PROGRESS, EV_REBOOT, EV_DIRECTION };
@@ -28,26 +30,40 @@ struct engine_event {
 
 typedef void (*engine_event_fn)(void *ctx, const struct engine_event *ev);
 
+/* Which command runs the engine: a resume or a rollback first checks that the last runs
+ * made progress (the loop guard). */
 enum engine_command { ENGINE_INSTALL, ENGINE_RESUME, ENGINE_ROLLBACK };
 
 struct engine_opts {
     const struct config *cfg;
     struct journal *journal;
     const struct artifact_keys *keys;
-    const struct strv *stop_before;
+    unsigned stop_before;         /* a set of enum stop_point */
     bool exit_on_reboot;
-    enum engine_command command;  /* decides exit codes on the rollback path */
+    enum engine_command command;
     engine_event_fn on_event;
     void *event_ctx;
 };
 
-/* Runs d from its saved position until it ends, stops, or needs a reboot. Returns the
- * exit code of orchestrator.md §8. */
-int engine_run(const struct engine_opts *o, struct deployment *d);
+/* How a run of the engine ended. Every outcome is logged by the engine; what it means
+ * for the user (an exit code) is the caller's to decide. */
+enum engine_outcome {
+    ENGINE_DONE,              /* the success path ended: the Manifest is installed */
+    ENGINE_STOPPED,           /* stopped at a requested stop point of the success path */
+    ENGINE_REBOOT_REQUIRED,   /* a System-device reboot is due (exit_on_reboot) */
+    ENGINE_ROLLED_BACK,       /* the rollback path ended, the System consistent */
+    ENGINE_STOPPED_ROLLBACK,  /* stopped at a requested stop point of the rollback path, consistent */
+    ENGINE_INCONSISTENT,      /* on the rollback path (ended or stopped), and the System may be inconsistent */
+    ENGINE_JOURNAL_FAILED,    /* interrupted: the journal cannot be written; the System may be half-updated */
+    ENGINE_UNRECORDED,        /* ended, but its end could not be written to the journal */
+};
+
+/* Runs d from its saved position until it ends, stops, or needs a reboot. */
+MO_MUST_CHECK enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d);
 
 /* Turns d to the rollback path (the `rollback` command, or a failure). Returns 0, or -1
  * with a reason in err when it cannot: the success path already started Cleanup. */
-int engine_begin_rollback(struct deployment *d, const char *reason, char *err, size_t errlen);
+MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err);
 
 /* Parks a deployment whose preparation failed before Cleanup (orchestrator.md §6.1), as
  * a first-group Download failure would be: rollback path, nothing to roll back. */

@@ -1,5 +1,6 @@
 #include "engine/program.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,41 +38,89 @@ static bool install_started(const struct member *m) { return m->install_started;
 
 #define ANSWER_AT(field) offsetof(struct member, field)
 
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const state_names[ST_COUNT_] = {
+    [ST_DOWNLOAD] = "Download",
+    [ST_NEEDS_UNPACKED_ARTIFACT] = "NeedsUnpackedArtifact",
+    [ST_PROVIDE_PAYLOAD_FILE_SIZES] = "ProvidePayloadFileSizes",
+    [ST_SUPPORTS_ROLLBACK] = "SupportsRollback",
+    [ST_ARTIFACT_INSTALL] = "ArtifactInstall",
+    [ST_NEEDS_ARTIFACT_REBOOT] = "NeedsArtifactReboot",
+    [ST_ARTIFACT_REBOOT] = "ArtifactReboot",
+    [ST_SYSTEM_REBOOT] = "SystemReboot",
+    [ST_ARTIFACT_VERIFY_REBOOT] = "ArtifactVerifyReboot",
+    [ST_ARTIFACT_COMMIT] = "ArtifactCommit",
+    [ST_CLEANUP] = "Cleanup",
+    [ST_ARTIFACT_ROLLBACK] = "ArtifactRollback",
+    [ST_ARTIFACT_ROLLBACK_REBOOT] = "ArtifactRollbackReboot",
+    [ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT] = "ArtifactVerifyRollbackReboot",
+    [ST_ROLLBACK_REBOOT_RETRY] = "RollbackRebootRetry",
+    [ST_ARTIFACT_FAILURE] = "ArtifactFailure",
+};
+
+const char *state_name(enum state_id s)
+{
+    assert((unsigned)s < ST_COUNT_ && state_names[s]);
+    return state_names[s];
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 /* Forward path, per group (§6.2; interruptions §6.6). */
 static const struct step_def forward_group[] = {
-    { "Download", SK_WORKDIR, all, INT_RERUN, FAIL_ROLLBACK, false, 0, 0 },
-    { "NeedsUnpackedArtifact", SK_QUERY, all, INT_RERUN, FAIL_ROLLBACK, false, ANSWER_YES,
-      ANSWER_AT(needs_unpacked) },
-    { "ProvidePayloadFileSizes", SK_QUERY, all, INT_RERUN, FAIL_ROLLBACK, false, ANSWER_NO,
-      ANSWER_AT(provide_sizes) },
-    { "Download", SK_DOWNLOAD, all, INT_FAIL, FAIL_ROLLBACK, false, 0, 0 },
-    { "SupportsRollback", SK_QUERY, all, INT_RERUN, FAIL_LOG, false, ANSWER_NO, ANSWER_AT(supports_rollback) },
-    { "ArtifactInstall", SK_STATE, all, INT_FAIL, FAIL_ROLLBACK, false, 0, 0 },
-    { "NeedsArtifactReboot", SK_QUERY, all, INT_RERUN, FAIL_ROLLBACK, true, ANSWER_NO, ANSWER_AT(needs_reboot) },
-    { "ArtifactReboot", SK_STATE, reboot_yes, INT_DONE, FAIL_ROLLBACK, false, 0, 0 },
-    { "SystemReboot", SK_SYSTEM_REBOOT, reboot_automatic, INT_DONE, FAIL_ROLLBACK, false, 0, 0 },
-    { "ArtifactVerifyReboot", SK_STATE, rebooted, INT_FAIL, FAIL_ROLLBACK, false, 0, 0 },
+    { .state = ST_DOWNLOAD, .kind = SK_WORKDIR, .applies = all, .interrupted = INT_RERUN, .failure = FAIL_ROLLBACK },
+    { .state = ST_NEEDS_UNPACKED_ARTIFACT, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK, .dflt = ANSWER_YES, .answer_offset = ANSWER_AT(needs_unpacked) },
+    { .state = ST_PROVIDE_PAYLOAD_FILE_SIZES, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(provide_sizes) },
+    { .state = ST_DOWNLOAD, .kind = SK_DOWNLOAD, .applies = all, .interrupted = INT_FAIL, .failure = FAIL_ROLLBACK },
+    { .state = ST_SUPPORTS_ROLLBACK, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN, .failure = FAIL_LOG,
+      .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(supports_rollback) },
+    { .state = ST_ARTIFACT_INSTALL, .kind = SK_STATE, .applies = all, .interrupted = INT_FAIL,
+      .failure = FAIL_ROLLBACK },
+    { .state = ST_NEEDS_ARTIFACT_REBOOT, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK, .automatic = true, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(needs_reboot) },
+    { .state = ST_ARTIFACT_REBOOT, .kind = SK_STATE, .applies = reboot_yes, .interrupted = INT_DONE,
+      .failure = FAIL_ROLLBACK },
+    { .state = ST_SYSTEM_REBOOT, .kind = SK_SYSTEM_REBOOT, .applies = reboot_automatic, .interrupted = INT_DONE,
+      .failure = FAIL_ROLLBACK },
+    { .state = ST_ARTIFACT_VERIFY_REBOOT, .kind = SK_STATE, .applies = rebooted, .interrupted = INT_FAIL,
+      .failure = FAIL_ROLLBACK },
 };
 
-static const struct step_def stop_commit = { "ArtifactCommit", SK_STOP, NULL, INT_DONE, FAIL_LOG, false, 0, 0 };
-static const struct step_def commit = { "ArtifactCommit", SK_STATE, all, INT_FAIL, FAIL_ROLLBACK, false, 0, 0 };
-static const struct step_def stop_cleanup = { "Cleanup", SK_STOP, NULL, INT_DONE, FAIL_LOG, false, 0, 0 };
-static const struct step_def cleanup = { "Cleanup", SK_STATE, touched, INT_RERUN, FAIL_LOG, false, 0, 0 };
-static const struct step_def stop_rollback = { "ArtifactRollback", SK_STOP, NULL, INT_DONE, FAIL_LOG, false, 0, 0 };
+static const struct step_def stop_commit = { .state = ST_ARTIFACT_COMMIT, .kind = SK_STOP, .interrupted = INT_DONE,
+                                             .failure = FAIL_LOG, .stop = STOP_ARTIFACT_COMMIT };
+static const struct step_def commit = { .state = ST_ARTIFACT_COMMIT, .kind = SK_STATE, .applies = all,
+                                        .interrupted = INT_FAIL, .failure = FAIL_ROLLBACK };
+static const struct step_def stop_cleanup = { .state = ST_CLEANUP, .kind = SK_STOP, .interrupted = INT_DONE,
+                                              .failure = FAIL_LOG, .stop = STOP_CLEANUP };
+static const struct step_def cleanup = { .state = ST_CLEANUP, .kind = SK_STATE, .applies = touched,
+                                         .interrupted = INT_RERUN, .failure = FAIL_LOG };
+static const struct step_def stop_rollback = { .state = ST_ARTIFACT_ROLLBACK, .kind = SK_STOP,
+                                               .interrupted = INT_DONE, .failure = FAIL_LOG,
+                                               .stop = STOP_ARTIFACT_ROLLBACK };
 
 /* Rollback path, per group, highest first (§6.4 step 2). */
 static const struct step_def rollback_group[] = {
-    { "ArtifactRollback", SK_STATE, can_roll_back, INT_RERUN, FAIL_INCONSISTENT, false, 0, 0 },
-    { "NeedsArtifactReboot", SK_QUERY, rolled_back, INT_RERUN, FAIL_INCONSISTENT, true, ANSWER_NO,
-      ANSWER_AT(rollback_reboot) },
-    { "ArtifactRollbackReboot", SK_STATE, rb_reboot_yes, INT_DONE, FAIL_LOG, false, 0, 0 },
-    { "SystemReboot", SK_SYSTEM_REBOOT, rb_reboot_automatic, INT_DONE, FAIL_LOG, false, 0, 0 },
-    { "ArtifactVerifyRollbackReboot", SK_STATE, rb_pending, INT_RERUN, FAIL_LOG, false, 0, 0 },
-    { "RollbackRebootRetry", SK_RB_RETRY, rb_pending, INT_RERUN, FAIL_INCONSISTENT, false, 0, 0 },
-    { "ArtifactFailure", SK_STATE, install_started, INT_RERUN, FAIL_INCONSISTENT, false, 0, 0 },
+    { .state = ST_ARTIFACT_ROLLBACK, .kind = SK_STATE, .applies = can_roll_back, .interrupted = INT_RERUN,
+      .failure = FAIL_INCONSISTENT },
+    { .state = ST_NEEDS_ARTIFACT_REBOOT, .kind = SK_QUERY, .applies = rolled_back, .interrupted = INT_RERUN,
+      .failure = FAIL_INCONSISTENT, .automatic = true, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(rollback_reboot) },
+    { .state = ST_ARTIFACT_ROLLBACK_REBOOT, .kind = SK_STATE, .applies = rb_reboot_yes, .interrupted = INT_DONE,
+      .failure = FAIL_LOG },
+    { .state = ST_SYSTEM_REBOOT, .kind = SK_SYSTEM_REBOOT, .applies = rb_reboot_automatic, .interrupted = INT_DONE,
+      .failure = FAIL_LOG },
+    { .state = ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT, .kind = SK_STATE, .applies = rb_pending, .interrupted = INT_RERUN,
+      .failure = FAIL_LOG },
+    { .state = ST_ROLLBACK_REBOOT_RETRY, .kind = SK_RB_RETRY, .applies = rb_pending, .interrupted = INT_RERUN,
+      .failure = FAIL_INCONSISTENT },
+    { .state = ST_ARTIFACT_FAILURE, .kind = SK_STATE, .applies = install_started, .interrupted = INT_RERUN,
+      .failure = FAIL_INCONSISTENT },
 };
+
+/* The stop points by the name --stop-before gives them. */
+static const struct step_def *const stop_points[] = { &stop_commit, &stop_rollback, &stop_cleanup };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -91,6 +140,7 @@ static void push_group_steps(struct program *p, const struct step_def *defs, siz
 
 void program_build(const struct deployment *d, struct program *p)
 {
+    assert(d && p);
     memset(p, 0, sizeof(*p));
     p->groups = deployment_groups(d, &p->ngroups);
     int ng = (int)p->ngroups;
@@ -118,16 +168,27 @@ void program_free(struct program *p)
     memset(p, 0, sizeof(*p));
 }
 
-int program_find(const struct program *p, int from, const char *name, int group)
+unsigned stop_point_from_name(const char *name)
 {
+    assert(name);
+    for (size_t i = 0; i < N_ELEMS(stop_points); i++)
+        if (strcmp(step_name(stop_points[i]), name) == 0)
+            return stop_points[i]->stop;
+    return 0;
+}
+
+int program_find(const struct program *p, int from, enum state_id s, int group)
+{
+    assert(p);
     for (size_t i = (size_t)(from < 0 ? 0 : from); i < p->n; i++)
-        if (p->steps[i].group == group && strcmp(p->steps[i].def->name, name) == 0)
+        if (p->steps[i].group == group && p->steps[i].def->state == s)
             return (int)i;
     return -1;
 }
 
 int program_group_of(const struct program *p, const struct member *m)
 {
+    assert(p && m);
     if (!m->selected)
         return -1;
     for (size_t g = 0; g < p->ngroups; g++)
@@ -138,6 +199,7 @@ int program_group_of(const struct program *p, const struct member *m)
 
 int program_cleanup_start(const struct program *p)
 {
+    assert(p);
     for (size_t i = 0; i < p->n; i++)
         if (p->steps[i].def == &stop_cleanup)
             return (int)i;

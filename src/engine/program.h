@@ -7,6 +7,42 @@
 #include <stddef.h>
 
 #include "deploy/deployment.h"
+#include "util/cleanup.h"
+
+/* What a step is: a state or query of the Interface protocol, or a step of the engine's
+ * own. The engine compares these, never names; the name is for calls, logs and events. */
+enum state_id {
+    ST_DOWNLOAD,
+    ST_NEEDS_UNPACKED_ARTIFACT,
+    ST_PROVIDE_PAYLOAD_FILE_SIZES,
+    ST_SUPPORTS_ROLLBACK,
+    ST_ARTIFACT_INSTALL,
+    ST_NEEDS_ARTIFACT_REBOOT,
+    ST_ARTIFACT_REBOOT,
+    ST_SYSTEM_REBOOT,
+    ST_ARTIFACT_VERIFY_REBOOT,
+    ST_ARTIFACT_COMMIT,
+    ST_CLEANUP,
+    ST_ARTIFACT_ROLLBACK,
+    ST_ARTIFACT_ROLLBACK_REBOOT,
+    ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT,
+    ST_ROLLBACK_REBOOT_RETRY,
+    ST_ARTIFACT_FAILURE,
+    ST_COUNT_
+};
+
+/* The protocol's name of a state or query ("ArtifactInstall"). */
+const char *state_name(enum state_id s);
+
+/* The points a run can stop before (--stop-before), as bits of a set. */
+enum stop_point {
+    STOP_ARTIFACT_COMMIT = 1u << 0,
+    STOP_ARTIFACT_ROLLBACK = 1u << 1,
+    STOP_CLEANUP = 1u << 2,
+};
+
+/* The stop point named name ("ArtifactCommit", "ArtifactRollback", "Cleanup"), or 0. */
+unsigned stop_point_from_name(const char *name);
 
 enum step_kind {
     SK_WORKDIR,        /* fresh work dir with the verified header (no call) */
@@ -31,9 +67,9 @@ enum on_failure {
 struct member;
 
 struct step_def {
-    const char *name;        /* state or query name, or the stop point */
+    enum state_id state;     /* the state or query called; a stop point: the state it stops before */
     enum step_kind kind;
-    /* which members of the group the step calls */
+    /* which members of the group the step calls (NULL for stop points) */
     bool (*applies)(const struct member *m);
     enum on_interrupt interrupted;
     enum on_failure failure;
@@ -41,7 +77,14 @@ struct step_def {
     bool automatic;
     int dflt;
     size_t answer_offset;    /* offsetof(struct member, ...) */
+    enum stop_point stop;    /* SK_STOP: which point */
 };
+
+/* The name of the state or query a step calls (of the state a stop point is before). */
+static inline const char *step_name(const struct step_def *def)
+{
+    return state_name(def->state);
+}
 
 struct step {
     const struct step_def *def;
@@ -59,14 +102,14 @@ struct program {
 void program_build(const struct deployment *d, struct program *p);
 void program_free(struct program *p);
 
-/* Index of the first step of a kind/name in the program at or after from, in the same
+/* Index of the first step calling state s in the program at or after from, in the same
  * group; -1 if none. */
-int program_find(const struct program *p, int from, const char *name, int group);
+MO_MUST_CHECK int program_find(const struct program *p, int from, enum state_id s, int group);
 
 /* The group a member belongs to in the program, or -1 if it is not selected. */
-int program_group_of(const struct program *p, const struct member *m);
+MO_MUST_CHECK int program_group_of(const struct program *p, const struct member *m);
 
-/* The cursor of the forward program's "stop before Cleanup" point. */
-int program_cleanup_start(const struct program *p);
+/* The cursor of the "stop before Cleanup" point (in every program). */
+MO_MUST_CHECK int program_cleanup_start(const struct program *p);
 
 #endif
