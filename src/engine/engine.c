@@ -168,9 +168,9 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     struct iface_target t = target_of(m);
     char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
     int r = -1;
-    char why0[512];
-    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why0, sizeof(why0)) != 0) {
-        snprintf(err, errlen, "%s: %s", def->name, why0);   /* no Interface runs through a symlink */
+    _cleanup_error_ struct error *ie = NULL;
+    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, &ie) != 0) {
+        snprintf(err, errlen, "%s: %s", def->name, error_message(ie));   /* no Interface runs through a symlink */
         free(wd);
         return -1;
     }
@@ -207,8 +207,8 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             snprintf(err, errlen, "Download: %s: %s", where, why);
         else if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
             snprintf(err, errlen, "Download: %s: the Artifact changed since it was selected", where);
-        else if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "Download: work dir: %s", why);
+        else if (workdir_create(wd, m->component_type, &m->provides, &info, &ie) != 0) {
+            snprintf(err, errlen, "Download: work dir: %s", error_message(ie));
             /* No Interface has seen it, and no Cleanup runs for a member never called:
              * what was made of it goes now (a full disk stops it half-way). */
             if (workdir_remove(wd) != 0)
@@ -228,7 +228,9 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     }
     case SK_QUERY: {
         enum answer a;
-        r = iface_query_answer(&e->env, &t, def->name, wd, def->automatic, (enum answer)def->dflt, &a, err, errlen);
+        r = iface_query_answer(&e->env, &t, def->name, wd, def->automatic, (enum answer)def->dflt, &a, &ie);
+        if (r != 0)
+            snprintf(err, errlen, "%s", error_message(ie));
         if (r == 0)
             *answer = (int)a;
         break;
@@ -264,7 +266,9 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
                      repo_reader_origin(rr));
             o.source = repo_reader_source(rr);
         }
-        r = iface_download(&o, &res, err, errlen);
+        r = iface_download(&o, &res, &ie);
+        if (r != 0)
+            snprintf(err, errlen, "%s", error_message(ie));
         if (r != 0 && rr && repo_reader_error(rr)) /* the transfer's own reason says more */
             snprintf(err, errlen, "Download: %s", repo_reader_error(rr));
         repo_reader_close(rr);
@@ -275,7 +279,9 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             snprintf(err, errlen, "%s: work dir %s: %s", def->name, wd, strerror(errno));
             break;
         }
-        r = iface_state(&e->env, &t, def->name, wd, err, errlen);
+        r = iface_state(&e->env, &t, def->name, wd, &ie);
+        if (r != 0)
+            snprintf(err, errlen, "%s", error_message(ie));
         if (strcmp(def->name, "Cleanup") == 0 && workdir_remove(wd) != 0)
             log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
         break;
@@ -503,14 +509,13 @@ static enum step_result system_reboot(struct engine *e, const struct step *st)
     log_info("rebooting the System device: %s", argv[0]);
     struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
     struct proc_result res;
-    char err[512] = "";
-    proc_run(&spec, &res, err, sizeof(err));
-    bool ok = proc_succeeded(&res);
+    _cleanup_error_ struct error *perr = NULL;
+    bool ok = proc_run(&spec, &res, &perr) == 0 && proc_check(&res, &perr) == 0;
     char why[600];
     if (!res.started)
-        snprintf(why, sizeof(why), "RebootCommand: %s", err);
+        snprintf(why, sizeof(why), "RebootCommand: %s", error_message(perr));
     else if (!ok)
-        proc_describe(&res, why, sizeof(why));
+        snprintf(why, sizeof(why), "%s", error_message(perr));
     proc_result_free(&res);
     for (size_t i = 0; i < cmd->n; i++)
         free(argv[i]);

@@ -10,6 +10,7 @@
 
 #include "artifact/artifact.h"
 #include "iface/runner.h"
+#include "util/error.h"
 
 struct download_opts {
     const struct iface_env *env;
@@ -35,7 +36,8 @@ struct download_result {
 };
 
 /* Runs Download (or DownloadWithFileSizes). Returns 0 when the Interface exited 0 and
- * every check passed; -1 with a one-line reason in err otherwise. */
-int iface_download(const struct download_opts *o, struct download_result *res, char *err, size_t errlen);
+ * every check passed; -1 with *err otherwise ("Download: <reason>", or the runner's
+ * "Interface <name>: ..." when it could not be started). */
+MO_MUST_CHECK int iface_download(const struct download_opts *o, struct download_result *res, struct error **err);
 
 #endif
