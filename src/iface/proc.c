@@ -98,77 +98,96 @@ static void kill_group(struct proc *p, int sig)
         kill(p->pid, sig);
 }
 
+/* The monitor thread's clock: when the call started, exited, was sent SIGTERM. */
+struct watch {
+    double start, exit_time, term_time;
+    bool killed;
+};
+
+/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came. */
+static void drain(struct proc *p)
+{
+    char buf[16384];
+    struct pollfd pfd[3];
+    int nfd = 0;
+    for (int i = 0; i < 2; i++)
+        if (p->fd[i] >= 0)
+            pfd[nfd++] = (struct pollfd){ .fd = p->fd[i], .events = POLLIN };
+    int npipes = nfd;
+    /* The child's exit wakes the poll too (no sleeping between its pipes' end and its exit). */
+    if (!p->exited && p->pidfd >= 0)
+        pfd[nfd++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+    if (nfd)
+        poll(pfd, (nfds_t)nfd, 50);
+    else
+        usleep(p->exited ? 20000 : 2000);
+    for (int k = 0; k < npipes; k++) {
+        if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        int which = pfd[k].fd == p->fd[0] ? 0 : 1;
+        ssize_t r = read(pfd[k].fd, buf, sizeof(buf));
+        if (r > 0) {
+            add_output(p, which, buf, (size_t)r);
+        } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(p->fd[which]);
+            p->fd[which] = -1;
+        }
+    }
+}
+
+/* Notes the main process's exit (without blocking). */
+static void reap(struct proc *p, struct watch *w, double t)
+{
+    if (p->exited)
+        return;
+    int st;
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if (r == p->pid || (r < 0 && errno == ECHILD)) {
+        pthread_mutex_lock(&p->mu);
+        p->exited = true;
+        p->wstatus = r == p->pid ? st : 0;
+        pthread_mutex_unlock(&p->mu);
+        w->exit_time = t;
+    }
+}
+
+/* The timeout and proc_cancel: SIGTERM to the group, SIGKILL after the grace time. */
+static void enforce(struct proc *p, struct watch *w, double t)
+{
+    if (!p->timed_out && p->timeout > 0 && t - w->start >= p->timeout) {
+        p->timed_out = true;
+        w->term_time = t;
+        log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it",
+                 p->timeout);
+        kill_group(p, SIGTERM);
+    }
+    pthread_mutex_lock(&p->mu);
+    bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
+    pthread_mutex_unlock(&p->mu);
+    if (cancel && !p->exited) {
+        p->cancelled = true;
+        w->term_time = t;
+        kill_group(p, SIGTERM);
+    }
+    if ((p->timed_out || p->cancelled) && !w->killed && t - w->term_time >= p->grace) {
+        w->killed = true;
+        kill_group(p, SIGKILL);
+    }
+}
+
 static void *monitor(void *arg)
 {
     struct proc *p = arg;
-    double start = now_seconds(), exit_time = 0, term_time = 0;
-    bool killed = false;
-    char buf[16384];
+    struct watch w = { .start = now_seconds() };
     for (;;) {
-        struct pollfd pfd[3];
-        int nfd = 0;
-        for (int i = 0; i < 2; i++)
-            if (p->fd[i] >= 0) {
-                pfd[nfd].fd = p->fd[i];
-                pfd[nfd].events = POLLIN;
-                pfd[nfd].revents = 0;
-                nfd++;
-            }
-        int npipes = nfd;
-        /* The child's exit wakes the poll too (no sleeping between its pipes' end and its exit). */
-        if (!p->exited && p->pidfd >= 0)
-            pfd[nfd++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
-        if (nfd)
-            poll(pfd, (nfds_t)nfd, 50);
-        else
-            usleep(p->exited ? 20000 : 2000);
-        for (int k = 0; k < npipes; k++) {
-            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            int which = pfd[k].fd == p->fd[0] ? 0 : 1;
-            ssize_t r = read(pfd[k].fd, buf, sizeof(buf));
-            if (r > 0) {
-                add_output(p, which, buf, (size_t)r);
-            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-                close(p->fd[which]);
-                p->fd[which] = -1;
-            }
-        }
+        drain(p);
         double t = now_seconds();
-        if (!p->exited) {
-            int st;
-            pid_t r = waitpid(p->pid, &st, WNOHANG);
-            if (r == p->pid || (r < 0 && errno == ECHILD)) {
-                pthread_mutex_lock(&p->mu);
-                p->exited = true;
-                p->wstatus = r == p->pid ? st : 0;
-                pthread_mutex_unlock(&p->mu);
-                exit_time = t;
-            }
-        }
+        reap(p, &w, t);
         if (p->exited && (p->fd[0] < 0 && p->fd[1] < 0))
             break;
-        if (p->exited && t - exit_time > ORPHAN_WAIT_SECONDS)
+        if (p->exited && t - w.exit_time > ORPHAN_WAIT_SECONDS)
             break;
-        if (!p->timed_out && p->timeout > 0 && t - start >= p->timeout) {
-            p->timed_out = true;
-            term_time = t;
-            log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it",
-                     p->timeout);
-            kill_group(p, SIGTERM);
-        }
-        pthread_mutex_lock(&p->mu);
-        bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
-        pthread_mutex_unlock(&p->mu);
-        if (cancel && !p->exited) {
-            p->cancelled = true;
-            term_time = t;
-            kill_group(p, SIGTERM);
-        }
-        if ((p->timed_out || p->cancelled) && !killed && t - term_time >= p->grace) {
-            killed = true;
-            kill_group(p, SIGKILL);
-        }
+        enforce(p, &w, t);
     }
     /* Nothing of the call may outlive it. */
     kill(-p->pid, SIGKILL);

@@ -308,6 +308,26 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
     return r;
 }
 
+/* Reads the Artifact into the streams (or files/), then the final zero-length read
+ * of stream-next. Returns 0, or -1 with the reason in d->err or else in why. */
+static int deliver(struct dl *d, char *why, size_t whylen)
+{
+    const struct download_opts *o = d->o;
+    _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
+    struct artifact_sink sink = { d, sink_header, sink_begin, sink_data, sink_end };
+    int r = !o->unpacked ? read_whole(d, &sink, &info, why, whylen)
+            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why, whylen)
+                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, whylen);
+    close_current(d, false);
+    for (size_t i = 0; i < d->pending.n; i++) { /* files the reader never ended */
+        _cleanup_free_ char *tmp = tmp_name(d, d->pending.v[i]);
+        unlink(tmp);
+    }
+    if (r == 0 && d->mode != FILES)
+        r = announce(d, NULL);
+    return r;
+}
+
 /* What a download leaves behind: never the streams tree, files/ only on success. */
 static void dl_done(struct dl *d)
 {
@@ -348,18 +368,7 @@ int iface_download(const struct download_opts *o, struct download_result *res, s
 
     /* The reader's own reason, when the sink recorded none (artifact_read's buffer). */
     char why[512] = "";
-    _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
-    struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
-    int r = !o->unpacked ? read_whole(&d, &sink, &info, why, sizeof(why))
-            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why, sizeof(why))
-                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, sizeof(why));
-    close_current(&d, false);
-    for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
-        _cleanup_free_ char *tmp = tmp_name(&d, d.pending.v[i]);
-        unlink(tmp);
-    }
-    if (r == 0 && d.mode != FILES)
-        r = announce(&d, NULL);
+    int r = deliver(&d, why, sizeof(why));
     if (r != 0 && !proc_has_exited(d.p))
         proc_cancel(d.p);
     struct proc_result pr;

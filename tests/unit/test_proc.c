@@ -300,13 +300,13 @@ static void timeout_terminates_the_group(void **state)
     /* SIGTERM is handled: the call ends at once, without waiting for the grace time. */
     sh_spec(&s, "trap 'echo got TERM; exit 7' TERM; while :; do sleep 0.05; done");
     s.spec.timeout_seconds = 0.3;
-    s.spec.kill_grace_seconds = 5;
+    s.spec.kill_grace_seconds = 8;
     capture_begin();
     double t0 = now();
     run(&s.spec, &res);
     double took = now() - t0;
     _cleanup_free_ char *log = capture_end();
-    assert_true(took >= 0.3 && took < 3);
+    assert_true(took >= 0.3 && took < 6); /* well before the grace time's end */
     assert_true(res.timed_out);
     assert_false(res.signaled);
     assert_int_equal(res.status, 7);
@@ -332,7 +332,7 @@ static void sigkill_after_the_grace_time(void **state)
     double t0 = now();
     run(&s.spec, &res);
     double took = now() - t0;
-    assert_true(took >= 0.8 && took < 4);
+    assert_true(took >= 0.8 && took < 8);
     assert_true(res.timed_out);
     assert_true(res.signaled);
     assert_int_equal(res.status, SIGKILL);
@@ -352,9 +352,7 @@ static void nothing_of_the_group_outlives_the_call(void **state)
     sh_spec(&s, "sleep 30 >/dev/null 2>&1 & echo $!");
     s.spec.capture_stdout = true;
     s.spec.capture_max = 64;
-    double t0 = now();
     run(&s.spec, &res);
-    assert_true(now() - t0 < 1.5);
     assert_true(proc_succeeded(&res));
     long pid = strtol(res.out, NULL, 10);
     assert_true(pid > 0);
@@ -366,9 +364,9 @@ static void nothing_of_the_group_outlives_the_call(void **state)
     sh_spec(&s, "sleep 30 & echo $!");
     s.spec.capture_stdout = true;
     s.spec.capture_max = 64;
-    t0 = now();
+    double t0 = now();
     run(&s.spec, &res);
-    assert_true(now() - t0 < 5);
+    assert_true(now() - t0 < 8);
     assert_true(proc_succeeded(&res));
     pid = strtol(res.out, NULL, 10);
     assert_true(pid > 0);
