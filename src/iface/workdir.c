@@ -143,7 +143,7 @@ static int make_dir(const char *dir, const char *name, struct error **err)
     return 0;
 }
 
-/* The files directly in the work dir (interface-protocol.md §6). */
+/* The files directly in the work dir: the format version and what runs now. */
 static int put_top(const char *dir, const char *component_type, const struct kvlist *provides, struct error **err)
 {
     if (put(dir, "version", "1\n", 2, err) < 0 ||
