@@ -37,7 +37,7 @@
 #   BENCH_DIR  work dir (default /var/tmp/mo-bench). Built Artifacts are CACHED in
 #              $BENCH_DIR/cache and reused by later runs (delete it to rebuild): the 2 GiB
 #              xz ones take many minutes to write with mender-artifact. Results go to
-#              $BENCH_DIR/results/<UTC time>/: raw.csv (every measurement), summary.md.
+#              $BENCH_DIR/results/<UTC time>/: raw.csv (every measurement), <UTC time>/summary.md.
 #   BUILD      meson build dir of mender-orchestrator (default: build-bench in the
 #              repository, set up with --buildtype=release if missing, and built).
 # Needs (scripts/bootstrap installs them): meson, ninja, a C compiler, mender-artifact,

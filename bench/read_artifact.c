@@ -70,23 +70,23 @@ int main(int argc, char **argv)
         strv_free(&keypaths);
         return 1;
     }
-    char err[512];
+    _cleanup_error_ struct error *err = NULL;
     struct artifact_keys *keys = NULL;
     if (keypaths.n) {
-        keys = artifact_keys_load(&keypaths, err, sizeof(err));
+        keys = artifact_keys_load(&keypaths, &err);
         strv_free(&keypaths);
         if (!keys) {
-            fprintf(stderr, "error: %s\n", err);
+            fprintf(stderr, "error: %s\n", error_message(err));
             return 1;
         }
     }
     struct counts c = { 0 };
     struct artifact_sink sink = { &c, on_header, on_begin, on_data, on_end };
     struct artifact_info info;
-    int rc = artifact_read_file(file, keys, &sink, &info, err, sizeof(err));
+    int rc = artifact_read_file(file, keys, &sink, &info, &err);
     artifact_keys_free(keys);
     if (rc != 0) {
-        fprintf(stderr, "%s: %s\n", file, err);
+        fprintf(stderr, "%s: %s\n", file, error_message(err));
         return 1;
     }
     printf("artifact_name=%s payload_type=%s signed=%s files=%u bytes=%" PRIu64 " header=%s data=%s\n",

@@ -64,8 +64,8 @@ static void one(const uint8_t *data, size_t size, const struct artifact_keys *ke
     struct artifact_sink sink = { .ctx = &o, .header = on_header, .file_begin = on_begin, .file_data = on_data,
                                   .file_end = on_end };
     struct artifact_info info;
-    char err[512];
-    int rc = artifact_read(&src, keys, &sink, &info, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int rc = artifact_read(&src, keys, &sink, &info, &err);
     fuzz_check_reason(rc, err);
     FUZZ_ASSERT(o.ended == o.begun);   /* every begun file got exactly one file_end */
     if (rc == 0) {

@@ -9,8 +9,8 @@ static void one(const uint8_t *data, size_t size, const struct artifact_keys *ke
     struct artifact_source src;
     fuzz_mem_source(&mem, data, size, &src);
     struct artifact_info info;
-    char err[512];
-    int rc = artifact_read_header(&src, keys, &info, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int rc = artifact_read_header(&src, keys, &info, &err);
     fuzz_check_reason(rc, err);
     if (rc == 0) {
         FUZZ_ASSERT(info.format_version == 3 && info.artifact_name && info.header_info);

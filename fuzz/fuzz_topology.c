@@ -1,6 +1,6 @@
 /* libFuzzer harness: the Topology reader (src/inputs/topology.c over yaml.c).
  * Each input is read as the main topology.yaml, then as a separate components
- * file next to a fixed main file without components (orchestrator.md §3.3). */
+ * file next to a fixed main file without components (docs/manifest.md). */
 #include <string.h>
 
 #include "harness.h"

@@ -58,11 +58,12 @@ void fuzz_check_diags(int rc, struct diag_list *d)
     diag_free(d);
 }
 
-void fuzz_check_reason(int rc, const char *err)
+void fuzz_check_reason(int rc, const struct error *err)
 {
     FUZZ_ASSERT(rc == 0 || rc == -1);
+    FUZZ_ASSERT((rc == 0) == (err == NULL));
     if (rc != 0)
-        check_line(err);
+        check_line(error_message(err));
 }
 
 static ssize_t mem_read(void *ctx, void *buf, size_t len)
@@ -89,11 +90,11 @@ const struct artifact_keys *fuzz_keys(void)
         struct strv paths = { 0 };
         strv_push(&paths, FUZZ_KEYS_DIR "/ec.pub");
         strv_push(&paths, FUZZ_KEYS_DIR "/rsa.pub");
-        char err[256];
-        keys = artifact_keys_load(&paths, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        keys = artifact_keys_load(&paths, &err);
         strv_free(&paths);
         if (!keys) {
-            fprintf(stderr, "cannot load the fuzzing keys: %s\n", err);
+            fprintf(stderr, "cannot load the fuzzing keys: %s\n", error_message(err));
             abort();
         }
     }

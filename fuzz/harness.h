@@ -25,7 +25,7 @@ void fuzz_setup(void);
  * Then frees d. */
 void fuzz_check_diags(int rc, struct diag_list *d);
 /* The same for the one-line reason of the artifact reader. */
-void fuzz_check_reason(int rc, const char *err);
+void fuzz_check_reason(int rc, const struct error *err);
 
 /* Bytes in memory as an artifact source. */
 struct fuzz_mem {

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/cleanup.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 /* Fixed caps on in-memory members (artifact-format.md §9). */
@@ -55,8 +57,8 @@ struct artifact_info {
 };
 
 /* Receives payload files in archive order. Any callback returning non-zero aborts the
- * read with that failure (the reader reports "<what>: refused by the consumer" unless
- * the callback already wrote a reason into the err buffer given to artifact_read).
+ * read with that failure (the reader reports "<what>: refused by the consumer"; a
+ * consumer with a better reason keeps it itself, as iface/stream.c does).
  * Any callback may be NULL.
  *
  * Order of calls:
@@ -91,42 +93,48 @@ struct artifact_source {
     ssize_t (*read)(void *ctx, void *buf, size_t len);
     /* Optional: called once after the whole Artifact was verified and before any
      * file_end(ok): the source confirms its own end (e.g. a download's size and
-     * SHA-256). Non-zero fails the read with the reason written to err. */
-    int (*finish)(void *ctx, char *err, size_t errlen);
+     * SHA-256). Non-zero fails the read with the reason it set in *err. */
+    int (*finish)(void *ctx, struct error **err);
 };
 
 struct artifact_keys;  /* loaded public keys (verify.c) */
 
 /* Reads and verifies a whole Artifact from src. keys may be NULL or empty (signatures
  * then ignored, though is_signed is still set). sink may be NULL (payload bytes are
- * still hashed and checked). On failure returns -1 with a one-line reason in err
+ * still hashed and checked). On failure returns -1 with *err set to a one-line reason
  * (without the file name, e.g. "data/0000/payload.bin: checksum mismatch") and info
  * is left zeroed (artifact_info_free on it is harmless). On success the caller frees
  * info with artifact_info_free. A bootstrap Artifact (payload type null) is read
  * successfully with info->payload_type == NULL: refusing it is the caller's job. */
-int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
-                  const struct artifact_sink *sink, struct artifact_info *info, char *err, size_t errlen);
+MO_MUST_CHECK int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
+                                const struct artifact_sink *sink, struct artifact_info *info, struct error **err);
 /* The same for a file on disk. */
-int artifact_read_file(const char *path, const struct artifact_keys *keys, const struct artifact_sink *sink,
-                       struct artifact_info *info, char *err, size_t errlen);
+MO_MUST_CHECK int artifact_read_file(const char *path, const struct artifact_keys *keys,
+                                     const struct artifact_sink *sink, struct artifact_info *info,
+                                     struct error **err);
 /* Reads and verifies only up to the header (version, manifest, signature policy, header
  * checksum and rules): what the File API's header/ needs before Download. The payload
  * is not read, so payload_bytes stays 0 and the payload is not verified. */
-int artifact_read_header_file(const char *path, const struct artifact_keys *keys, struct artifact_info *info,
-                              char *err, size_t errlen);
+MO_MUST_CHECK int artifact_read_header_file(const char *path, const struct artifact_keys *keys,
+                                            struct artifact_info *info, struct error **err);
 /* The same from any source (e.g. a download); reading stops after the header. */
-int artifact_read_header(const struct artifact_source *src, const struct artifact_keys *keys,
-                         struct artifact_info *info, char *err, size_t errlen);
+MO_MUST_CHECK int artifact_read_header(const struct artifact_source *src, const struct artifact_keys *keys,
+                                       struct artifact_info *info, struct error **err);
+/* Frees what info holds and zeroes it; also a cleanup: _cleanup_(artifact_info_free). */
 void artifact_info_free(struct artifact_info *info);
 
 /* Public keys (PEM SubjectPublicKeyInfo; RSA any size, EC P-256 only). Returns NULL
- * with a reason in err if any key cannot be loaded. */
-struct artifact_keys *artifact_keys_load(const struct strv *paths, char *err, size_t errlen);
+ * with *err set ("<path>: <reason>") if any key cannot be loaded. */
+MO_MUST_CHECK struct artifact_keys *artifact_keys_load(const struct strv *paths, struct error **err);
 void artifact_keys_free(struct artifact_keys *keys);
+MO_DEFINE_POINTER_CLEANUP(artifact_keys_freep, struct artifact_keys *, artifact_keys_free)
+#define _cleanup_artifact_keys_ _cleanup_(artifact_keys_freep)
 /* Number of loaded keys; 0 for NULL. artifact_read treats 0 keys like keys == NULL. */
 size_t artifact_keys_count(const struct artifact_keys *keys);
-/* Verifies a base64 manifest.sig over the manifest bytes with any of the keys: 0 = ok. */
-int artifact_verify_signature(const struct artifact_keys *keys, const char *sig_b64, size_t sig_len,
-                              const unsigned char *manifest, size_t manifest_len, char *err, size_t errlen);
+/* Verifies a base64 manifest.sig over the manifest bytes with any of the keys: 0 = ok,
+ * else -1 with *err set. */
+MO_MUST_CHECK int artifact_verify_signature(const struct artifact_keys *keys, const char *sig_b64, size_t sig_len,
+                                            const unsigned char *manifest, size_t manifest_len,
+                                            struct error **err);
 
 #endif

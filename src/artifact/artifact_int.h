@@ -1,46 +1,69 @@
-/* Private helpers shared by the .mender reader's files (reader.c, header.c). */
+/* Private helpers shared by the .mender reader's files (reader.c, header.c, verify.c):
+ * nothing outside src/artifact/ includes this (tests/ and fuzz/ may, for internals). */
 #ifndef MO_ARTIFACT_INT_H
 #define MO_ARTIFACT_INT_H
 
+#include <archive.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "artifact/artifact.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 
-struct archive;
-
-/* Compression of a member, from its name suffix and from the stream's magic. */
-enum artifact_codec { ARTIFACT_CODEC_NONE, ARTIFACT_CODEC_GZIP, ARTIFACT_CODEC_XZ, ARTIFACT_CODEC_ZSTD };
+struct archive_entry;
 
 /* Size of every fixed streaming buffer. */
 #define ARTIFACT_IO_BUF (64u * 1024)
 
-/* Maps "" / ".gz" / ".xz" / ".zst" to a codec; -1 for anything else. */
-int artifact_codec_from_suffix(const char *suffix, enum artifact_codec *out);
-const char *artifact_codec_name(enum artifact_codec c);
-/* Enables exactly the gzip, xz and zstd filters on a read handle. */
-void artifact_enable_filters(struct archive *a);
+MO_DEFINE_POINTER_CLEANUP(archive_read_freep, struct archive *, archive_read_free)
+#define _cleanup_archive_ _cleanup_(archive_read_freep)
+#define _cleanup_json_ _cleanup_(json_decrefp) /* jansson's own (json_auto_t) */
+
+/* The compression of a member (codec.c, one row per codec): from its name suffix, and
+ * what libarchive must find in the stream. */
+struct artifact_codec {
+    const char *suffix;                 /* after "<name>.tar" */
+    const char *name;                   /* in messages */
+    int filter;                         /* the ARCHIVE_FILTER_* libarchive detects */
+    int (*enable)(struct archive *a);   /* archive_read_support_filter_*, NULL for none */
+};
+
+/* The row of "" / ".gz" / ".xz" / ".zst"; NULL for any other suffix. */
+const struct artifact_codec *artifact_codec_from_suffix(const char *suffix);
+/* True for the uncompressed row. */
+bool artifact_codec_is_none(const struct artifact_codec *c);
+/* Enables exactly the table's filters on a read handle (no bzip2, lz4, uu, program...). */
+void artifact_codec_enable_all(struct archive *a);
 /* After the first archive_read_next_header: true if the filter chain libarchive
  * detected is exactly `want` (nothing else, no nesting). *found names what was found. */
-bool artifact_codec_matches(struct archive *a, enum artifact_codec want, const char **found);
+bool artifact_codec_matches(struct archive *a, const struct artifact_codec *want, const char **found);
 
-/* Formats a one-line message into err (newlines and control characters become spaces). */
-void artifact_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads the current entry of a into a NUL-terminated buffer of at most cap bytes.
+ * Returns 0, or -1 with *err set ("too large (...)", or libarchive's reason). */
+MO_MUST_CHECK int artifact_read_entry(struct archive *a, struct archive_entry *e, size_t cap, char **out,
+                                      size_t *outlen, struct error **err);
 
 /* Parses a whole header member (already checked against the manifest) into info:
  * header-info, scripts (validated, ignored), headers/0000/type-info and meta-data.
- * member is the member name for messages. Returns 0, or -1 with err set. */
-int artifact_parse_header(const void *buf, size_t len, const char *member, enum artifact_codec codec,
-                          struct artifact_info *info, char *err, size_t errlen);
-
-/* SHA-256 (sha256.c). final also frees the context. */
-struct artifact_sha256;
-struct artifact_sha256 *artifact_sha256_new(void);
-void artifact_sha256_update(struct artifact_sha256 *h, const void *buf, size_t len);
-void artifact_sha256_final(struct artifact_sha256 *h, unsigned char out[32]);
-void artifact_sha256_buf(const void *buf, size_t len, unsigned char out[32]);
+ * Returns 0, or -1 with *err set (the caller puts the member name in front). */
+MO_MUST_CHECK int artifact_parse_header(const void *buf, size_t len, const struct artifact_codec *codec,
+                                        struct artifact_info *info, struct error **err);
 
 /* True if name is a valid state script name (artifact-format.md §5). */
 bool artifact_script_name_ok(const char *name);
+
+/* The reader's messages are one line: newlines and control characters in the text
+ * of a library, a tar or JSON name, or a path become spaces. The public functions
+ * apply this to the error they hand out. Returns -1. */
+static inline int artifact_error_one_line(struct error **err)
+{
+    if (err && *err)
+        for (char *p = (*err)->message; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
+    return -1;
+}
 
 #endif

@@ -14,11 +14,12 @@
  * (same result, no parallelism). */
 #include "artifact/hashpipe.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "artifact/artifact_int.h"
+#include "artifact/sha256.h"
 #include "util/mem.h"
 
 struct hashpipe {
@@ -66,6 +67,7 @@ struct hashpipe *hashpipe_new(void)
 
 void hashpipe_begin(struct hashpipe *hp)
 {
+    assert(hp);
     /* Between files the thread is idle (done == head), so md is ours to set. */
     pthread_mutex_lock(&hp->mu);
     hp->md = artifact_sha256_new();
@@ -74,6 +76,7 @@ void hashpipe_begin(struct hashpipe *hp)
 
 unsigned char *hashpipe_slot(struct hashpipe *hp)
 {
+    assert(hp);
     pthread_mutex_lock(&hp->mu);
     while (hp->head - hp->done >= HASHPIPE_SLOTS)
         pthread_cond_wait(&hp->hashed, &hp->mu);
@@ -84,6 +87,7 @@ unsigned char *hashpipe_slot(struct hashpipe *hp)
 
 void hashpipe_push(struct hashpipe *hp, size_t len)
 {
+    assert(hp && len <= HASHPIPE_SLOT);
     pthread_mutex_lock(&hp->mu);
     unsigned slot = hp->head % HASHPIPE_SLOTS;
     hp->len[slot] = len;
@@ -98,6 +102,7 @@ void hashpipe_push(struct hashpipe *hp, size_t len)
 
 void hashpipe_final(struct hashpipe *hp, unsigned char out[32])
 {
+    assert(hp);
     pthread_mutex_lock(&hp->mu);
     while (hp->done != hp->head)
         pthread_cond_wait(&hp->hashed, &hp->mu);

@@ -3,9 +3,11 @@
  * Output lists (`out`) are filled with kvl_set; callers pass an empty list. */
 #include "artifact/provides.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cleanup.h"
 #include "util/mem.h"
 
 /* Finds needle (n bytes) in hay[0..hlen), leftmost; returns offset or -1. */
@@ -64,6 +66,7 @@ bool provides_pattern_match(const char *pattern, const char *key)
 
 void provides_of_artifact(const struct artifact_info *a, struct kvlist *out)
 {
+    assert(a && out);
     if (a->artifact_name)
         kvl_set(out, "artifact_name", a->artifact_name);
     if (a->artifact_group && a->artifact_group[0])
@@ -82,6 +85,7 @@ static bool cleared(const struct artifact_info *a, const char *key)
 
 void provides_apply(const struct kvlist *cur, const struct artifact_info *a, struct kvlist *out)
 {
+    assert(a && out);
     /* C absent means ["*"]: nothing of cur survives. C present: keys matching C go. */
     if (a->has_clears && cur) {
         for (size_t i = 0; i < cur->n; i++)
@@ -106,25 +110,19 @@ static bool only_artifact_name(const struct kvlist *l)
 
 bool provides_installed(const struct kvlist *cur, const struct artifact_info *a)
 {
+    assert(a);
     static const struct kvlist empty;
     if (!cur)
         cur = &empty;
-    struct kvlist next = {0};
+    _cleanup_(kvl_free) struct kvlist next = {0};
     provides_apply(cur, a, &next);
-
-    bool eq;
-    if (only_artifact_name(cur) || only_artifact_name(&next)) {
-        eq = kvl_equal(cur, &next);
-    } else {
-        struct kvlist c = {0};
-        kvl_copy(&c, cur);
-        kvl_remove(&c, "artifact_name");
-        kvl_remove(&next, "artifact_name");
-        eq = kvl_equal(&c, &next);
-        kvl_free(&c);
-    }
-    kvl_free(&next);
-    return eq;
+    if (only_artifact_name(cur) || only_artifact_name(&next))
+        return kvl_equal(cur, &next);
+    _cleanup_(kvl_free) struct kvlist c = {0};
+    kvl_copy(&c, cur);
+    kvl_remove(&c, "artifact_name");
+    kvl_remove(&next, "artifact_name");
+    return kvl_equal(&c, &next);
 }
 
 /* "[a, b]" */
@@ -152,10 +150,8 @@ static char *format_list(const struct strv *values)
 
 static char *not_in(const char *key, const char *value, const struct strv *values)
 {
-    char *list = format_list(values);
-    char *s = xasprintf("depends %s: \"%s\" not in %s", key, value, list);
-    free(list);
-    return s;
+    _cleanup_free_ char *list = format_list(values);
+    return xasprintf("depends %s: \"%s\" not in %s", key, value, list);
 }
 
 /* One depends key against the Component's provides. NULL = satisfied. */
@@ -179,6 +175,7 @@ static char *check_key(const char *key, const struct strv *values, const char *c
 bool provides_depends_match(const struct artifact_info *a, const char *component_type,
                             const struct kvlist *cur, char **why)
 {
+    assert(a);
     char *reason = check_key("device_type", &a->compatible_types, component_type, cur);
     /* Empty header-level lists are treated as absent (the writer omits them). */
     if (!reason && a->depends_artifact_name.n > 0)
@@ -199,5 +196,6 @@ bool provides_depends_match(const struct artifact_info *a, const char *component
 
 bool provides_compatible(const struct artifact_info *a, const char *component_type)
 {
+    assert(a);
     return component_type && strv_contains(&a->compatible_types, component_type);
 }

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "artifact/artifact_int.h"
+#include "artifact/sha256.h"
 #include "util/mem.h"
 
 #ifndef OPENSSL_NO_DEPRECATED_3_0

@@ -79,10 +79,10 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
     }
 
     struct artifact_info a = { 0 };
-    char err[512];
+    _cleanup_error_ struct error *err = NULL;
     const char *file = e->artifact_path;
-    if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, err, sizeof(err)) != 0) {
-        diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, err);
+    if (artifact_read_file(e->artifact_abspath, keys, NULL, &a, &err) != 0) {
+        diag_error(d, NULL, 0, 0, "component type %s: %s: %s", type, e->artifact_abspath, error_message(err));
         printf("component_type=%s file=%s verdict=error\n", type, file);
         artifact_info_free(&a);
         return;
@@ -138,10 +138,10 @@ int cmd_check(const struct cli_args *args)
     if (context_load_inputs(args, &cfg, args->positional.v[0], args->topology, &m, &top, &have_top, &d) != 0)
         goto out;
     if (cfg.verify_keys.n) {
-        char err[512];
-        keys = artifact_keys_load(&cfg.verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        keys = artifact_keys_load(&cfg.verify_keys, &err);
         if (!keys) {
-            diag_error(&d, NULL, 0, 0, "ArtifactVerifyKey: %s", err);
+            diag_error(&d, NULL, 0, 0, "ArtifactVerifyKey: %s", error_message(err));
             goto out;
         }
     }

@@ -14,6 +14,8 @@
 #include "engine/engine.h"
 #include "iface/workdir.h"
 #include "store/journal.h"
+#include "store/lock.h"
+#include "store/manifest_store.h"
 #include "deploy/prepare.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -42,22 +44,23 @@ static int session_open(const struct cli_args *args, struct session *s)
     s->lock_fd = -1;
     if (context_load_config(args, &s->cfg) != 0)
         return EXIT_FAILED;
-    char err[512];
-    s->lock_fd = journal_lock(s->cfg.datastore_dir, err, sizeof(err));
+    _cleanup_error_ struct error *e = NULL;
+    s->lock_fd = store_lock_acquire(s->cfg.datastore_dir, &e);
     if (s->lock_fd < 0) {
-        log_error("%s", err);
+        log_error("%s", error_message(e));
         return EXIT_FAILED;
     }
-    s->journal = journal_open(s->cfg.datastore_dir, err, sizeof(err));
+    s->journal = journal_open(s->cfg.datastore_dir, &e);
     if (!s->journal) {
-        log_error("%s", err);
+        log_error("%s", error_message(e));
         return EXIT_FAILED;
     }
     workdir_sweep_scratch(s->cfg.datastore_dir);
     if (s->cfg.verify_keys.n) {
-        s->keys = artifact_keys_load(&s->cfg.verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *kerr = NULL;
+        s->keys = artifact_keys_load(&s->cfg.verify_keys, &kerr);
         if (!s->keys) {
-            log_error("ArtifactVerifyKey: %s", err);
+            log_error("ArtifactVerifyKey: %s", error_message(kerr));
             return EXIT_FAILED;
         }
     }
@@ -92,19 +95,18 @@ static void store_manifest(struct session *s, const struct deployment *d)
             if (h[i].status == DEP_SUCCESS)
                 keep = h[i].id;
     history_free(h, n);
-    char err[512];
-    if (manifest_store_put(s->cfg.manifest_store, d->id, d->manifest_text ? d->manifest_text : "", keep, err,
-                           sizeof(err)) != 0)
-        log_warn("Manifest store: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (manifest_store_put(s->cfg.manifest_store, d->id, d->manifest_text ? d->manifest_text : "", keep, &err) != 0)
+        log_warn("Manifest store: %s", error_message(err));
 }
 
 /* Loads the deployment in progress: 1 if there is one, 0 if none, -1 on error. */
 static int load_current(struct session *s, struct deployment *d)
 {
-    char err[512];
-    int r = journal_load_current(s->journal, d, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int r = journal_load_current(s->journal, d, &err);
     if (r < 0)
-        log_error("journal: %s", err);
+        log_error("journal: %s", error_message(err));
     return r;
 }
 
@@ -113,6 +115,7 @@ int cmd_install(const struct cli_args *args)
     struct session s;
     int rc = session_open(args, &s);
     struct deployment d = { 0 };
+    _cleanup_error_ struct error *err = NULL;
     if (rc != 0)
         goto out;
     rc = EXIT_FAILED;
@@ -136,9 +139,8 @@ int cmd_install(const struct cli_args *args)
             d.status = DEP_IN_PROGRESS;
             d.started = time(NULL);
             engine_park_failed(&d, first ? first : "preparation failed");
-            char err[512];
-            if (journal_insert(s.journal, &d, err, sizeof(err)) != 0)
-                log_error("journal: %s", err);
+            if (journal_insert(s.journal, &d, &err) != 0)
+                log_error("journal: %s", error_message(err));
             else
                 log_info("deployment %lld failed in preparation; stopped before Cleanup", d.id);
         }
@@ -155,13 +157,12 @@ int cmd_install(const struct cli_args *args)
     d.status = DEP_IN_PROGRESS;
     d.started = time(NULL);
     d.seq = 1; /* members' call records start at 0: "no call yet" */
-    char err[512];
-    if (reserve_ensure(s.cfg.datastore_dir, err, sizeof(err)) != 0) {
-        log_error("%s", err);
+    if (reserve_ensure(s.cfg.datastore_dir, &err) != 0) {
+        log_error("%s", error_message(err));
         goto out;
     }
-    if (journal_insert(s.journal, &d, err, sizeof(err)) != 0) {
-        log_error("journal: %s", err);
+    if (journal_insert(s.journal, &d, &err) != 0) {
+        log_error("journal: %s", error_message(err));
         goto out;
     }
     store_manifest(&s, &d);
@@ -204,6 +205,7 @@ int cmd_rollback(const struct cli_args *args)
     if (rc == 0) {
         int cur = load_current(&s, &d);
         char err[512];
+        _cleanup_error_ struct error *e = NULL;
         if (cur == 0) {
             log_info("nothing to roll back: no deployment is in progress");
             rc = EXIT_NOTHING;
@@ -212,8 +214,8 @@ int cmd_rollback(const struct cli_args *args)
         } else if (engine_begin_rollback(&d, "rollback requested", err, sizeof(err)) != 0) {
             log_error("deployment %lld: cannot roll back: %s", d.id, err);
             rc = EXIT_FAILED;
-        } else if (journal_save(s.journal, &d, err, sizeof(err)) != 0) {
-            log_error("journal: %s", err);
+        } else if (journal_save(s.journal, &d, &e) != 0) {
+            log_error("journal: %s", error_message(e));
             rc = EXIT_FAILED;
         } else {
             log_info("deployment %lld: rolling back Manifest %s", d.id, d.manifest_name);

@@ -44,10 +44,10 @@ int cmd_plan(const struct cli_args *args)
     int rc = EXIT_FAILED;
     if (r == 0 && nerrors == 0) {
         bool missing = false;
-        char err[512];
-        struct journal *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        struct journal *j = journal_open_readonly(cfg.datastore_dir, &missing, &err);
         if (!j && !missing)
-            log_warn("journal: %s; expected reboots are shown as unknown", err);
+            log_warn("journal: %s; expected reboots are shown as unknown", error_message(err));
         plan_print(stdout, &d, fmt, plan_last_reboot_answer, j);
         journal_close(j);
         fflush(stdout);

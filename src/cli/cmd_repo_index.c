@@ -41,16 +41,14 @@ static ssize_t hashed_read(void *ctx, void *buf, size_t len)
 }
 
 /* After the Artifact was verified: the bytes after it (tar padding) count too. */
-static int hashed_finish(void *ctx, char *err, size_t errlen)
+static int hashed_finish(void *ctx, struct error **err)
 {
     char buf[65536];
     ssize_t n;
     while ((n = hashed_read(ctx, buf, sizeof(buf))) > 0)
         ;
-    if (n < 0) {
-        snprintf(err, errlen, "read: %s", strerror(errno));
-        return -1;
-    }
+    if (n < 0)
+        return error_set_errno(err, errno, "read");
     return 0;
 }
 
@@ -65,7 +63,10 @@ static int index_one(const char *path, const char *name, struct repo_entry *e, c
     }
     EVP_DigestInit_ex(h.md, EVP_sha256(), NULL);
     struct artifact_source src = { &h, hashed_read, hashed_finish };
-    int rc = artifact_read(&src, NULL, NULL, &e->info, err, errlen);
+    _cleanup_error_ struct error *ae = NULL;
+    int rc = artifact_read(&src, NULL, NULL, &e->info, &ae);
+    if (ae)
+        snprintf(err, errlen, "%s", error_message(ae));
     close(h.fd);
     unsigned char md[32];
     EVP_DigestFinal_ex(h.md, md, NULL);

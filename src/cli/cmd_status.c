@@ -76,14 +76,14 @@ static int open_journal(const struct cli_args *args, struct journal **j)
         return -1;
     }
     bool missing = false;
-    char err[512] = "";
-    *j = journal_open_readonly(cfg.datastore_dir, &missing, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    *j = journal_open_readonly(cfg.datastore_dir, &missing, &err);
     config_free(&cfg);
     if (*j)
         return 1;
     if (missing)
         return 0;
-    log_error("%s", err);
+    log_error("%s", error_message(err));
     return -1;
 }
 
@@ -245,11 +245,11 @@ int cmd_status(const struct cli_args *args)
     struct deployment d;
     memset(&d, 0, sizeof(d));
     if (r > 0) {
-        char err[512] = "";
-        r = journal_load_current(j, &d, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        r = journal_load_current(j, &d, &err);
         journal_close(j);
         if (r < 0) {
-            log_error("%s", err);
+            log_error("%s", error_message(err));
             return EXIT_FAILED;
         }
     }

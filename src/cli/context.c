@@ -85,11 +85,11 @@ struct iface_env context_iface_env(const struct config *cfg)
 char *context_last_manifest_name(const struct config *cfg)
 {
     bool missing = false;
-    char err[512];
-    struct journal *j = journal_open_readonly(cfg->datastore_dir, &missing, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    struct journal *j = journal_open_readonly(cfg->datastore_dir, &missing, &err);
     if (!j) {
         if (!missing)
-            log_warn("journal: %s", err);
+            log_warn("journal: %s", error_message(err));
         return NULL;
     }
     char *name = NULL, *text = NULL;

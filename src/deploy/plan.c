@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifact/artifact_int.h"
+#include "artifact/sha256.h"
 #include "iface/query.h"
 #include "deploy/select.h"
 #include "util/mem.h"

@@ -79,10 +79,11 @@ int prepare_deployment(const struct cli_args *args, const struct config *cfg, co
         goto out;
 
     if (cfg->verify_keys.n) {
-        char err[512];
-        keys = artifact_keys_load(&cfg->verify_keys, err, sizeof(err));
+        _cleanup_error_ struct error *err = NULL;
+        keys = artifact_keys_load(&cfg->verify_keys, &err);
         if (!keys) {
-            diag_error(diag, NULL, 0, 0, "ArtifactVerifyKey: %s; fix the key files named in the configuration", err);
+            diag_error(diag, NULL, 0, 0, "ArtifactVerifyKey: %s; fix the key files named in the configuration",
+                       error_message(err));
             goto out;
         }
     }

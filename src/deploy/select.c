@@ -109,10 +109,10 @@ static const struct cached_header *cache_get(struct header_cache *c, const char 
         return e;
     }
     e->size = (uint64_t)st.st_size;
-    char err[512];
-    e->rc = artifact_read_header_file(path, keys, &e->info, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    e->rc = artifact_read_header_file(path, keys, &e->info, &err);
     if (e->rc != 0)
-        e->err = xstrdup(err);
+        e->err = xstrdup(error_message(err));
     return e;
 }
 
@@ -234,14 +234,15 @@ static int load_index(struct select_ctx *x)
     struct fetch_opts fo;
     fetch_opts_from_config(x->cfg, &fo);
     char *url = fetch_join_url(x->cfg->repository_url, REPO_INDEX_NAME);
-    char *text = NULL, err[512];
+    char *text = NULL;
+    _cleanup_error_ struct error *err = NULL;
     size_t len = 0;
     x->index_rc = -1;
     log_info("reading the Artifact repository index %s", url);
-    if (fetch_buffer(&fo, url, REPO_INDEX_MAX, &text, &len, err, sizeof(err)) != 0)
-        x->index_err = xasprintf("cannot read the Artifact repository index: %s", err);
-    else if (repo_index_parse(text, len, &x->index, err, sizeof(err)) != 0)
-        x->index_err = xasprintf("the Artifact repository index %s is not usable: %s", url, err);
+    if (fetch_buffer(&fo, url, REPO_INDEX_MAX, &text, &len, &err) != 0)
+        x->index_err = xasprintf("cannot read the Artifact repository index: %s", error_message(err));
+    else if (repo_index_parse(text, len, &x->index, &err) != 0)
+        x->index_err = xasprintf("the Artifact repository index %s is not usable: %s", url, error_message(err));
     else {
         for (size_t i = 0; i < x->index.n; i++)
             strv_push_owned(&x->urls, fetch_join_url(x->cfg->repository_url, x->index.v[i].file));

@@ -76,11 +76,12 @@ static int save_locked(struct engine *e)
         struct journal_snapshot s;
         journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
-        char err[512];
-        int r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+        struct error *err = NULL;
+        int r = journal_save_snapshot(e->o->journal, &s, &err);
         if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
-            log_warn("journal: %s; using the space kept in reserve", err);
-            r = journal_save_snapshot(e->o->journal, &s, err, sizeof(err));
+            log_warn("journal: %s; using the space kept in reserve", error_message(err));
+            error_free(TAKE_PTR(err));
+            r = journal_save_snapshot(e->o->journal, &s, &err);
         }
         journal_snapshot_free(&s);
         pthread_mutex_lock(&e->lock);
@@ -89,9 +90,10 @@ static int save_locked(struct engine *e)
             e->save_done = upto;
         } else {
             if (!e->journal_failed)
-                log_error("journal: %s", err);
+                log_error("journal: %s", error_message(err));
             e->journal_failed = true;
         }
+        error_free(err);
         pthread_cond_broadcast(&e->saved);
     }
     if (e->journal_failed)
@@ -189,9 +191,12 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
             uint64_t head_len = 1024 * 1024;
             for (;;) {
                 bool part = head_len < m->artifact_size;
+                _cleanup_error_ struct error *ae = NULL;
                 struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size,
-                                                          why, sizeof(why));
-                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, why, sizeof(why)) : -1;
+                                                          &ae);
+                hr = rr ? artifact_read_header(repo_reader_source(rr), e->o->keys, &info, &ae) : -1;
+                if (ae)
+                    snprintf(why, sizeof(why), "%s", error_message(ae));
                 bool fetch_failed = rr && repo_reader_error(rr);
                 if (hr != 0 && fetch_failed)
                     snprintf(why, sizeof(why), "%s", repo_reader_error(rr));
@@ -201,7 +206,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
                 head_len = m->artifact_size; /* perhaps cut short: once more, whole */
             }
         } else {
-            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, why, sizeof(why));
+            _cleanup_error_ struct error *ae = NULL;
+            hr = artifact_read_header_file(m->artifact_path, e->o->keys, &info, &ae);
+            if (ae)
+                snprintf(why, sizeof(why), "%s", error_message(ae));
         }
         if (hr != 0)
             snprintf(err, errlen, "Download: %s: %s", where, why);
@@ -256,10 +264,10 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
         struct repo_reader *rr = NULL;
         if (m->artifact_url) {
             struct repo_ref ref = { m->artifact_url, m->artifact_size, m->artifact_sha256 };
-            char why[512];
-            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, why, sizeof(why));
+            _cleanup_error_ struct error *why = NULL;
+            rr = repo_reader_open(&e->fetch, e->cache, &ref, false, &why);
             if (!rr) {
-                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, why);
+                snprintf(err, errlen, "Download: %s: %s", m->artifact_url, error_message(why));
                 break;
             }
             log_comp(LOG_INFO, m->component_type, m->id, "Download: %s from the %s", m->artifact_url,
@@ -697,9 +705,9 @@ static int finish(struct engine *e)
     struct deployment *d = e->d;
     d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
     d->ended = time(NULL);
-    char err[512];
-    if (journal_finish(e->o->journal, d, err, sizeof(err)) != 0) {
-        log_error("journal: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (journal_finish(e->o->journal, d, &err) != 0) {
+        log_error("journal: %s", error_message(err));
         return EXIT_FAILED;
     }
     prune_cache(e);

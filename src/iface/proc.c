@@ -18,8 +18,8 @@
 
 #include "util/mem.h"
 
-#define LINE_MAX_BYTES 4096       /* longer output lines are logged in pieces */
-#define ORPHAN_WAIT_SECONDS 2.0   /* after exit, how long pipes held by leftovers are read */
+#define LINE_MAX_BYTES 4096     /* longer output lines are logged in pieces */
+#define ORPHAN_WAIT_SECONDS 2.0 /* after exit, how long pipes held by leftovers are read */
 #define DEFAULT_KILL_GRACE 10.0
 
 struct linebuf {
@@ -157,8 +157,7 @@ static void enforce(struct proc *p, struct watch *w, double t)
     if (!p->timed_out && p->timeout > 0 && t - w->start >= p->timeout) {
         p->timed_out = true;
         w->term_time = t;
-        log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it",
-                 p->timeout);
+        log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it", p->timeout);
         kill_group(p, SIGTERM);
     }
     pthread_mutex_lock(&p->mu);
@@ -373,10 +372,7 @@ int proc_check(const struct proc_result *res, struct error **err)
     return 0;
 }
 
-bool proc_succeeded(const struct proc_result *res)
-{
-    return proc_check(res, NULL) == 0;
-}
+bool proc_succeeded(const struct proc_result *res) { return proc_check(res, NULL) == 0; }
 
 void proc_result_free(struct proc_result *res)
 {

@@ -25,13 +25,13 @@ struct proc_spec {
 };
 
 struct proc_result {
-    bool started;                /* false: could not be executed (proc_run's error says why) */
+    bool started; /* false: could not be executed (proc_run's error says why) */
     bool timed_out;
-    bool cancelled;              /* ended by proc_cancel */
+    bool cancelled; /* ended by proc_cancel */
     bool signaled;
-    int status;                  /* exit status, or signal number if signaled */
-    bool capture_overflow;       /* stdout exceeded capture_max */
-    char *out;                   /* captured stdout (NUL-terminated), or NULL */
+    int status;            /* exit status, or signal number if signaled */
+    bool capture_overflow; /* stdout exceeded capture_max */
+    char *out;             /* captured stdout (NUL-terminated), or NULL */
     size_t out_len;
 };
 

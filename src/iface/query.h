@@ -24,8 +24,8 @@ MO_MUST_CHECK int query_parse_identity(const char *out, size_t len, char **id, s
  * without '=', an empty key, whitespace in a key, a control character or a repeated
  * key is an error (provides is then emptied). device_type is dropped with a warning (in
  * *dropped_device_type, which may be NULL). */
-MO_MUST_CHECK int query_parse_provides(const char *out, size_t len, struct kvlist *provides,
-                                       int *dropped_device_type, struct error **err);
+MO_MUST_CHECK int query_parse_provides(const char *out, size_t len, struct kvlist *provides, int *dropped_device_type,
+                                       struct error **err);
 
 /* Inventory: the same line rules, but a repeated key forms a list; lines are returned
  * as "key=value" in order (lines is emptied on an error). */

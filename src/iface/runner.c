@@ -162,8 +162,7 @@ int iface_provides(const struct iface_env *env, const struct iface_target *t, st
     return 0;
 }
 
-int iface_inventory(const struct iface_env *env, const struct iface_target *t, struct strv *lines,
-                    struct error **err)
+int iface_inventory(const struct iface_env *env, const struct iface_target *t, struct strv *lines, struct error **err)
 {
     _cleanup_free_ char *out = NULL;
     size_t len;

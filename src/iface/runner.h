@@ -13,19 +13,19 @@
 
 /* Where and how calls run; filled from the configuration. */
 struct iface_env {
-    const char *data_dir;        /* Interfaces are in {data}/interfaces/v1/ */
-    const char *datastore;       /* work and query dirs */
-    double timeout_seconds;      /* InterfaceTimeoutSeconds */
-    double kill_grace_seconds;   /* 0 = 10 s */
+    const char *data_dir;      /* Interfaces are in {data}/interfaces/v1/ */
+    const char *datastore;     /* work and query dirs */
+    double timeout_seconds;    /* InterfaceTimeoutSeconds */
+    double kill_grace_seconds; /* 0 = 10 s */
 };
 
 /* One Component as the runner sees it. */
 struct iface_target {
     const char *component_type;
-    const char *id;              /* for log tags, and the argv of legacy calls */
+    const char *id; /* for log tags, and the argv of legacy calls */
     const char *interface;
-    const struct strv *args;     /* interface_args (legacy: args) */
-    bool legacy;                 /* argv carries the id after the component type */
+    const struct strv *args; /* interface_args (legacy: args) */
+    bool legacy;             /* argv carries the id after the component type */
 };
 
 #define QUERY_OUTPUT_MAX (1024u * 1024)
@@ -53,14 +53,14 @@ MO_MUST_CHECK int iface_query(const struct iface_env *env, const struct iface_ta
                               const char *workdir, char **out, size_t *len, struct error **err);
 /* Yes/No(/Automatic) query with its default for empty output. */
 MO_MUST_CHECK int iface_query_answer(const struct iface_env *env, const struct iface_target *t, const char *query,
-                                     const char *workdir, bool allow_automatic, enum answer dflt,
-                                     enum answer *answer, struct error **err);
+                                     const char *workdir, bool allow_automatic, enum answer dflt, enum answer *answer,
+                                     struct error **err);
 /* Identity (scratch dir); *id NULL when the output was empty. */
 MO_MUST_CHECK int iface_identity(const struct iface_env *env, const struct iface_target *t, char **id,
                                  struct error **err);
 /* Provides (scratch dir); device_type is dropped with a warning. */
-MO_MUST_CHECK int iface_provides(const struct iface_env *env, const struct iface_target *t,
-                                 struct kvlist *provides, struct error **err);
+MO_MUST_CHECK int iface_provides(const struct iface_env *env, const struct iface_target *t, struct kvlist *provides,
+                                 struct error **err);
 /* Inventory (scratch dir). */
 MO_MUST_CHECK int iface_inventory(const struct iface_env *env, const struct iface_target *t, struct strv *lines,
                                   struct error **err);

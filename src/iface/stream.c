@@ -24,12 +24,12 @@ struct dl {
     const struct download_opts *o;
     struct proc *p;
     enum mode mode;
-    int fd;                 /* current stream or temporary file */
-    struct strv pending;    /* files mode: names written to files/.<name>.tmp, not yet final */
+    int fd;              /* current stream or temporary file */
+    struct strv pending; /* files mode: names written to files/.<name>.tmp, not yet final */
     char *stream_next, *streams_dir, *files_dir;
-    struct error *err;      /* the first failure seen by the sink (it wins over the reader's reason) */
+    struct error *err; /* the first failure seen by the sink (it wins over the reader's reason) */
     uint64_t bytes;
-    bool ok;                /* the download succeeded: files/ stays */
+    bool ok; /* the download succeeded: files/ stays */
 };
 
 #define EXITED (-2)
@@ -271,9 +271,8 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len)
 }
 
 /* Packed mode: the whole .mender file is one stream (artifact.mender), checked by the
- * reader as it passes. why receives the reader's reason (artifact_read's buffer). */
-static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, char *why,
-                      size_t whylen)
+ * reader as it passes. *why receives the reader's (or the source's) reason. */
+static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, struct error **why)
 {
     _cleanup_close_ int fd = -1;
     int64_t size = (int64_t)d->o->artifact_size;
@@ -292,7 +291,7 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
         return -1;
     struct artifact_source src = { &t, tee_read, NULL };
     struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
-    int r = artifact_read(&src, d->o->keys, &hdr_only, info, why, whylen);
+    int r = artifact_read(&src, d->o->keys, &hdr_only, info, why);
     char buf[65536];
     while (r == 0) { /* forward what the parser did not need (tar padding) */
         ssize_t n = tee_read(&t, buf, sizeof(buf));
@@ -301,7 +300,7 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
             break;
         }
     }
-    if (r == 0 && in->finish && in->finish(in->ctx, why, whylen) != 0)
+    if (r == 0 && in->finish && in->finish(in->ctx, why) != 0)
         r = -1;
     if (end_file(d, "artifact.mender", r == 0) < 0)
         r = -1;
@@ -309,15 +308,15 @@ static int read_whole(struct dl *d, const struct artifact_sink *sink, struct art
 }
 
 /* Reads the Artifact into the streams (or files/), then the final zero-length read
- * of stream-next. Returns 0, or -1 with the reason in d->err or else in why. */
-static int deliver(struct dl *d, char *why, size_t whylen)
+ * of stream-next. Returns 0, or -1 with the reason in d->err or else in *why. */
+static int deliver(struct dl *d, struct error **why)
 {
     const struct download_opts *o = d->o;
     _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
     struct artifact_sink sink = { d, sink_header, sink_begin, sink_data, sink_end };
-    int r = !o->unpacked ? read_whole(d, &sink, &info, why, whylen)
-            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why, whylen)
-                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why, whylen);
+    int r = !o->unpacked ? read_whole(d, &sink, &info, why)
+            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why)
+                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why);
     close_current(d, false);
     for (size_t i = 0; i < d->pending.n; i++) { /* files the reader never ended */
         _cleanup_free_ char *tmp = tmp_name(d, d->pending.v[i]);
@@ -366,18 +365,18 @@ int iface_download(const struct download_opts *o, struct download_result *res, s
     if (!d.p)
         return -1;
 
-    /* The reader's own reason, when the sink recorded none (artifact_read's buffer). */
-    char why[512] = "";
-    int r = deliver(&d, why, sizeof(why));
+    /* The reader's own reason, for when the sink recorded none. */
+    _cleanup_error_ struct error *why = NULL;
+    int r = deliver(&d, &why);
     if (r != 0 && !proc_has_exited(d.p))
         proc_cancel(d.p);
     struct proc_result pr;
     proc_finish(d.p, &pr);
     if (r != 0) {
-        if (d.err)
-            error_propagate(err, TAKE_PTR(d.err));
-        else
-            error_set(err, 0, "%s", why);
+        if (d.err || why)
+            error_propagate(err, d.err ? TAKE_PTR(d.err) : TAKE_PTR(why));
+        else /* a source that failed without a word */
+            error_set(err, 0, "%s", "");
         return error_prefix(err, "%s", state);
     }
     if (proc_check(&pr, err) < 0)

@@ -105,8 +105,7 @@ static int write_all(int fd, const char *p, size_t left)
 }
 
 /* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. */
-static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable,
-                    struct error **err)
+static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable, struct error **err)
 {
     _cleanup_free_ char *path = fs_join(dir, name);
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -218,7 +217,7 @@ void workdir_sweep_scratch(const char *datastore)
     assert(datastore);
     _cleanup_free_ char *query = fs_join(datastore, "query");
     _cleanup_error_ struct error *e = NULL;
-    if (workdir_check(query, 1, &e) != 0) {   /* nothing is removed through a symlink */
+    if (workdir_check(query, 1, &e) != 0) { /* nothing is removed through a symlink */
         log_warn("%s", error_message(e));
         return;
     }

@@ -1,14 +1,15 @@
 #include "inputs/yaml.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <libfyaml.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -21,13 +22,12 @@
 static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n,
                     const char *fmt, va_list ap)
 {
-    char *msg = xvasprintf(fmt, ap);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
     int line = n ? n->line : 1, col = n ? n->col : 1;
     if (error)
         diag_error(d, doc->path, line, col, "%s", msg);
     else
         diag_warn(d, doc->path, line, col, "%s", msg);
-    free(msg);
 }
 
 void yaml_diag_error(struct diag_list *d, const struct ydoc *doc, const struct ynode *n, const char *fmt, ...)
@@ -71,7 +71,11 @@ static char *quote_mem(const char *s, size_t len)
     return out;
 }
 
-char *yaml_quote(const char *s) { return quote_mem(s, strlen(s)); }
+char *yaml_quote(const char *s)
+{
+    assert(s);
+    return quote_mem(s, strlen(s));
+}
 
 /* A scalar as written: plain text when it is safe on one line, else quoted. */
 static char *scalar_display(const struct ynode *n)
@@ -91,6 +95,7 @@ static char *scalar_display(const struct ynode *n)
 
 char *yaml_path_key(const char *prefix, const char *key)
 {
+    assert(key);
     if (!prefix || !prefix[0])
         return xstrdup(key);
     return xasprintf("%s.%s", prefix, key);
@@ -134,12 +139,16 @@ static const char *want_name(enum ynode_kind k)
     return "?";
 }
 
-static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const struct fy_mark *m)
+/* libyaml's marks count from 0; ours from 1 (the size cap keeps them far below INT_MAX). */
+static int mark_line(const yaml_mark_t *m) { return (int)m->line + 1; }
+static int mark_col(const yaml_mark_t *m) { return (int)m->column + 1; }
+
+static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const yaml_mark_t *m)
 {
     struct ynode *n = xcalloc(1, sizeof(*n));
     n->kind = kind;
-    n->line = m ? m->line + 1 : 1;
-    n->col = m ? m->column + 1 : 1;
+    n->line = mark_line(m);
+    n->col = mark_col(m);
     n->next_alloc = doc->nodes;
     doc->nodes = n;
     return n;
@@ -147,6 +156,7 @@ static struct ynode *node_new(struct ydoc *doc, enum ynode_kind kind, const stru
 
 void yaml_doc_free(struct ydoc *doc)
 {
+    assert(doc);
     struct ynode *n = doc->nodes;
     while (n) {
         struct ynode *next = n->next_alloc;
@@ -166,6 +176,7 @@ void yaml_doc_free(struct ydoc *doc)
 
 char *yaml_doc_take_text(struct ydoc *doc, size_t *len)
 {
+    assert(doc);
     char *t = doc->text;
     if (len)
         *len = doc->len;
@@ -198,13 +209,31 @@ struct builder {
     struct pending *dups;
     size_t ndups;
     struct ydoc *doc;
-    struct diag_list *d;
     struct frame *stack;
     size_t depth, cap;
     struct anchor *anchors[ANCHOR_BUCKETS];
     int ndocs;
     bool failed;
 };
+
+static void builder_free(struct builder *b)
+{
+    for (size_t i = 0; i < b->ndups; i++)
+        free(b->dups[i].msg);
+    free(b->dups);
+    for (size_t i = 0; i < b->depth; i++)
+        free(b->stack[i].anchor);
+    free(b->stack);
+    for (size_t i = 0; i < ANCHOR_BUCKETS; i++) {
+        struct anchor *a = b->anchors[i];
+        while (a) {
+            struct anchor *next = a->next;
+            free(a->name);
+            free(a);
+            a = next;
+        }
+    }
+}
 
 static unsigned hash_name(const char *s)
 {
@@ -214,19 +243,16 @@ static unsigned hash_name(const char *s)
     return h % ANCHOR_BUCKETS;
 }
 
-static char *token_text(struct fy_token *t)
-{
-    size_t len = 0;
-    const char *s = t ? fy_token_get_text(t, &len) : NULL;
-    return s ? xstrndup(s, len) : NULL;
-}
+static char *dup_name(const yaml_char_t *s) { return s ? xstrdup((const char *)s) : NULL; }
 
-static void pend(struct builder *b, int line, int col, char *msg)
+static void pend_at(struct builder *b, int line, int col, char *msg)
 {
     b->dups = xrealloc(b->dups, (b->ndups + 1) * sizeof(*b->dups));
     b->dups[b->ndups++] = (struct pending){ line, col, msg };
     b->failed = true;
 }
+
+static void pend(struct builder *b, const yaml_mark_t *m, char *msg) { pend_at(b, mark_line(m), mark_col(m), msg); }
 
 static void anchor_set(struct builder *b, char *name, struct ynode *n)
 {
@@ -321,301 +347,172 @@ static bool same_key(const struct ynode *a, const struct ynode *b)
 /* Reports every repeated scalar key of a mapping, at each repetition, in order. */
 static void check_duplicates(struct builder *b, const struct ynode *map)
 {
-    size_t n = 0, *idx = xmalloc((map->npairs + 1) * sizeof(*idx));
+    if (map->npairs < 2)
+        return;
+    _cleanup_free_ size_t *idx = xmalloc(map->npairs * sizeof(*idx));
+    size_t n = 0;
     for (size_t i = 0; i < map->npairs; i++)
         if (map->pairs[i].key->kind == YNODE_SCALAR)
             idx[n++] = i;
-    if (n > 1) {
-        qsort_r(idx, n, sizeof(*idx), cmp_key_index, map->pairs);
-        size_t ndup = 0, *dups = xmalloc(n * sizeof(*dups));
-        for (size_t i = 1; i < n; i++)
-            if (same_key(map->pairs[idx[i - 1]].key, map->pairs[idx[i]].key))
-                dups[ndup++] = idx[i];
-        qsort(dups, ndup, sizeof(*dups), cmp_size);
-        for (size_t i = 0; i < ndup; i++) {
-            const struct ynode *k = map->pairs[dups[i]].key;
-            char *q = quote_mem(k->text, k->len);
-            pend(b, k->line, k->col, xasprintf("duplicate key %s", q));
-            free(q);
-        }
-        free(dups);
+    if (n < 2)
+        return;
+    qsort_r(idx, n, sizeof(*idx), cmp_key_index, map->pairs);
+    _cleanup_free_ size_t *dups = xmalloc(n * sizeof(*dups));
+    size_t ndup = 0;
+    for (size_t i = 1; i < n; i++)
+        if (same_key(map->pairs[idx[i - 1]].key, map->pairs[idx[i]].key))
+            dups[ndup++] = idx[i];
+    qsort(dups, ndup, sizeof(*dups), cmp_size);
+    for (size_t i = 0; i < ndup; i++) {
+        const struct ynode *k = map->pairs[dups[i]].key;
+        _cleanup_free_ char *q = quote_mem(k->text, k->len);
+        pend_at(b, k->line, k->col, xasprintf("duplicate key %s", q));
     }
-    free(idx);
 }
 
-static bool handle_event(struct builder *b, struct fy_event *e)
+/* A sequence or mapping begins; false when it would nest too deep. */
+static bool collection_start(struct builder *b, enum ynode_kind kind, const yaml_event_t *e, const yaml_char_t *anchor)
 {
-    const struct fy_mark *m = fy_event_start_mark(e);
-    struct ynode *n;
+    if (b->depth >= YAML_MAX_DEPTH) {   /* a nesting bomb: stop before it costs memory */
+        pend(b, &e->start_mark, xasprintf("nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH));
+        return false;
+    }
+    push(b, node_new(b->doc, kind, &e->start_mark), dup_name(anchor));
+    return true;
+}
+
+static bool collection_end(struct builder *b)
+{
+    if (b->depth == 0)
+        return true;
+    struct frame f = b->stack[--b->depth];
+    if (f.node->kind == YNODE_MAPPING) {
+        if (f.pending_key) {   /* cannot happen with a well-formed event stream */
+            free(f.anchor);
+            pend_at(b, f.node->line, f.node->col, xstrdup("mapping key without a value"));
+            return false;
+        }
+        check_duplicates(b, f.node);
+    }
+    anchor_set(b, f.anchor, f.node);   /* only complete nodes: no cycles */
+    attach(b, f.node);
+    return true;
+}
+
+static void scalar(struct builder *b, const yaml_event_t *e)
+{
+    struct ynode *n = node_new(b->doc, YNODE_SCALAR, &e->start_mark);
+    size_t len = e->data.scalar.value ? e->data.scalar.length : 0;
+    n->text = xmalloc(len + 1);
+    if (len)
+        memcpy(n->text, e->data.scalar.value, len);
+    n->text[len] = '\0';
+    n->len = len;
+    n->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    n->tag = dup_name(e->data.scalar.tag);
+    anchor_set(b, dup_name(e->data.scalar.anchor), n);
+    attach(b, n);
+}
+
+/* An alias: a shallow copy of its anchor's node, at the alias's own place. */
+static bool alias(struct builder *b, const yaml_event_t *e)
+{
+    const char *name = e->data.alias.anchor ? (const char *)e->data.alias.anchor : "";
+    struct ynode *target = anchor_get(b, name);
+    if (!target) {
+        _cleanup_free_ char *q = yaml_quote(name);
+        pend(b, &e->start_mark, xasprintf("unknown alias %s", q));
+        return false;
+    }
+    struct ynode *n = node_new(b->doc, target->kind, &e->start_mark);
+    struct ynode *keep = n->next_alloc;
+    int line = n->line, col = n->col;
+    *n = *target;
+    n->line = line;
+    n->col = col;
+    n->borrowed = true;
+    n->next_alloc = keep;
+    attach(b, n);
+    return true;
+}
+
+/* Adds one event to the tree; false to stop reading (an error is pending). */
+static bool handle_event(struct builder *b, const yaml_event_t *e)
+{
     switch (e->type) {
-    case FYET_DOCUMENT_START:
+    case YAML_DOCUMENT_START_EVENT:
         if (++b->ndocs > 1) {
-            pend(b, m ? m->line + 1 : 1, m ? m->column + 1 : 1,
-                 xstrdup("several YAML documents; exactly one is allowed"));
+            pend(b, &e->start_mark, xstrdup("several YAML documents; exactly one is allowed"));
             return false;
         }
         return true;
-    case FYET_MAPPING_START:
-    case FYET_SEQUENCE_START:
-        if (b->depth >= YAML_MAX_DEPTH) {   /* a nesting bomb: stop before it costs memory */
-            pend(b, m ? m->line + 1 : 1, m ? m->column + 1 : 1,
-                 xasprintf("nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH));
-            return false;
-        }
-        if (e->type == FYET_SEQUENCE_START) {
-            n = node_new(b->doc, YNODE_SEQUENCE, m);
-            push(b, n, token_text(e->sequence_start.anchor));
-            return true;
-        }
-        n = node_new(b->doc, YNODE_MAPPING, m);
-        push(b, n, token_text(e->mapping_start.anchor));
+    case YAML_SEQUENCE_START_EVENT:
+        return collection_start(b, YNODE_SEQUENCE, e, e->data.sequence_start.anchor);
+    case YAML_MAPPING_START_EVENT:
+        return collection_start(b, YNODE_MAPPING, e, e->data.mapping_start.anchor);
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        return collection_end(b);
+    case YAML_SCALAR_EVENT:
+        scalar(b, e);
         return true;
-    case FYET_MAPPING_END:
-    case FYET_SEQUENCE_END: {
-        if (b->depth == 0)
-            return true;
-        struct frame f = b->stack[--b->depth];
-        if (f.node->kind == YNODE_MAPPING) {
-            if (f.pending_key) {   /* cannot happen with a well-formed event stream */
-                pend(b, f.node->line, f.node->col, xstrdup("mapping key without a value"));
-                free(f.anchor);
-                return false;
-            }
-            check_duplicates(b, f.node);
-        }
-        anchor_set(b, f.anchor, f.node);   /* only complete nodes: no cycles */
-        attach(b, f.node);
-        return true;
-    }
-    case FYET_SCALAR: {
-        n = node_new(b->doc, YNODE_SCALAR, m);
-        size_t len = 0;
-        const char *s = e->scalar.value ? fy_token_get_text(e->scalar.value, &len) : NULL;
-        if (!s) {
-            s = "";
-            len = 0;
-        }
-        n->text = xmalloc(len + 1);
-        memcpy(n->text, s, len);
-        n->text[len] = '\0';
-        n->len = len;
-        enum fy_scalar_style style = e->scalar.value ? fy_token_scalar_style(e->scalar.value) : FYSS_PLAIN;
-        n->plain = style == FYSS_PLAIN;
-        /* libfyaml marks a quoted scalar at its first character; the node starts at the quote */
-        if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && m && m->input_pos > 0 &&
-            m->input_pos <= b->doc->len && n->col > 1 &&
-            b->doc->text[m->input_pos - 1] == (style == FYSS_SINGLE_QUOTED ? '\'' : '"'))
-            n->col--;
-        n->tag = token_text(e->scalar.tag);
-        anchor_set(b, token_text(e->scalar.anchor), n);
-        attach(b, n);
-        return true;
-    }
-    case FYET_ALIAS: {
-        /* libfyaml marks an alias at its name; the node starts at the '*' */
-        struct fy_mark am = { 0 };
-        if (m) {
-            am = *m;
-            if (am.input_pos > 0 && am.input_pos <= b->doc->len && b->doc->text[am.input_pos - 1] == '*' &&
-                am.column > 0)
-                am.column--;
-            m = &am;
-        }
-        char *name = token_text(e->alias.anchor);
-        struct ynode *target = name ? anchor_get(b, name) : NULL;
-        if (!target) {
-            char *q = yaml_quote(name ? name : "");
-            pend(b, m ? m->line + 1 : 1, m ? m->column + 1 : 1, xasprintf("unknown alias %s", q));
-            free(q);
-            free(name);
-            return false;
-        }
-        free(name);
-        n = node_new(b->doc, target->kind, m);
-        struct ynode *keep = n->next_alloc;
-        int line = n->line, col = n->col;
-        *n = *target;
-        n->line = line;
-        n->col = col;
-        n->borrowed = true;
-        n->next_alloc = keep;
-        attach(b, n);
-        return true;
-    }
+    case YAML_ALIAS_EVENT:
+        return alias(b, e);
     default:
         return true;
     }
 }
 
-static void noop_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
+/* The 1-based line and column of byte `off` of text, counted as libyaml counts its marks,
+ * so that every position in messages agrees: a column is a character, and a line ends at
+ * "\r\n", "\r", "\n", U+0085, U+2028 or U+2029. */
+static void text_position(const char *text, size_t len, size_t off, int *line, int *col)
 {
-    (void)diag;
-    (void)user;
-    (void)buf;
-    (void)len;
-}
-
-/* The first error libfyaml collected, as one line "file:line:col: message". */
-static void report_syntax_error(struct builder *b, struct fy_diag *diag)
-{
-    void *it = NULL;
-    struct fy_diag_error *err;
-    while ((err = fy_diag_errors_iterate(diag, &it))) {
-        if (err->type < FYET_ERROR || !err->msg)
-            continue;
-        /* one line: line breaks and tabs become spaces (trailing ones go), other control
-         * characters (libfyaml quotes the offending one: "invalid escape '<DEL>'") \xNN */
-        char *raw = xstrdup(err->msg);
-        size_t l = 0;
-        for (char *p = raw; *p; p++, l++)
-            if (*p == '\n' || *p == '\r' || *p == '\t')
-                *p = ' ';
-        while (l > 0 && raw[l - 1] == ' ')
-            raw[--l] = '\0';
-        char *msg = diag_printable(raw);
-        diag_error(b->d, b->doc->path, err->line > 0 ? err->line : 1, err->column > 0 ? err->column : 1,
-                   "%s", msg);
-        free(msg);
-        free(raw);
-        return;
-    }
-    diag_error(b->d, b->doc->path, 0, 0, "invalid YAML");
-}
-
-/* What the raw text is refused for before libfyaml sees it (prescan below). */
-enum prescan { PRESCAN_OK, PRESCAN_TOO_DEEP, PRESCAN_EXPLICIT_KEY };
-
-static bool blank_at(const char *t, size_t len, size_t i)
-{
-    return i >= len || t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n';
-}
-
-/* The position of the last character of the line holding t[i] (before its '\n'). */
-static size_t line_last(const char *t, size_t len, size_t i)
-{
-    while (i + 1 < len && t[i + 1] != '\n')
-        i++;
-    return i;
-}
-
-/* At t[i], a block scalar header ('|' or '>', then indentation and chomping indicators)
- * that ends its line, perhaps with a comment? */
-static bool block_scalar_header(const char *t, size_t len, size_t i)
-{
-    for (i++; i < len && (t[i] == '+' || t[i] == '-' || (t[i] >= '0' && t[i] <= '9')); i++)
-        ;
-    for (; i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r'); i++)
-        if (i + 1 < len && t[i + 1] == '#')
-            return true;
-    return i >= len || t[i] == '\n';
-}
-
-/* Two checks on the raw text, in one pass that skips quoted scalars, comments and the
- * content of block scalars:
- * - Flow nesting. libfyaml scans a whole flow collection before it reports its first
- *   event, at a few hundred bytes per open bracket: 1 MiB of '[' costs it 400 MiB. A '['
- *   or '{' counts where a flow collection can start (inside one, or after a line start,
- *   ':', '-', '?' or ','). PRESCAN_TOO_DEEP at the first bracket over the limit.
- * - Explicit keys ("? key" at the start of a line, perhaps after "- " entries). libfyaml
- *   0.7.12 corrupts its state on some malformed ones (a tab before a block indicator,
- *   "? i:\t>", makes fy_parser_destroy crash: found by the topology fuzzer), and its
- *   other known memory bugs are in the same code. No Topology, Manifest or legacy file
- *   needs one ("key: value" says the same), so they are refused: PRESCAN_EXPLICIT_KEY at
- *   the '?'. Inside a flow collection they are left to libfyaml (it skips that check
- *   there). */
-static enum prescan prescan(const char *t, size_t len, int *line, int *col)
-{
-    int depth = 0, ln = 1, cl = 1;
-    char prev = '\n';   /* last non-blank character, '\n' at a line start */
-    int block = -1;     /* inside a block scalar: its content is indented more than this, */
-    int content = -1;   /* as much as its first non-empty line (-1 before that line) */
-    int first = INT_MAX; /* column (from 0) of the line's first node, after "- " entries */
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        if (c == '\n') {
+    const unsigned char *t = (const unsigned char *)text;
+    int ln = 1, cl = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        bool nel = t[i] == 0xc2 && i + 1 < len && t[i + 1] == 0x85;
+        bool lsps = t[i] == 0xe2 && i + 2 < len && t[i + 1] == 0x80 && (t[i + 2] == 0xa8 || t[i + 2] == 0xa9);
+        if (t[i] == '\n' || (t[i] == '\r' && (i + 1 >= len || t[i + 1] != '\n')) || nel || lsps) {
             ln++;
             cl = 1;
-            prev = '\n';
-            first = INT_MAX;   /* unknown unless the next line starts outside flow collections */
-            continue;
-        }
-        if (cl == 1 && depth == 0) {   /* a line start, outside quoted scalars */
-            size_t j = i;
-            while (j < len && t[j] == ' ')
-                j++;
-            bool empty = true;
-            for (size_t k = j; empty && k < len && t[k] != '\n'; k++)
-                empty = t[k] == '\r' || t[k] == ' ' || t[k] == '\t';
-            int indent = (int)(j - i);
-            if (block >= 0 && !empty && content < 0 && indent > block)
-                content = indent;
-            if (block >= 0 && (empty || (content >= 0 && indent >= content))) {
-                i = line_last(t, len, i);   /* content: skip the line */
-                continue;
-            }
-            block = -1;
-            while (j < len && t[j] == '-' && blank_at(t, len, j + 1)) {
-                for (j++; j < len && (t[j] == ' ' || t[j] == '\t'); j++)
-                    ;
-            }
-            first = (int)(j - i);
-            if (j < len && t[j] == '?' && blank_at(t, len, j + 1)) {
-                *line = ln;
-                *col = first + 1;
-                return PRESCAN_EXPLICIT_KEY;
-            }
-        }
-        if (((unsigned char)c & 0xc0) != 0x80)
+        } else if ((t[i] & 0xc0) != 0x80) {
             cl++;
-        if (c == ' ' || c == '\t' || c == '\r')
-            continue;
-        if (c == '#' && (i == 0 || t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '\n')) {
-            i = line_last(t, len, i);
-            continue;
         }
-        bool node_start = depth > 0 || prev == '\n' || prev == ':' || prev == '-' || prev == '?' || prev == ',' ||
-                          prev == '[' || prev == '{';
-        if ((c == '"' || c == '\'') && node_start) {
-            for (i++; i < len; i++) {
-                if (t[i] == '\n') {
-                    ln++;
-                    cl = 1;
-                } else if (((unsigned char)t[i] & 0xc0) != 0x80) {
-                    cl++;
-                }
-                if (c == '"' && t[i] == '\\' && i + 1 < len && t[i + 1] != '\n') {
-                    i++;
-                    cl++;
-                } else if (t[i] == c) {
-                    if (c == '\'' && i + 1 < len && t[i + 1] == '\'') {
-                        i++;
-                        cl++;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            prev = c;
-            continue;
-        }
-        if ((c == '|' || c == '>') && node_start && depth == 0 && block_scalar_header(t, len, i)) {
-            block = first;
-            content = -1;
-            i = line_last(t, len, i);
-            continue;
-        }
-        if ((c == '[' || c == '{') && node_start) {
-            if (++depth > YAML_MAX_DEPTH) {
-                *line = ln;
-                *col = cl - 1;
-                return PRESCAN_TOO_DEEP;
-            }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
-        }
-        prev = c;
     }
-    return PRESCAN_OK;
+    *line = ln;
+    *col = cl;
+}
+
+/* libyaml's error, as one line "file:line:col: message": its problem, at its place, then
+ * what it was reading (its context) and where that began. */
+static void report_syntax_error(const struct ydoc *doc, const yaml_parser_t *p, struct diag_list *d)
+{
+    const char *problem = p->problem ? p->problem : "invalid YAML";
+    _cleanup_free_ char *raw = NULL;
+    int line = 1, col = 1;
+    switch (p->error) {
+    case YAML_MEMORY_ERROR:
+        diag_error(d, doc->path, 0, 0, "out of memory while reading the YAML");
+        return;
+    case YAML_READER_ERROR:   /* a character the text may not hold; the problem is at a byte offset */
+        text_position(doc->text, doc->len, p->problem_offset, &line, &col);
+        raw = p->problem_value >= 0 ? xasprintf("%s (U+%04X)", problem, (unsigned)p->problem_value)
+                                    : xstrdup(problem);
+        break;
+    default:
+        line = mark_line(&p->problem_mark);
+        col = mark_col(&p->problem_mark);
+        /* the context ("while parsing a block mapping") says something when it began elsewhere */
+        if (p->context && p->context_mark.index != p->problem_mark.index)
+            raw = xasprintf("%s (%s that starts at %d:%d)", problem, p->context, mark_line(&p->context_mark),
+                            mark_col(&p->context_mark));
+        else
+            raw = xstrdup(problem);
+        break;
+    }
+    _cleanup_free_ char *msg = diag_printable(raw);
+    diag_error(d, doc->path, line, col, "%s", msg);
 }
 
 /* Length of the well-formed UTF-8 sequence at t (RFC 3629: no overlong forms, no
@@ -652,132 +549,72 @@ static size_t utf8_seq(const unsigned char *t, size_t left)
     return n;
 }
 
-/* libfyaml loops forever on some malformed UTF-8 (a directive such as "%a\xf0"), so
- * the text is checked first. Returns the position and value of the first bad byte. */
-static bool utf8_invalid(const char *text, size_t len, int *line, int *col, unsigned char *byte)
+/* The offset of the first byte that does not begin a well-formed UTF-8 sequence, len if
+ * there is none. */
+static size_t utf8_invalid(const char *text, size_t len)
 {
     const unsigned char *t = (const unsigned char *)text;
-    int ln = 1, cl = 1;
     for (size_t i = 0; i < len;) {
         size_t n = utf8_seq(t + i, len - i);
-        if (n == 0) {
-            *line = ln;
-            *col = cl;
-            *byte = t[i];
-            return true;
-        }
-        if (t[i] == '\n') {
-            ln++;
-            cl = 1;
-        } else {
-            cl++;
-        }
+        if (n == 0)
+            return i;
         i += n;
     }
-    return false;
+    return len;
 }
+
+static void event_deletep(yaml_event_t *e) { yaml_event_delete(e); }
+MO_DEFINE_POINTER_CLEANUP(parser_deletep, yaml_parser_t *, yaml_parser_delete)
 
 static int parse_text(struct ydoc *doc, struct diag_list *d)
 {
-    /* libfyaml would silently stop at a NUL byte */
+    /* libyaml's reader refuses both too, but these messages name the byte, as they always have */
+    int line, col;
     const char *nul = memchr(doc->text, '\0', doc->len);
     if (nul) {
-        int line = 1, col = 1;
-        for (const char *p = doc->text; p < nul; p++) {
-            if (*p == '\n') {
-                line++;
-                col = 1;
-            } else if (((unsigned char)*p & 0xc0) != 0x80) {
-                col++;
-            }
-        }
+        text_position(doc->text, doc->len, (size_t)(nul - doc->text), &line, &col);
         diag_error(d, doc->path, line, col, "NUL character not allowed");
         return -1;
     }
-    int dl, dc;
-    unsigned char bad;
-    if (utf8_invalid(doc->text, doc->len, &dl, &dc, &bad)) {
-        diag_error(d, doc->path, dl, dc, "malformed UTF8 (byte 0x%02x): the file must be UTF-8", bad);
-        return -1;
-    }
-    switch (prescan(doc->text, doc->len, &dl, &dc)) {
-    case PRESCAN_TOO_DEEP:
-        diag_error(d, doc->path, dl, dc, "nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH);
-        return -1;
-    case PRESCAN_EXPLICIT_KEY:
-        diag_error(d, doc->path, dl, dc, "explicit keys ('? key') are not supported; write 'key: value'");
-        return -1;
-    case PRESCAN_OK:
-        break;
-    }
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = noop_output;
-    dcfg.colorize = false;
-    struct fy_diag *diag = fy_diag_create(&dcfg);
-    if (!diag) {
-        diag_error(d, doc->path, 0, 0, "cannot create the YAML parser");
-        return -1;
-    }
-    fy_diag_set_collect_errors(diag, true);
-    struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG, .diag = diag };
-    struct fy_parser *p = fy_parser_create(&cfg);
-    if (!p || fy_parser_set_string(p, doc->text, doc->len) != 0) {
-        if (p)
-            fy_parser_destroy(p);
-        fy_diag_destroy(diag);
-        diag_error(d, doc->path, 0, 0, "cannot create the YAML parser");
+    size_t bad = utf8_invalid(doc->text, doc->len);
+    if (bad < doc->len) {
+        text_position(doc->text, doc->len, bad, &line, &col);
+        diag_error(d, doc->path, line, col, "malformed UTF8 (byte 0x%02x): the file must be UTF-8",
+                   (unsigned char)doc->text[bad]);
         return -1;
     }
 
-    struct builder b = { .doc = doc, .d = d };
-    bool stopped = false;
-    struct fy_event *e;
-    while ((e = fy_parser_parse(p))) {
-        bool ok = handle_event(&b, e);
-        fy_parser_event_free(p, e);
-        if (!ok) {
-            stopped = true;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        diag_error(d, doc->path, 0, 0, "cannot create the YAML parser");
+        return -1;
+    }
+    _cleanup_(parser_deletep) yaml_parser_t *p = &parser;
+    yaml_parser_set_input_string(p, (const unsigned char *)doc->text, doc->len);
+
+    _cleanup_(builder_free) struct builder b = { .doc = doc };
+    for (;;) {
+        _cleanup_(event_deletep) yaml_event_t e = { 0 };
+        if (!yaml_parser_parse(p, &e)) {
+            report_syntax_error(doc, p, d);   /* alone: it describes a malformed file */
+            return -1;
+        }
+        if (e.type == YAML_STREAM_END_EVENT || !handle_event(&b, &e))
             break;
-        }
     }
-    if (!stopped && fy_parser_get_stream_error(p)) {
-        /* a syntax error alone describes a malformed file */
-        report_syntax_error(&b, diag);
-        b.failed = true;
-    } else {
-        /* duplicate keys and the like, in document order */
-        if (b.ndups > 1)
-            qsort(b.dups, b.ndups, sizeof(*b.dups), cmp_pending);
-        for (size_t i = 0; i < b.ndups; i++)
-            diag_error(d, doc->path, b.dups[i].line, b.dups[i].col, "%s", b.dups[i].msg);
-    }
-    if (stopped || b.ndups)
-        b.failed = true;
+    /* duplicate keys and the like, in document order */
+    if (b.ndups > 1)
+        qsort(b.dups, b.ndups, sizeof(*b.dups), cmp_pending);
     for (size_t i = 0; i < b.ndups; i++)
-        free(b.dups[i].msg);
-    free(b.dups);
-
-    for (size_t i = 0; i < b.depth; i++)
-        free(b.stack[i].anchor);
-    free(b.stack);
-    for (size_t i = 0; i < ANCHOR_BUCKETS; i++) {
-        struct anchor *a = b.anchors[i];
-        while (a) {
-            struct anchor *next = a->next;
-            free(a->name);
-            free(a);
-            a = next;
-        }
-    }
-    fy_parser_destroy(p);
-    fy_diag_destroy(diag);   /* unlike fy_diag_unref, also frees the collected errors */
+        diag_error(d, doc->path, b.dups[i].line, b.dups[i].col, "%s", b.dups[i].msg);
     return b.failed ? -1 : 0;
 }
 
-static void doc_reset_tree(struct ydoc *doc)
+/* Parses doc->text; on an error the tree goes (path and text stay). */
+static int load_text(struct ydoc *doc, struct diag_list *d)
 {
+    if (parse_text(doc, d) == 0)
+        return 0;
     char *path = doc->path, *text = doc->text;
     size_t len = doc->len;
     doc->path = doc->text = NULL;
@@ -785,10 +622,12 @@ static void doc_reset_tree(struct ydoc *doc)
     doc->path = path;
     doc->text = text;
     doc->len = len;
+    return -1;
 }
 
 int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc, struct diag_list *d)
 {
+    assert(path && (text || len == 0) && doc && d);
     memset(doc, 0, sizeof(*doc));
     doc->path = xstrdup(path);
     if (len > YAML_MAX_SIZE) {
@@ -796,18 +635,16 @@ int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc
         return -1;
     }
     doc->text = xmalloc(len + 1);
-    memcpy(doc->text, text, len);
+    if (len)
+        memcpy(doc->text, text, len);
     doc->text[len] = '\0';
     doc->len = len;
-    if (parse_text(doc, d) != 0) {
-        doc_reset_tree(doc);
-        return -1;
-    }
-    return 0;
+    return load_text(doc, d);
 }
 
 int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
 {
+    assert(path && doc && d);
     memset(doc, 0, sizeof(*doc));
     doc->path = xstrdup(path);
     char *buf = NULL;
@@ -821,15 +658,12 @@ int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d)
     }
     doc->text = buf;
     doc->len = len;
-    if (parse_text(doc, d) != 0) {
-        doc_reset_tree(doc);
-        return -1;
-    }
-    return 0;
+    return load_text(doc, d);
 }
 
 int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d)
 {
+    assert(in);
     if (in->text)
         return yaml_load_string(in->path, in->text, in->len, doc, d);
     return yaml_load_file(in->path, doc, d);
@@ -839,6 +673,7 @@ int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_l
 
 const struct ypair *yaml_map_find(const struct ynode *map, const char *key)
 {
+    assert(key);
     if (!map || map->kind != YNODE_MAPPING)
         return NULL;
     size_t kl = strlen(key);
@@ -859,6 +694,7 @@ const struct ynode *yaml_map_get(const struct ynode *map, const char *key)
 int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known,
                         struct diag_list *d)
 {
+    assert(doc && d);
     int rc = 0;
     if (!map || map->kind != YNODE_MAPPING)
         return 0;
@@ -873,9 +709,8 @@ int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const c
         for (size_t j = 0; known && known[j] && !found; j++)
             found = strlen(known[j]) == k->len && memcmp(known[j], k->text, k->len) == 0;
         if (!found) {
-            char *q = quote_mem(k->text, k->len);
+            _cleanup_free_ char *q = quote_mem(k->text, k->len);
             yaml_diag_warn(d, doc, k, "unknown key %s", q);
-            free(q);
         }
     }
     return rc;
@@ -883,6 +718,7 @@ int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const c
 
 const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d)
 {
+    assert(doc && d);
     if (!doc->root || yaml_is_null(doc->root)) {
         diag_error(d, doc->path, 1, 1, "empty document, expected a mapping");
         return NULL;
@@ -924,7 +760,8 @@ const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *ma
                                   const char *key, enum ynode_kind kind, unsigned flags,
                                   const struct ynode *at, bool *err, struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     const struct ynode *res = NULL;
@@ -944,7 +781,6 @@ const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *ma
     }
     if (rc != 0 && err)
         *err = true;
-    free(path);
     return res;
 }
 
@@ -971,32 +807,30 @@ static int scalar_string(const struct ydoc *doc, const struct ynode *v, const st
 int yaml_get_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
                     unsigned flags, const struct ynode *at, char **out, struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && out && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     *out = NULL;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     if (p)
         rc = scalar_string(doc, p->value, value_loc(at, p), path, flags, out, d);
-    free(path);
     return rc;
 }
 
 int yaml_expect_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
                        unsigned flags, const char *want, struct diag_list *d)
 {
-    char *s = NULL;
+    assert(want);
+    _cleanup_free_ char *s = NULL;
     int rc = yaml_get_string(doc, map, prefix, key, flags, NULL, &s, d);
     if (rc == 0 && s && strcmp(s, want) != 0) {
         const struct ypair *p = yaml_map_find(map, key);
-        char *path = yaml_path_key(prefix, key);
-        char *qs = yaml_quote(s), *qw = yaml_quote(want);
+        _cleanup_free_ char *path = yaml_path_key(prefix, key);
+        _cleanup_free_ char *qs = yaml_quote(s);
+        _cleanup_free_ char *qw = yaml_quote(want);
         yaml_diag_error(d, doc, value_loc(NULL, p), "%s: %s: expected %s", path, qs, qw);
-        free(qs);
-        free(qw);
-        free(path);
         rc = -1;
     }
-    free(s);
     return rc;
 }
 
@@ -1051,7 +885,8 @@ int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *pr
                  unsigned flags, long min, long max, const struct ynode *at, long *out, bool *present,
                  struct diag_list *d)
 {
-    char *path = yaml_path_key(prefix, key);
+    assert(doc && key && out && d);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc;
     const struct ypair *p = lookup(doc, map, path, key, flags, at, &rc, d);
     if (present)
@@ -1064,15 +899,13 @@ int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *pr
                             yaml_kind_name(v));
             rc = -1;
         } else if (!yaml_scalar_int(v, &val) || val < min || val > max) {
-            char *shown = scalar_display(v);
+            _cleanup_free_ char *shown = scalar_display(v);
             yaml_diag_error(d, doc, loc, "%s: %s: must be an integer from %ld to %ld", path, shown, min, max);
-            free(shown);
             rc = -1;
         } else {
             *out = (long)val;
         }
     }
-    free(path);
     return rc;
 }
 
@@ -1080,13 +913,14 @@ int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const 
                          const char *key, unsigned flags, const struct ynode *at, struct strv *out,
                          bool *present, struct diag_list *d)
 {
+    assert(out);
     bool err = false;
     const struct ynode *seq = yaml_get_node(doc, map, prefix, key, YNODE_SEQUENCE, flags, at, &err, d);
     if (present)
         *present = yaml_map_find(map, key) != NULL;
     if (!seq)
         return err ? -1 : 0;
-    char *path = yaml_path_key(prefix, key);
+    _cleanup_free_ char *path = yaml_path_key(prefix, key);
     int rc = 0;
     for (size_t i = 0; i < seq->nitems; i++) {
         const struct ynode *it = seq->items[i];
@@ -1101,6 +935,5 @@ int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const 
             strv_push(out, it->text);
         }
     }
-    free(path);
     return rc;
 }

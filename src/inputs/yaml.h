@@ -1,10 +1,12 @@
-/* Small YAML layer over libfyaml for the Topology and Manifest readers.
+/* Small YAML layer over libyaml for the Topology and Manifest readers.
  *
- * A file is read (at most YAML_MAX_SIZE bytes), parsed with libfyaml's event
+ * A file is read (at most YAML_MAX_SIZE bytes), parsed with libyaml's event
  * parser and turned into a plain tree of ynode whose positions are 1-based
- * line/column. Loading enforces the rules shared by every input file
- * (orchestrator.md §3.4): exactly one YAML document, no duplicate mapping keys,
- * syntax errors reported as one "file:line:col: message" line.
+ * line/column (from libyaml's marks). Loading enforces the rules shared by every
+ * input file (orchestrator.md §3.4): UTF-8 without NUL or other raw control
+ * characters, exactly one YAML document, no duplicate mapping keys, nesting at most
+ * YAML_MAX_DEPTH deep, aliases only to complete nodes; syntax errors reported as one
+ * "file:line:col: message" line (libyaml's wording).
  *
  * The typed getters report "file:line:col: field.path: message" errors into a
  * diag_list; field paths look like components[1].interface. */
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/cleanup.h"
 #include "util/diag.h"
 #include "util/strv.h"
 
@@ -32,7 +35,10 @@ struct ypair {
 
 struct ynode {
     enum ynode_kind kind;
-    int line, col;        /* 1-based start of the node (of the alias for an alias) */
+    int line, col;        /* 1-based start of the node: its first property (&anchor, !tag) if any,
+                           * else its content (a quote, a block scalar's '|' or '>', a '-', a
+                           * bracket, a first key); an alias's '*'; for an empty value, where it
+                           * would be */
     /* YNODE_SCALAR */
     char *text;           /* value, NUL-terminated */
     size_t len;           /* length of text (may contain NUL bytes) */
@@ -63,9 +69,10 @@ struct ydoc {
 
 /* Reads path (at most YAML_MAX_SIZE bytes) and parses it. Returns 0, or -1 after
  * adding errors to d (doc is then empty; yaml_doc_free is still safe). */
-int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d);
+MO_MUST_CHECK int yaml_load_file(const char *path, struct ydoc *doc, struct diag_list *d);
 /* Parses text (len bytes; copied) as if read from path. */
-int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc, struct diag_list *d);
+MO_MUST_CHECK int yaml_load_string(const char *path, const char *text, size_t len, struct ydoc *doc,
+                                   struct diag_list *d);
 
 /* An input file: its path (for messages and to resolve relative paths) and, when
  * text is not NULL, its contents already in memory (nothing is read from disk;
@@ -76,8 +83,11 @@ struct yaml_input {
     size_t len;
 };
 /* yaml_load_string when in->text is set, else yaml_load_file(in->path). */
-int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d);
+MO_MUST_CHECK int yaml_load_input(const struct yaml_input *in, struct ydoc *doc, struct diag_list *d);
+/* Frees the tree and the text; doc must be loaded or zeroed ({ 0 }). */
 void yaml_doc_free(struct ydoc *doc);
+/* A struct ydoc freed at the end of its scope: _cleanup_ydoc_ struct ydoc doc = { 0 }; */
+#define _cleanup_ydoc_ _cleanup_(yaml_doc_free)
 /* Hands the raw file text to the caller (doc->text becomes NULL). */
 char *yaml_doc_take_text(struct ydoc *doc, size_t *len);
 
@@ -101,7 +111,7 @@ int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const c
                         struct diag_list *d);
 
 /* The document's root, which must be a mapping; reports an error otherwise. */
-const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d);
+MO_MUST_CHECK const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d);
 
 /* In the getters below, prefix is the field path of map (NULL at top level) and
  * errors are located at the value of the field (at its key when the value is

@@ -1,5 +1,6 @@
 #include "repo/cache.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +89,7 @@ static int cmp_age(const void *a, const void *b)
 static size_t list_entries(const char *dir, struct entry **out)
 {
     *out = NULL;
-    DIR *dh = opendir(dir);
+    _cleanup_closedir_ DIR *dh = opendir(dir);
     if (!dh)
         return 0;
     size_t n = 0;
@@ -103,7 +104,6 @@ static size_t list_entries(const char *dir, struct entry **out)
         (*out)[n++] = (struct entry){ xstrdup(de->d_name), "", (uint64_t)st.st_size, st.st_mtim };
         memcpy((*out)[n - 1].sha, sha, 65);
     }
-    closedir(dh);
     if (n > 1)
         qsort(*out, n, sizeof(**out), cmp_age);
     return n;
@@ -178,28 +178,19 @@ char *repo_cache_complete(struct repo_cache *c, const char *sha, uint64_t size)
     return NULL;
 }
 
-void repo_cache_acquire(struct repo_cache *c, const char *sha, uint64_t size, struct cache_slot *slot)
+/* The part of repo_cache_acquire under the lock, when no thread of ours writes sha. */
+static void acquire_locked(struct repo_cache *c, const char *sha, uint64_t size, struct cache_slot *slot)
 {
-    memset(slot, 0, sizeof(*slot));
-    slot->fd = slot->prefix_fd = -1;
-    snprintf(slot->sha256, sizeof(slot->sha256), "%s", sha);
-    if (!c)
-        return;
-    pthread_mutex_lock(&c->lock);
-    while (strv_contains(&c->writing, sha)) /* another Component of this deployment writes it */
-        pthread_cond_wait(&c->changed, &c->lock);
-    char *final = fs_join(c->dir, sha);
-    char *tmpname = xasprintf("%s.tmp", sha);
-    char *tmp = fs_join(c->dir, tmpname);
-    free(tmpname);
+    _cleanup_free_ char *final = fs_join(c->dir, sha);
+    _cleanup_free_ char *tmpname = xasprintf("%s.tmp", sha);
+    _cleanup_free_ char *tmp = fs_join(c->dir, tmpname);
     struct stat st;
     if (stat(final, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
         (void)utimensat(AT_FDCWD, final, NULL, 0); /* most recently used: evicted last */
         slot->use = CACHE_HIT;
-        slot->path = final;
-        final = NULL;
+        slot->path = TAKE_PTR(final);
         strv_push(&c->reading, sha);
-        goto out;
+        return;
     }
     if (stat(final, &st) == 0)
         unlink(final); /* not what the index says: not ours to trust */
@@ -212,34 +203,41 @@ void repo_cache_acquire(struct repo_cache *c, const char *sha, uint64_t size, st
         }
     }
     if (!make_room(c, sha, size, size - have))
-        goto out;
-    slot->fd = open(tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (slot->fd < 0) {
+        return;
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
         log_warn("Artifact cache: %s: %s; streaming it uncached", tmp, strerror(errno));
-        goto out;
+        return;
     }
     if (have) {
         slot->prefix_fd = open(tmp, O_RDONLY | O_CLOEXEC);
-        if (slot->prefix_fd < 0) {
-            if (ftruncate(slot->fd, 0) != 0) {
-                close(slot->fd);
-                slot->fd = -1;
-                goto out;
-            }
-            have = 0;
-        } else {
+        if (slot->prefix_fd >= 0)
             log_info("Artifact cache: continuing %s.tmp from byte %llu", sha, (unsigned long long)have);
-        }
+        else if (ftruncate(fd, 0) != 0)
+            return;
+        else
+            have = 0;
     }
+    slot->fd = TAKE_FD(fd);
     slot->prefix = have;
     slot->use = CACHE_WRITE;
-    slot->path = tmp;
-    tmp = NULL;
+    slot->path = TAKE_PTR(tmp);
     strv_push(&c->writing, sha);
-out:
+}
+
+void repo_cache_acquire(struct repo_cache *c, const char *sha, uint64_t size, struct cache_slot *slot)
+{
+    assert(sha && slot);
+    memset(slot, 0, sizeof(*slot));
+    slot->fd = slot->prefix_fd = -1;
+    snprintf(slot->sha256, sizeof(slot->sha256), "%s", sha);
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    while (strv_contains(&c->writing, sha)) /* another Component of this deployment writes it */
+        pthread_cond_wait(&c->changed, &c->lock);
+    acquire_locked(c, sha, size, slot);
     pthread_mutex_unlock(&c->lock);
-    free(final);
-    free(tmp);
 }
 
 void repo_cache_release(struct repo_cache *c, struct cache_slot *slot, bool complete, bool keep_partial)

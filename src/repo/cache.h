@@ -11,12 +11,13 @@
 #include <stdint.h>
 
 #include "inputs/config.h"
+#include "util/cleanup.h"
 #include "util/strv.h"
 
 struct repo_cache;
 
 /* NULL when the cache is disabled, or unusable (a warning says why). */
-struct repo_cache *repo_cache_open(const struct config *cfg);
+MO_MUST_CHECK struct repo_cache *repo_cache_open(const struct config *cfg);
 void repo_cache_close(struct repo_cache *c);
 
 enum cache_use { CACHE_NONE, CACHE_HIT, CACHE_WRITE };
@@ -35,7 +36,7 @@ struct cache_slot {
 void repo_cache_acquire(struct repo_cache *c, const char *sha256, uint64_t size, struct cache_slot *slot);
 
 /* Path of the complete entry of this SHA-256 and size, or NULL (c may be NULL). */
-char *repo_cache_complete(struct repo_cache *c, const char *sha256, uint64_t size);
+MO_MUST_CHECK char *repo_cache_complete(struct repo_cache *c, const char *sha256, uint64_t size);
 
 /* Ends a use. WRITE: complete = the whole file arrived and was verified (it becomes the
  * entry: fsync, rename, fsync dir); otherwise keep_partial keeps <sha256>.tmp for a

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/mem.h"
+
 struct curl_dl curl_dl;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char load_error[256];
+static char *load_error; /* why load() failed; set once, kept for every later caller */
 
 static const struct {
     const char *name;
@@ -29,14 +31,14 @@ static void load(void)
     void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load libcurl: %s", e ? e : "unknown error");
+        load_error = xasprintf("cannot load libcurl: %s", e ? e : "unknown error");
         return;
     }
     struct curl_dl loaded;
     for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
         void *sym = dlsym(h, symbols[i].name);
         if (!sym) {
-            snprintf(load_error, sizeof(load_error), "libcurl.so.4: %s is missing", symbols[i].name);
+            load_error = xasprintf("libcurl.so.4: %s is missing", symbols[i].name);
             dlclose(h);
             return;
         }
@@ -44,17 +46,16 @@ static void load(void)
         memcpy((char *)&loaded + symbols[i].offset, &sym, sizeof(sym));
     }
     if (loaded.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(load_error, sizeof(load_error), "libcurl: curl_global_init failed");
+        load_error = xstrdup("libcurl: curl_global_init failed");
         return;
     }
     curl_dl = loaded;
 }
 
-int curl_dl_load(char *err, size_t errlen)
+int curl_dl_load(struct error **err)
 {
     pthread_once(&once, load);
     if (curl_dl.easy_init)
         return 0;
-    snprintf(err, errlen, "%s", load_error);
-    return -1;
+    return error_set(err, 0, "%s", load_error);
 }

@@ -12,6 +12,9 @@
 #include <openssl/ssl.h>
 #include <stddef.h>
 
+#include "util/cleanup.h"
+#include "util/error.h"
+
 struct curl_dl {
     CURLcode (*global_init)(long flags);
     CURL *(*easy_init)(void);
@@ -24,9 +27,9 @@ struct curl_dl {
 };
 extern struct curl_dl curl_dl;
 
-/* Loads libcurl.so.4 and calls curl_global_init, once (thread-safe). 0, or -1 with the
- * reason in err; after a failure curl_easy_init() returns NULL. */
-int curl_dl_load(char *err, size_t errlen);
+/* Loads libcurl.so.4 and calls curl_global_init, once (thread-safe). 0, or -1 with *err
+ * set; after a failure curl_easy_init() returns NULL. */
+MO_MUST_CHECK int curl_dl_load(struct error **err);
 
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -1,5 +1,6 @@
 #include "repo/fetch.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -25,10 +26,14 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
-    char err[256];
-    if (curl_dl_load(err, sizeof(err)) != 0)
-        log_error("%s", err);
+    _cleanup_error_ struct error *e = NULL;
+    if (curl_dl_load(&e) != 0)
+        log_error("%s", error_message(e));
 }
+
+MO_DEFINE_POINTER_CLEANUP(curl_cleanupp, CURL *, curl_easy_cleanup)
+#define _cleanup_curl_ _cleanup_(curl_cleanupp)
+MO_DEFINE_POINTER_CLEANUP(bio_freep, BIO *, BIO_free)
 
 static long env_long(const char *name, long dflt)
 {
@@ -69,7 +74,7 @@ static CURLcode add_server_ca(CURL *curl, void *sslctx, void *parm)
 {
     (void)curl;
     const char *path = parm;
-    BIO *bio = BIO_new_file(path, "r");
+    _cleanup_(bio_freep) BIO *bio = BIO_new_file(path, "r");
     if (!bio) {
         log_warn("ServerCertificate %s: cannot read it; only the system's trusted certificates apply", path);
         return CURLE_OK;
@@ -82,7 +87,6 @@ static CURLcode add_server_ca(CURL *curl, void *sslctx, void *parm)
         X509_free(x);
         n++;
     }
-    BIO_free(bio);
     if (n == 0)
         log_warn("ServerCertificate %s: no PEM certificate in it; only the system's trusted certificates apply", path);
     return CURLE_OK;
@@ -133,16 +137,16 @@ static CURL *new_handle(const struct fetch_opts *o, const char *url, char *curl_
     return c;
 }
 
-/* A one-line reason for a failed transfer, and whether trying again may help. */
-static bool describe(CURL *c, CURLcode rc, const char *curl_err, const char *url, char *err, size_t errlen)
+/* Sets *err to a one-line reason for a failed transfer; true if trying again may help. */
+static bool describe(CURL *c, CURLcode rc, const char *curl_err, const char *url, struct error **err)
 {
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_HTTP_RETURNED_ERROR) {
-        snprintf(err, errlen, "%s: HTTP %ld", url, code);
+        error_set(err, 0, "%s: HTTP %ld", url, code);
         return code >= 500 || code == 408 || code == 429;
     }
-    snprintf(err, errlen, "%s: %s", url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
+    error_set(err, 0, "%s: %s", url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -191,35 +195,45 @@ static size_t membuf_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len, char *err,
-                 size_t errlen)
+/* One GET into a buffer. 0, or -1 with *err set and *again true when trying again may
+ * help. */
+static int get_once(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len, bool *again,
+                    struct error **err)
 {
+    *again = false;
+    char curl_err[CURL_ERROR_SIZE] = "";
+    _cleanup_curl_ CURL *c = new_handle(o, url, curl_err);
+    if (!c)
+        return error_set(err, 0, "%s: cannot set up libcurl", url);
+    struct membuf b = { .max = max };
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, membuf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    _cleanup_free_ char *p = b.p;
+    if (rc == CURLE_OK) {
+        *out = p ? TAKE_PTR(p) : xstrdup("");
+        *len = b.n;
+        return 0;
+    }
+    if (b.too_big)
+        return error_set(err, 0, "%s: larger than %zu bytes", url, max);
+    *again = describe(c, rc, curl_err, url, err);
+    return -1;
+}
+
+int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len,
+                 struct error **err)
+{
+    assert(o && url && out && len);
     long backoff = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        char curl_err[CURL_ERROR_SIZE] = "";
-        struct membuf b = { .max = max };
-        CURL *c = new_handle(o, url, curl_err);
-        if (!c) {
-            snprintf(err, errlen, "%s: cannot set up libcurl", url);
-            return -1;
-        }
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, membuf_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        CURLcode rc = curl_easy_perform(c);
-        if (rc == CURLE_OK) {
-            curl_easy_cleanup(c);
-            *out = b.p ? b.p : xstrdup("");
-            *len = b.n;
+        _cleanup_error_ struct error *e = NULL;
+        bool again;
+        if (get_once(o, url, max, out, len, &again, &e) == 0)
             return 0;
-        }
-        bool again = !b.too_big && describe(c, rc, curl_err, url, err, errlen);
-        if (b.too_big)
-            snprintf(err, errlen, "%s: larger than %zu bytes", url, max);
-        curl_easy_cleanup(c);
-        free(b.p);
         if (!again || attempt >= o->retries)
-            return -1;
-        log_warn("%s; trying again (%d of %d)", err, attempt + 1, o->retries);
+            return error_propagate(err, TAKE_PTR(e));
+        log_warn("%s; trying again (%d of %d)", error_message(e), attempt + 1, o->retries);
         pause_ms(backoff);
         backoff *= 2;
     }
@@ -247,16 +261,20 @@ struct fetch_stream {
     bool mismatch;
     bool reader_gone;
     int rc;
-    char err[512];
+    struct error *err;      /* the transfer's failure (written by the thread; read after the join) */
 };
 
+/* The transfer's failure, replacing an earlier one. */
 static void set_err(struct fetch_stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct fetch_stream *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    _cleanup_free_ char *m = xvasprintf(fmt, ap);
     va_end(ap);
+    error_free(s->err);
+    s->err = NULL;
+    error_set(&s->err, 0, "%s", m);
 }
 
 /* Hands bytes on: hash, size check, tee, pipe. 0, or -1 to stop the transfer. */
@@ -350,83 +368,91 @@ static int stream_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_
     return atomic_load(&((struct fetch_stream *)ud)->stop) ? 1 : 0;
 }
 
-static void *stream_thread(void *arg)
+/* 1. The bytes already in the partial cache entry. 0, or -1 to stop. */
+static int stream_prefix(struct fetch_stream *s)
 {
-    struct fetch_stream *s = arg;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    s->rc = -1;
+    if (s->prefix_fd < 0)
+        return 0;
+    _cleanup_free_ char *buf = xmalloc(65536);
+    ssize_t n;
+    while ((n = read(s->prefix_fd, buf, 65536)) > 0)
+        if (deliver(s, buf, (size_t)n, false) < 0)
+            break;
+    return s->err || s->reader_gone || atomic_load(&s->stop) ? -1 : 0;
+}
 
-    /* 1. the bytes already in the partial cache entry */
-    if (s->prefix_fd >= 0) {
-        char *buf = xmalloc(65536);
-        ssize_t n;
-        while ((n = read(s->prefix_fd, buf, 65536)) > 0)
-            if (deliver(s, buf, (size_t)n, false) < 0)
-                break;
-        free(buf);
-        if (s->err[0] || s->reader_gone || atomic_load(&s->stop))
-            goto out;
+/* One request for what is still missing: a Range from s->got when the server takes
+ * them, else everything with the bytes we have discarded. */
+static CURLcode stream_attempt(struct fetch_stream *s, CURL *c, bool no_range)
+{
+    s->discard = 0;
+    s->attempt_start = 0;
+    s->status = 0;
+    char range[64];
+    if (s->first_bytes && !no_range) {
+        snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got,
+                 (unsigned long long)s->first_bytes - 1);
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+        s->attempt_start = s->got;
+    } else if (s->got && !no_range) {
+        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s->got);
+        s->attempt_start = s->got;
+    } else {
+        s->discard = s->got;
     }
-    /* 2. the rest from the server */
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_xferinfo);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    return curl_easy_perform(c);
+}
+
+/* 2. The rest from the server, broken transfers tried again with backoff. 0, or -1
+ * to stop. */
+static int stream_transfer(struct fetch_stream *s)
+{
     bool no_range = false;
     long backoff = s->o.backoff_ms;
     for (int attempt = 0; !(s->size && s->got == s->size && attempt == 0 && s->got > 0); attempt++) {
         char curl_err[CURL_ERROR_SIZE] = "";
-        CURL *c = new_handle(&s->o, s->url, curl_err);
+        _cleanup_curl_ CURL *c = new_handle(&s->o, s->url, curl_err);
         if (!c) {
             set_err(s, "%s: cannot set up libcurl", s->url);
-            goto out;
+            return -1;
         }
-        s->discard = 0;
-        s->attempt_start = 0;
-        s->status = 0;
-        char range[64];
-        if (s->first_bytes && !no_range) {
-            snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got,
-                     (unsigned long long)s->first_bytes - 1);
-            curl_easy_setopt(c, CURLOPT_RANGE, range);
-            s->attempt_start = s->got;
-        } else if (s->got && !no_range) {
-            curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s->got);
-            s->attempt_start = s->got;
-        } else {
-            s->discard = s->got;
-        }
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, stream_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_xferinfo);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-        CURLcode rc = curl_easy_perform(c);
-        if (rc == CURLE_OK) {
-            curl_easy_cleanup(c);
-            break;
-        }
-        if (s->mismatch || s->reader_gone || atomic_load(&s->stop)) {
-            curl_easy_cleanup(c);
-            goto out;
-        }
-        bool again = describe(c, rc, curl_err, s->url, s->err, sizeof(s->err));
-        curl_easy_cleanup(c);
+        CURLcode rc = stream_attempt(s, c, no_range);
+        if (rc == CURLE_OK)
+            return 0;
+        if (s->mismatch || s->reader_gone || atomic_load(&s->stop))
+            return -1;
+        error_free(s->err);
+        s->err = NULL;
+        bool again = describe(c, rc, curl_err, s->url, &s->err);
+        curl_easy_cleanup(TAKE_PTR(c));
         if (rc == CURLE_RANGE_ERROR)
             no_range = true;
         if (!again || attempt >= s->o.retries)
-            goto out;
-        log_warn("%s after %llu bytes; trying again in %ld ms (%d of %d)%s", s->err, (unsigned long long)s->got,
-                 backoff, attempt + 1, s->o.retries, s->got && !no_range ? ", from there on" : "");
-        s->err[0] = '\0';
+            return -1;
+        log_warn("%s after %llu bytes; trying again in %ld ms (%d of %d)%s", error_message(s->err),
+                 (unsigned long long)s->got, backoff, attempt + 1, s->o.retries,
+                 s->got && !no_range ? ", from there on" : "");
+        error_free(s->err);
+        s->err = NULL;
         for (long waited = 0; waited < backoff && !atomic_load(&s->stop); waited += 50)
             pause_ms(50);
         if (atomic_load(&s->stop))
-            goto out;
+            return -1;
         backoff *= 2;
     }
-    /* 3. what the index says */
+    return 0;
+}
+
+/* 3. What the index says: size and SHA-256. */
+static int stream_check(struct fetch_stream *s)
+{
     unsigned char md[32];
     char hex[65];
     EVP_DigestFinal_ex(s->md, md, NULL);
@@ -436,23 +462,41 @@ static void *stream_thread(void *arg)
         set_err(s, "%s: %llu bytes, the index gives %llu", s->url, (unsigned long long)s->got,
                 (unsigned long long)s->size);
         s->mismatch = true;
-    } else if (s->sha256[0] && strcmp(hex, s->sha256) != 0) {
+        return -1;
+    }
+    if (s->sha256[0] && strcmp(hex, s->sha256) != 0) {
         set_err(s, "%s: SHA-256 %s does not match the index (%s)", s->url, hex, s->sha256);
         s->mismatch = true;
-    } else {
-        s->rc = 0;
+        return -1;
     }
-out:
-    if (s->rc != 0 && !s->err[0])
+    return 0;
+}
+
+static void *stream_thread(void *arg)
+{
+    struct fetch_stream *s = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    s->rc = stream_prefix(s) == 0 && stream_transfer(s) == 0 && stream_check(s) == 0 ? 0 : -1;
+    if (s->rc != 0 && !s->err)
         set_err(s, "%s: download stopped", s->url);
     close(s->pipe_w);
     s->pipe_w = -1;
     return NULL;
 }
 
-struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct fetch_stream_args *a, char *err,
-                                       size_t errlen)
+struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct fetch_stream_args *a,
+                                       struct error **err)
 {
+    assert(o && a && a->url);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        error_set_errno(err, errno, "pipe");
+        return NULL;
+    }
+    (void)fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
     struct fetch_stream *s = xcalloc(1, sizeof(*s));
     s->o = *o;
     s->url = xstrdup(a->url);
@@ -466,24 +510,15 @@ struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct 
     s->md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
     atomic_init(&s->stop, false);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        EVP_MD_CTX_free(s->md);
-        free(s->url);
-        free(s);
-        return NULL;
-    }
-    (void)fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
     s->pipe_r = p[0];
     s->pipe_w = p[1];
     if (pthread_create(&s->thread, NULL, stream_thread, s) != 0) {
-        snprintf(err, errlen, "cannot start the download thread");
         close(p[0]);
         close(p[1]);
         EVP_MD_CTX_free(s->md);
         free(s->url);
         free(s);
+        error_set(err, 0, "cannot start the download thread");
         return NULL;
     }
     return s;
@@ -510,17 +545,15 @@ ssize_t fetch_stream_read(struct fetch_stream *s, void *buf, size_t len)
     }
 }
 
-int fetch_stream_finish(struct fetch_stream *s, char *err, size_t errlen)
+int fetch_stream_finish(struct fetch_stream *s, struct error **err)
 {
+    assert(s);
     char buf[65536];
-    ssize_t n;
-    while ((n = fetch_stream_read(s, buf, sizeof(buf))) > 0)
+    while (fetch_stream_read(s, buf, sizeof(buf)) > 0)
         ;
     join(s);
-    if (s->rc != 0) {
-        snprintf(err, errlen, "%s", s->err);
-        return -1;
-    }
+    if (s->rc != 0)
+        return error_set(err, error_code(s->err), "%s", error_message(s->err));
     return 0;
 }
 
@@ -528,7 +561,7 @@ const char *fetch_stream_error(struct fetch_stream *s)
 {
     if (!s->joined)
         return NULL;
-    return s->rc != 0 && s->err[0] ? s->err : NULL;
+    return s->rc != 0 && s->err ? error_message(s->err) : NULL;
 }
 
 int fetch_stream_tee_ok(const struct fetch_stream *s) { return s->tee_ok; }
@@ -544,6 +577,7 @@ void fetch_stream_close(struct fetch_stream *s)
     close(s->pipe_r); /* a writer blocked on the pipe gets EPIPE */
     join(s);
     EVP_MD_CTX_free(s->md);
+    error_free(s->err);
     free(s->url);
     free(s);
 }

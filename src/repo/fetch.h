@@ -10,6 +10,8 @@
 #include <sys/types.h>
 
 #include "inputs/config.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 
 struct fetch_opts {
     const char *server_ca;      /* ServerCertificate: PEM file of extra trusted certificates */
@@ -25,11 +27,11 @@ struct fetch_opts {
 void fetch_opts_from_config(const struct config *cfg, struct fetch_opts *o);
 
 /* Joins the repository URL and a relative file name with one '/'. Caller frees. */
-char *fetch_join_url(const char *base, const char *file);
+MO_MUST_CHECK char *fetch_join_url(const char *base, const char *file);
 
-/* GETs url into a NUL-terminated buffer of at most max bytes. 0, or -1 with err. */
-int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len, char *err,
-                 size_t errlen);
+/* GETs url into a NUL-terminated buffer of at most max bytes. 0, or -1 with *err set. */
+MO_MUST_CHECK int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len,
+                               struct error **err);
 
 /* A download read as a byte stream (a thread runs the transfer into a pipe). */
 struct fetch_stream;
@@ -45,12 +47,14 @@ struct fetch_stream_args {
                                   * a server without ranges sends everything) */
 };
 
-struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct fetch_stream_args *a, char *err,
-                                       size_t errlen);
+/* Starts the transfer. NULL with *err set when it cannot. */
+MO_MUST_CHECK struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct fetch_stream_args *a,
+                                                     struct error **err);
 /* Bytes read, 0 at the end, -1 when the download failed (fetch_stream_finish says why). */
-ssize_t fetch_stream_read(struct fetch_stream *s, void *buf, size_t len);
-/* Reads what is left, waits for the transfer and checks size and SHA-256: 0, or -1 with err. */
-int fetch_stream_finish(struct fetch_stream *s, char *err, size_t errlen);
+MO_MUST_CHECK ssize_t fetch_stream_read(struct fetch_stream *s, void *buf, size_t len);
+/* Reads what is left, waits for the transfer and checks size and SHA-256: 0, or -1 with
+ * *err set. */
+MO_MUST_CHECK int fetch_stream_finish(struct fetch_stream *s, struct error **err);
 /* Once the transfer ended (a read gave 0 or -1): its failure, or NULL. */
 const char *fetch_stream_error(struct fetch_stream *s);
 /* True once the whole file arrived and matched size and SHA-256. */

@@ -1,7 +1,7 @@
 #include "repo/index.h"
 
+#include <assert.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,52 +90,30 @@ char *repo_index_to_json(const struct repo_index *idx)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-struct pctx {
-    char *err;
-    size_t errlen;
-    size_t index;
-    const char *file;
-};
+/* Messages of the functions below name the field; repo_index_parse puts the entry in
+ * front ("artifacts[3] (rtos.mender): size: expected ..."). */
 
-static int perr(struct pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int perr(struct pctx *c, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (c->file)
-        snprintf(c->err, c->errlen, "artifacts[%zu] (%s): %s", c->index, c->file, msg);
-    else
-        snprintf(c->err, c->errlen, "artifacts[%zu]: %s", c->index, msg);
-    return -1;
-}
-
-static int get_strv(struct pctx *c, json_t *v, const char *field, struct strv *out)
+static int get_strv(json_t *v, const char *field, struct strv *out, struct error **err)
 {
     if (!json_is_array(v))
-        return perr(c, "%s: expected a list of strings", field);
+        return error_set(err, 0, "%s: expected a list of strings", field);
     size_t i;
     json_t *s;
     json_array_foreach(v, i, s) {
         if (!json_is_string(s))
-            return perr(c, "%s[%zu]: expected a string", field, i);
+            return error_set(err, 0, "%s[%zu]: expected a string", field, i);
         strv_push(out, json_string_value(s));
     }
     return 0;
 }
 
-static int get_str(struct pctx *c, json_t *o, const char *field, bool required, char **out)
+static int get_str(json_t *o, const char *field, bool required, char **out, struct error **err)
 {
     json_t *v = json_object_get(o, field);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return perr(c, "%s: missing", field);
-        return 0;
-    }
+    if (!v || json_is_null(v))
+        return required ? error_set(err, 0, "%s: missing", field) : 0;
     if (!json_is_string(v))
-        return perr(c, "%s: expected a string", field);
+        return error_set(err, 0, "%s: expected a string", field);
     *out = xstrdup(json_string_value(v));
     return 0;
 }
@@ -150,59 +128,49 @@ static bool is_hex64(const char *s)
     return true;
 }
 
-static int parse_entry(struct pctx *c, json_t *o, struct repo_entry *e)
+/* file, size, sha256. e->file is left NULL unless it is a valid name. */
+static int parse_file_fields(json_t *o, struct repo_entry *e, struct error **err)
 {
-    if (!json_is_object(o))
-        return perr(c, "expected an object");
-    struct artifact_info *a = &e->info;
-    a->format_version = 3;
-    if (get_str(c, o, "file", true, &e->file) < 0)
+    if (get_str(o, "file", true, &e->file, err) < 0)
         return -1;
-    if (!repo_file_name_ok(e->file))
-        return perr(c, "file: \"%s\": not a relative name of [A-Za-z0-9._,+-] segments", e->file);
-    c->file = e->file;
+    if (!repo_file_name_ok(e->file)) {
+        error_set(err, 0, "file: \"%s\": not a relative name of [A-Za-z0-9._,+-] segments", e->file);
+        free(e->file);
+        e->file = NULL;
+        return -1;
+    }
     json_t *v = json_object_get(o, "size");
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return perr(c, "size: expected a non-negative integer");
+        return error_set(err, 0, "size: expected a non-negative integer");
     e->size = (uint64_t)json_integer_value(v);
-    char *sha = NULL;
-    if (get_str(c, o, "sha256", true, &sha) < 0)
+    _cleanup_free_ char *sha = NULL;
+    if (get_str(o, "sha256", true, &sha, err) < 0)
         return -1;
-    bool ok = is_hex64(sha);
-    if (ok)
-        memcpy(e->sha256, sha, 65);
-    free(sha);
-    if (!ok)
-        return perr(c, "sha256: expected 64 lowercase hex digits");
-    if (get_str(c, o, "artifact_name", true, &a->artifact_name) < 0 ||
-        get_str(c, o, "artifact_group", false, &a->artifact_group) < 0 ||
-        get_str(c, o, "payload_type", false, &a->payload_type) < 0)
-        return -1;
-    if ((v = json_object_get(o, "compatible_types")) == NULL)
-        return perr(c, "compatible_types: missing");
-    if (get_strv(c, v, "compatible_types", &a->compatible_types) < 0)
-        return -1;
-    if ((v = json_object_get(o, "depends_artifact_name")) && get_strv(c, v, "depends_artifact_name",
-                                                                       &a->depends_artifact_name) < 0)
-        return -1;
-    if ((v = json_object_get(o, "depends_artifact_group")) && get_strv(c, v, "depends_artifact_group",
-                                                                        &a->depends_artifact_group) < 0)
-        return -1;
+    if (!is_hex64(sha))
+        return error_set(err, 0, "sha256: expected 64 lowercase hex digits");
+    memcpy(e->sha256, sha, 65);
+    return 0;
+}
+
+/* provides: an object of strings; depends: an object of strings or string lists. */
+static int parse_type_fields(json_t *o, struct artifact_info *a, struct error **err)
+{
+    json_t *v;
     if ((v = json_object_get(o, "provides"))) {
         if (!json_is_object(v))
-            return perr(c, "provides: expected an object of strings");
+            return error_set(err, 0, "provides: expected an object of strings");
         a->has_type_provides = true;
         const char *k;
         json_t *s;
         json_object_foreach(v, k, s) {
             if (!json_is_string(s))
-                return perr(c, "provides.%s: expected a string", k);
+                return error_set(err, 0, "provides.%s: expected a string", k);
             kvl_set(&a->type_provides, k, json_string_value(s));
         }
     }
     if ((v = json_object_get(o, "depends"))) {
         if (!json_is_object(v))
-            return perr(c, "depends: expected an object of string lists");
+            return error_set(err, 0, "depends: expected an object of string lists");
         const char *k;
         json_t *s;
         json_object_foreach(v, k, s) {
@@ -210,60 +178,86 @@ static int parse_entry(struct pctx *c, json_t *o, struct repo_entry *e)
             struct depend *d = &a->type_depends.items[a->type_depends.n++];
             d->key = xstrdup(k);
             d->values = (struct strv){ 0 };
-            char field[256];
-            snprintf(field, sizeof(field), "depends.%s", k);
+            _cleanup_free_ char *field = xasprintf("depends.%s", k);
             if (json_is_string(s))
                 strv_push(&d->values, json_string_value(s));
-            else if (get_strv(c, s, field, &d->values) < 0)
+            else if (get_strv(s, field, &d->values, err) < 0)
                 return -1;
         }
     }
     if ((v = json_object_get(o, "clears"))) {
         a->has_clears = true;
-        if (get_strv(c, v, "clears", &a->clears) < 0)
+        if (get_strv(v, "clears", &a->clears, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+static int parse_entry(json_t *o, struct repo_entry *e, struct error **err)
+{
+    if (!json_is_object(o))
+        return error_set(err, 0, "expected an object");
+    struct artifact_info *a = &e->info;
+    a->format_version = 3;
+    if (parse_file_fields(o, e, err) < 0)
+        return -1;
+    if (get_str(o, "artifact_name", true, &a->artifact_name, err) < 0 ||
+        get_str(o, "artifact_group", false, &a->artifact_group, err) < 0 ||
+        get_str(o, "payload_type", false, &a->payload_type, err) < 0)
+        return -1;
+    json_t *v;
+    if ((v = json_object_get(o, "compatible_types")) == NULL)
+        return error_set(err, 0, "compatible_types: missing");
+    if (get_strv(v, "compatible_types", &a->compatible_types, err) < 0)
+        return -1;
+    if ((v = json_object_get(o, "depends_artifact_name")) &&
+        get_strv(v, "depends_artifact_name", &a->depends_artifact_name, err) < 0)
+        return -1;
+    if ((v = json_object_get(o, "depends_artifact_group")) &&
+        get_strv(v, "depends_artifact_group", &a->depends_artifact_group, err) < 0)
+        return -1;
+    if (parse_type_fields(o, a, err) < 0)
+        return -1;
     v = json_object_get(o, "signed");
     if (v && !json_is_boolean(v))
-        return perr(c, "signed: expected true or false");
+        return error_set(err, 0, "signed: expected true or false");
     a->is_signed = v && json_is_true(v);
     return 0;
 }
 
-int repo_index_parse(const char *text, size_t len, struct repo_index *idx, char *err, size_t errlen)
+static int parse_root(json_t *root, struct repo_index *idx, struct error **err)
 {
-    memset(idx, 0, sizeof(*idx));
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        snprintf(err, errlen, "%d:%d: not valid JSON: %s", je.line, je.column, je.text);
-        return -1;
-    }
-    int rc = -1;
     json_t *ver = json_object_get(root, "version");
     json_t *arr = json_object_get(root, "artifacts");
-    if (!json_is_object(root) || !json_is_integer(ver) || json_integer_value(ver) != 1) {
-        snprintf(err, errlen, "version: expected 1 (an index of another version needs a newer orchestrator)");
-        goto out;
-    }
-    if (!json_is_array(arr)) {
-        snprintf(err, errlen, "artifacts: expected a list");
-        goto out;
-    }
+    if (!json_is_object(root) || !json_is_integer(ver) || json_integer_value(ver) != 1)
+        return error_set(err, 0, "version: expected 1 (an index of another version needs a newer orchestrator)");
+    if (!json_is_array(arr))
+        return error_set(err, 0, "artifacts: expected a list");
     size_t n = json_array_size(arr);
     idx->v = xcalloc(n ? n : 1, sizeof(*idx->v));
     for (size_t i = 0; i < n; i++) {
-        struct pctx c = { err, errlen, i, NULL };
+        struct repo_entry *e = &idx->v[i];
         idx->n = i + 1;
-        if (parse_entry(&c, json_array_get(arr, i), &idx->v[i]) < 0)
-            goto out;
+        if (parse_entry(json_array_get(arr, i), e, err) < 0)
+            return e->file ? error_prefix(err, "artifacts[%zu] (%s)", i, e->file)
+                           : error_prefix(err, "artifacts[%zu]", i);
     }
-    rc = 0;
-out:
-    json_decref(root);
-    if (rc != 0)
+    return 0;
+}
+
+int repo_index_parse(const char *text, size_t len, struct repo_index *idx, struct error **err)
+{
+    assert(text && idx);
+    memset(idx, 0, sizeof(*idx));
+    json_error_t je;
+    json_auto_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return error_set(err, 0, "%d:%d: not valid JSON: %s", je.line, je.column, je.text);
+    if (parse_root(root, idx, err) < 0) {
         repo_index_free(idx);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 void repo_index_free(struct repo_index *idx)

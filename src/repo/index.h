@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "artifact/artifact.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 
 #define REPO_INDEX_NAME "index.json"
 #define REPO_INDEX_MAX (16u * 1024 * 1024)
@@ -30,11 +32,11 @@ struct repo_index {
 int repo_file_name_ok(const char *file);
 
 /* Serialises the index (entries in the order given). Caller frees. */
-char *repo_index_to_json(const struct repo_index *idx);
+MO_MUST_CHECK char *repo_index_to_json(const struct repo_index *idx);
 
-/* Parses index.json text. Returns 0, or -1 with a one-line reason in err (naming the
- * entry and field). */
-int repo_index_parse(const char *text, size_t len, struct repo_index *idx, char *err, size_t errlen);
+/* Parses index.json text. Returns 0, or -1 with *err set to a one-line reason (naming
+ * the entry and field); idx is then empty. */
+MO_MUST_CHECK int repo_index_parse(const char *text, size_t len, struct repo_index *idx, struct error **err);
 
 void repo_index_free(struct repo_index *idx);
 

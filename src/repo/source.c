@@ -1,5 +1,6 @@
 #include "repo/source.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,24 +29,21 @@ static ssize_t file_read(void *ctx, void *buf, size_t len)
     return n;
 }
 
-static int file_finish(void *ctx, char *err, size_t errlen)
+static int file_finish(void *ctx, struct error **err)
 {
     (void)ctx;
     (void)err;
-    (void)errlen;
     return 0; /* checked when it was stored */
 }
 
 static ssize_t dl_read(void *ctx, void *buf, size_t len) { return fetch_stream_read(((struct repo_reader *)ctx)->fs, buf, len); }
 
-static int dl_finish(void *ctx, char *err, size_t errlen)
-{
-    return fetch_stream_finish(((struct repo_reader *)ctx)->fs, err, errlen);
-}
+static int dl_finish(void *ctx, struct error **err) { return fetch_stream_finish(((struct repo_reader *)ctx)->fs, err); }
 
 struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cache *cache, const struct repo_ref *ref,
-                                     uint64_t header_bytes, char *err, size_t errlen)
+                                     uint64_t header_bytes, struct error **err)
 {
+    assert(o && ref && ref->url);
     bool header_only = header_bytes > 0;
     struct repo_reader *r = xcalloc(1, sizeof(*r));
     r->fd = -1;
@@ -81,7 +79,7 @@ struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cac
         .tee_fd = r->slot.use == CACHE_WRITE ? r->slot.fd : -1,
         .first_bytes = header_bytes,
     };
-    r->fs = fetch_stream_open(o, &a, err, errlen);
+    r->fs = fetch_stream_open(o, &a, err);
     if (!r->fs) {
         repo_cache_release(cache, &r->slot, false, true);
         free(r);

@@ -6,13 +6,14 @@
 #define MO_RESERVE_H
 
 #include <stdbool.h>
-#include <stddef.h>
+
+#include "util/error.h"
 
 #define RESERVE_BYTES (1024 * 1024)
 
-/* Makes sure the reserve exists with its full size. Returns 0, or -1 with a reason
- * (e.g. the filesystem has less than RESERVE_BYTES free) in err. */
-int reserve_ensure(const char *datastore, char *err, size_t errlen);
+/* Makes sure the reserve exists with its full size. Returns 0, or -1 with err (e.g.
+ * the filesystem has less than RESERVE_BYTES free). */
+int reserve_ensure(const char *datastore, struct error **err) MO_MUST_CHECK;
 
 /* Deletes the reserve; true if there was one to give back. */
 bool reserve_release(const char *datastore);

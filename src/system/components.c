@@ -69,7 +69,8 @@ int components_query(const struct iface_env *env, const struct component_def *de
             struct component *a = &out->v[i], *b = &out->v[k];
             if (a->identified && b->identified && strcmp(a->def->component_type, b->def->component_type) == 0 &&
                 strcmp(a->id, b->id) == 0) {
-                diag_error(d, NULL, 0, 0, "component type %s: two Components have the id %s (Topology items %zu and %zu)",
+                diag_error(d, NULL, 0, 0,
+                           "component type %s: two Components have the id %s (Topology items %zu and %zu)",
                            a->def->component_type, a->id, i + 1, k + 1);
                 rc = -1;
             }

@@ -1,4 +1,4 @@
-"""The crash-point matrix (orchestrator.md §6.3, §6.4, §6.6): a power cut at any point of an
+"""The crash-point matrix (docs/state-machine.md: reboots, rollback, interruptions): a power cut at any point of an
 install must end, after `resume`, with the whole System on the old Manifest or on the new one.
 
 The System: 3 order groups, 5 Components (system.DEFAULT_COMPONENTS); r1 answers
@@ -21,7 +21,7 @@ stops everything), then `resume` runs until the deployment ends, and for every p
 the outcome is final (0 all new, 1 all old; 3 never: every Component supports rollback),
 every Component's installed version agrees with it, no work files, query scratch dirs or
 *.tmp files are left, `history` records the outcome, `status --json` prints null and one
-more `resume` exits 2. Where the spec fixes the outcome (§6.6), it is checked too.
+more `resume` exits 2. Where docs/state-machine.md fixes the outcome (Interruptions), it is checked too.
 
 The points run concurrently (MO_CRASHPOINTS_JOBS processes' worth of threads; 1 runs each
 point inside its own test). MO_CRASHPOINTS_EVERY=N keeps every Nth point of each family
@@ -57,7 +57,7 @@ OLD = {inst: f"{ctype}-v1" for inst, ctype, *_ in DEFAULT_COMPONENTS}
 NEW = {inst: f"{ctype}-v2" for inst, ctype, *_ in DEFAULT_COMPONENTS}
 OUTCOME_NAME = {0: "success", 1: "failed", 3: "inconsistent"}
 
-# ---- the expected Interface calls of each flow (§6.2, §6.4) ----------------------------------
+# ---- the expected Interface calls of each flow (docs/state-machine.md) ------------------------
 
 PREP = ["Identity", "Provides"]
 REBOOT_CALLS = {AUTOMATIC: ["ArtifactVerifyReboot"], YES: ["ArtifactReboot", "ArtifactVerifyReboot"]}
@@ -76,7 +76,7 @@ def expected_calls(flow):
     return calls
 
 
-# The outcome of a kill inside a call of the happy flow (§6.6): None = nothing recorded yet
+# The outcome of a kill inside a call of the happy flow (Interruptions): None = nothing recorded yet
 # (preparation), 0 = the call is asked again / run again / taken as done, 1 = rolled back.
 KILL_OUTCOME = {"Identity": None, "Provides": None, "NeedsUnpackedArtifact": 0, "ProvidePayloadFileSizes": 0,
                 "Download": 1, "SupportsRollback": 0, "ArtifactInstall": 1, "NeedsArtifactReboot": 0,
@@ -169,7 +169,7 @@ def files_under(d):
 
 
 def check_calls(system, outcome):
-    """The Interfaces' side (§6.2, §6.4): every touched Component ends with Cleanup; after a
+    """The Interfaces' side (the forward and rollback programs): every touched Component ends with Cleanup; after a
     success every installed one was committed, after a rollback every installed one was
     rolled back and got ArtifactFailure. (Calls cut by a power cut may be missing from the
     log; the calls after the last one are complete.)"""
@@ -196,7 +196,7 @@ def check_end(system, results, want=None):
     assert history.rc == 0, history
     history = json.loads(history.out)
     if last.rc == 2:
-        # nothing in progress: died during preparation (nothing recorded, §6.1), or after the
+        # nothing in progress: died during preparation (nothing recorded: Preparation), or after the
         # deployment's final commit; the history tells
         assert len(results) >= 2 and results[-2].rc == -9, f"resume found nothing to do: {rcs}\n{last}"
         outcome = {"success": 0, "failed": 1, "inconsistent": 3}[history[0]["result"]] if history else None
@@ -224,7 +224,7 @@ def check_end(system, results, want=None):
     tmp = [p for p in files_under(ds) if ".tmp" in pathlib.Path(p).name]
     assert tmp == [], "temporary files left"
     assert files_under(ds / "query") == [], "query scratch files left"
-    if outcome == 0:  # §7: the Manifest store keeps a copy of the last successful Manifest
+    if outcome == 0:  # The journal: the Manifest store keeps a copy of the last successful Manifest
         copy = ds / "manifests" / f"{history[0]['id']}.yaml"
         assert copy.exists() and copy.read_text() == system.manifest.read_text(), \
             f"{copy} is not a copy of the installed Manifest (store: {files_under(ds / 'manifests')})"
@@ -329,7 +329,7 @@ def pytest_generate_tests(metafunc):
 
 
 def predicted_after_crash(system, flow):
-    """The outcome §6.6 gives for the deployment as the crash left it (read with `status`)."""
+    """The outcome the Interruptions rules give for the deployment as the crash left it (read with `status`)."""
     if flow == "fail":
         return 1
     st = system.mo.run("status", "--json")
@@ -468,7 +468,7 @@ def test_kill_point(point, pool):
 
 
 def test_query_scratch_dir_of_a_kill_in_preparation_is_removed(tmp_path, artifact_cache):
-    """Regression: killed inside the first Identity call, nothing was recorded (§6.1), so
+    """Regression: killed inside the first Identity call, nothing was recorded (Preparation), so
     `resume` has nothing to do; it removes the scratch dir that Identity call left."""
     system = make_system(tmp_path / "p", "happy", artifact_cache)
     system.configure("gw", kill_parent=["Identity"])

@@ -1,5 +1,5 @@
 """install / resume / rollback: exact Interface call sequences, exit codes and the
-provides each Component ends with (orchestrator.md §6)."""
+provides each Component ends with (docs/state-machine.md)."""
 import json
 import time
 
@@ -101,7 +101,7 @@ def test_no_candidate_touches_nothing(system):
 
 
 def expected_calls(system, fail_inst, fail_state):
-    """The spec's call sequences (§6.2, §6.4) when fail_state fails on fail_inst."""
+    """The call sequences of docs/state-machine.md (forward, rollback) when fail_state fails on fail_inst."""
     groups = {}
     for inst, _, _, _, order in system.components:
         groups.setdefault(order, []).append(inst)
@@ -156,7 +156,7 @@ def test_failure_at_every_state_of_every_group(system, inst, state):
     r = system.install()
     want, failed = expected_calls(system, inst, state)
     # NeedsArtifactReboot is asked again after ArtifactRollback; failing there too leaves
-    # the System possibly inconsistent (interface-protocol.md §3)
+    # the System possibly inconsistent (docs/state-machine.md)
     assert r.rc == (0 if not failed else 3 if state == "NeedsArtifactReboot" else 1), r
     for i in want:
         assert system.calls(i) == want[i], (i, system.calls(i))

@@ -1,4 +1,4 @@
-"""The Interface runner and File API (interface-protocol.md), through a test driver
+"""The Interface runner and File API (docs/protocol.md), through a test driver
 that makes single calls the way the engine does, and through show-provides /
 show-inventory."""
 import hashlib

@@ -1,4 +1,4 @@
-"""The install layout (orchestrator.md §2): `meson install` into a DESTDIR puts every file
+"""The install layout (docs/configuration.md): `meson install` into a DESTDIR puts every file
 in its FHS place with the right mode; the man page renders without warnings and documents
 every command, option, variable and key; the default config is accepted; the boot-time
 resume wrapper resumes only what it should."""

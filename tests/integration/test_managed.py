@@ -1,4 +1,4 @@
-"""Managed mode (orchestrator.md §11): the Update Module mender-orchestrator-manifest
+"""Managed mode (docs/managed-mode.md): the Update Module mender-orchestrator-manifest
 called directly the way the Mender Client calls it, the Manifest Artifact generator, the
 inventory script, and all of it driven by Debian's Mender Client (mender-client 3.4)."""
 import contextlib
@@ -175,7 +175,7 @@ BOOT_RESUME = ROOT / "dist" / "mender-orchestrator-resume.in"
 
 def test_boot_time_resume_leaves_the_managed_deployment_alone(module):
     """After the System-device reboot asked for in ArtifactInstall, the boot-time resume
-    (dist/mender-orchestrator-resume) sees {datastore}/managed and leaves the deployment
+    (dist/mender-orchestrator-resume.in) sees {datastore}/managed and leaves the deployment
     to the client, whose ArtifactCommit then resumes it."""
     if not BOOT_RESUME.exists():
         pytest.skip("no boot-time resume script")

@@ -1,4 +1,4 @@
-"""`mender-orchestrator plan`: a dry run of install's preparation (orchestrator.md §5, §8)."""
+"""`mender-orchestrator plan`: a dry run of install's preparation (docs/selection.md, docs/mender-orchestrator.1)."""
 import json
 import os
 import re

@@ -1,4 +1,4 @@
-"""Artifacts from a repository (orchestrator.md §10.2-10.4, docs/repository.md): the
+"""Artifacts from a repository (docs/repository.md): the
 index written by repo-index, selection from it, downloads over HTTPS from a real nginx,
 the cache and resumed downloads."""
 import hashlib

@@ -1,4 +1,4 @@
-"""show-provides and show-inventory (orchestrator.md §12)."""
+"""show-provides and show-inventory (docs/mender-orchestrator.1, docs/managed-mode.md)."""
 import pytest
 
 from conftest import TOPOLOGY

@@ -1,5 +1,5 @@
-"""status and history (orchestrator.md §8) over a journal written by the test-only
-seeder tests/tools/mo-journal-seed, without the engine."""
+"""status and history (docs/mender-orchestrator.1) over a journal written by the test-only
+seeder built from tests/tools/journal_seed.c, without the engine."""
 import json
 import subprocess
 

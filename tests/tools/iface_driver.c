@@ -39,8 +39,6 @@ static void opts_free(struct opts *o)
     kvl_free(&o->provides);
 }
 
-MO_DEFINE_POINTER_CLEANUP(artifact_keys_freep, struct artifact_keys *, artifact_keys_free)
-
 /* Returns 0, or 2 (the usage exit status) after a message. */
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -103,19 +101,19 @@ static int run_query(const struct opts *o, struct error **err)
     return 0;
 }
 
-static int run_download(const struct opts *o, const char *wd, struct error **err)
+static int run_download(const struct opts *o, const struct artifact_keys *keys, const char *wd, struct error **err)
 {
-    char why[1024] = "";
-    _cleanup_(artifact_keys_freep) struct artifact_keys *keys = NULL;
-    if (o->keypaths.n && !(keys = artifact_keys_load(&o->keypaths, why, sizeof(why))))
-        return error_set(err, 0, "%s", why);
     _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
-    if (artifact_read_header_file(o->artifact, keys, &info, why, sizeof(why)) != 0)
-        return error_set(err, 0, "%s", why);
-    if (workdir_create(wd, o->t.component_type, &o->provides, &info, err) != 0)
+    if (artifact_read_header_file(o->artifact, keys, &info, err) != 0 ||
+        workdir_create(wd, o->t.component_type, &o->provides, &info, err) != 0)
         return -1;
-    struct download_opts d = { .env = &o->env, .target = &o->t, .workdir = wd, .artifact_path = o->artifact,
-                               .keys = keys, .unpacked = !o->packed, .with_sizes = o->sizes,
+    struct download_opts d = { .env = &o->env,
+                               .target = &o->t,
+                               .workdir = wd,
+                               .artifact_path = o->artifact,
+                               .keys = keys,
+                               .unpacked = !o->packed,
+                               .with_sizes = o->sizes,
                                .expect_manifest_sha256 = info.manifest_sha256 };
     struct download_result res;
     if (iface_download(&d, &res, err) != 0)
@@ -146,9 +144,16 @@ int main(int argc, char **argv)
         return 2;
     _cleanup_free_ char *wd = workdir_path(o.env.datastore, o.t.component_type, o.t.id);
     _cleanup_error_ struct error *err = NULL;
-    int r = o.query                           ? run_query(&o, &err)
-            : strcmp(o.call, "Download") == 0 ? run_download(&o, wd, &err)
-                                              : run_state(&o, wd, &err);
+    _cleanup_artifact_keys_ struct artifact_keys *keys = NULL;
+    int r;
+    if (o.keypaths.n && !(keys = artifact_keys_load(&o.keypaths, &err)))
+        r = -1;
+    else if (o.query)
+        r = run_query(&o, &err);
+    else if (strcmp(o.call, "Download") == 0)
+        r = run_download(&o, keys, wd, &err);
+    else
+        r = run_state(&o, wd, &err);
     if (r != 0) {
         printf("error: %s\n", error_message(err));
         return 1;

@@ -35,10 +35,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mo-journal-seed DATASTORE FILE...\n");
         return 2;
     }
-    char err[512];
-    struct journal *j = journal_open(argv[1], err, sizeof(err));
+    _cleanup_error_ struct error *e = NULL;
+    struct journal *j = journal_open(argv[1], &e);
     if (!j) {
-        fprintf(stderr, "mo-journal-seed: %s\n", err);
+        fprintf(stderr, "mo-journal-seed: %s\n", error_message(e));
         return 1;
     }
     int rc = 0;
@@ -52,14 +52,14 @@ int main(int argc, char **argv)
             break;
         }
         struct deployment d;
+        char err[512];
         if (deployment_from_json(text, &d, err, sizeof(err)) != 0) {
             fprintf(stderr, "mo-journal-seed: %s: %s\n", argv[i], err);
             rc = 1;
         } else {
             d.id = 0;
-            if (journal_insert(j, &d, err, sizeof(err)) != 0 ||
-                (d.status != DEP_IN_PROGRESS && journal_finish(j, &d, err, sizeof(err)) != 0)) {
-                fprintf(stderr, "mo-journal-seed: %s: %s\n", argv[i], err);
+            if (journal_insert(j, &d, &e) != 0 || (d.status != DEP_IN_PROGRESS && journal_finish(j, &d, &e) != 0)) {
+                fprintf(stderr, "mo-journal-seed: %s: %s\n", argv[i], error_message(e));
                 rc = 1;
             } else {
                 printf("%lld\n", d.id);

@@ -20,6 +20,7 @@
 #include "artifact/artifact.h"
 #include "artifact/artifact_int.h"
 #include "artifact/hashpipe.h"
+#include "artifact/sha256.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/strv.h"
@@ -50,10 +51,10 @@ static struct artifact_keys *keys_of(const char *a, const char *b, const char *c
     for (int i = 0; i < 3; i++)
         if (n[i])
             strv_push_owned(&paths, fx(n[i]));
-    char err[256];
-    struct artifact_keys *k = artifact_keys_load(&paths, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    struct artifact_keys *k = artifact_keys_load(&paths, &err);
     if (!k)
-        fprintf(stderr, "keys: %s\n", err);
+        fprintf(stderr, "keys: %s\n", error_message(err));
     strv_free(&paths);
     return k;
 }
@@ -209,21 +210,25 @@ static void rec_check(const struct rec *r)
 }
 
 static int read_path(const char *path, const struct artifact_keys *keys, struct rec *rec, struct artifact_info *info,
-                     char *err, size_t errlen)
+                     struct error **err)
 {
     struct artifact_sink sink = {
         .ctx = rec, .header = on_header, .file_begin = on_begin, .file_data = on_data, .file_end = on_end,
     };
-    int rc = artifact_read_file(path, keys, &sink, info, err, errlen);
+    int rc = artifact_read_file(path, keys, &sink, info, err);
     rec_check(rec);
     if (rc == 0) {
         assert_int_equal(rec->end_bad, 0);
+        assert_null(*err);
     } else {
         /* Nothing became final, err is one line, info is left empty. */
         assert_int_equal(rec->end_ok, 0);
-        assert_true(err[0] != '\0');
-        assert_null(strchr(err, '\n'));
-        assert_false(err[0] >= 'A' && err[0] <= 'Z');
+        assert_non_null(*err);
+        const char *m = error_message(*err);
+        assert_true(m[0] != '\0');
+        for (const char *c = m; *c; c++)
+            assert_false((unsigned char)*c < 0x20 || *c == 0x7f);
+        assert_false(m[0] >= 'A' && m[0] <= 'Z');
         assert_null(info->artifact_name);
         assert_null(info->header_info);
         assert_int_equal(info->payload_files.n, 0);
@@ -232,10 +237,10 @@ static int read_path(const char *path, const struct artifact_keys *keys, struct 
 }
 
 static int read_fx(const char *name, const struct artifact_keys *keys, struct rec *rec, struct artifact_info *info,
-                   char *err, size_t errlen)
+                   struct error **err)
 {
     char *p = fx(name);
-    int rc = read_path(p, keys, rec, info, err, errlen);
+    int rc = read_path(p, keys, rec, info, err);
     free(p);
     return rc;
 }
@@ -251,12 +256,12 @@ static void expect_bad_path(const char *path, const struct artifact_keys *keys, 
 {
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512] = "";
-    int rc = read_path(path, keys, &rec, &info, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int rc = read_path(path, keys, &rec, &info, &err);
     if (rc != -1)
         fail_msg("%s: accepted, expected \"%s\"", path, want);
-    if (!strstr(err, want))
-        fail_msg("%s: error \"%s\", expected \"%s\"", path, err, want);
+    if (!strstr(error_message(err), want))
+        fail_msg("%s: error \"%s\", expected \"%s\"", path, error_message(err), want);
     switch (st) {
     case BEFORE_HEADER:
         assert_int_equal(rec.header_calls, 0);
@@ -362,9 +367,9 @@ static void good_module(const char *name, const struct artifact_keys *keys, cons
 {
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512] = "";
-    if (read_fx(name, keys, &rec, &info, err, sizeof(err)) != 0)
-        fail_msg("%s: %s", name, err);
+    _cleanup_error_ struct error *err = NULL;
+    if (read_fx(name, keys, &rec, &info, &err) != 0)
+        fail_msg("%s: %s", name, error_message(err));
     check_module_info(&info, hdr, data);
     check_module_payload(&rec);
     assert_string_equal(rec.header_name, "rtos-v2");
@@ -383,12 +388,12 @@ static void fixture_gzip(void **state)
 
     /* manifest_sha256 is the hash of the raw manifest member. */
     struct artifact_info info;
-    char err[256], *p = fx("gzip.mender"), *m = fx("manifest.extracted");
+    char *p = fx("gzip.mender"), *m = fx("manifest.extracted");
     assert_int_equal(test_sh("tar -xOf '%s' manifest > '%s'", p, m), 0);
     size_t ml;
     char *mb = slurp("manifest.extracted", &ml);
     assert_non_null(mb);
-    assert_int_equal(artifact_read_file(p, NULL, NULL, &info, err, sizeof(err)), 0);
+    assert_int_equal(artifact_read_file(p, NULL, NULL, &info, NULL), 0);
     unsigned char h[32];
     unsigned int hl = 32;
     EVP_Digest(mb, ml, h, &hl, EVP_sha256(), NULL);
@@ -501,9 +506,9 @@ static void header_only_read(void **state)
 {
     (void)state;
     struct artifact_info info;
-    char err[512] = "";
+    _cleanup_error_ struct error *e1 = NULL, *e2 = NULL;
     char *p = fx("gzip.mender");
-    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), 0);
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, NULL), 0);
     assert_string_equal(info.artifact_name, "rtos-v2");
     assert_string_equal(info.payload_type, "rtos-interface");
     assert_int_equal(info.payload_bytes, 0);
@@ -511,17 +516,17 @@ static void header_only_read(void **state)
     free(p);
     /* the payload is not read, so a bad payload byte goes unnoticed here ... */
     p = fx("bad-payload-byte.mender");
-    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), 0);
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, NULL), 0);
     artifact_info_free(&info);
     free(p);
     /* ... but the header's checksum and the signature policy are checked */
     p = fx("bad-header-byte.mender");
-    assert_int_equal(artifact_read_header_file(p, NULL, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "header.tar.gz: checksum mismatch"));
+    assert_int_equal(artifact_read_header_file(p, NULL, &info, &e1), -1);
+    assert_non_null(strstr(error_message(e1), "header.tar.gz: checksum mismatch"));
     free(p);
     p = fx("gzip.mender");
-    assert_int_equal(artifact_read_header_file(p, k_rsa, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "expecting signed artifact, but no signature file found"));
+    assert_int_equal(artifact_read_header_file(p, k_rsa, &info, &e2), -1);
+    assert_non_null(strstr(error_message(e2), "expecting signed artifact, but no signature file found"));
     free(p);
 }
 
@@ -530,10 +535,10 @@ static void fixture_truncated(void **state)
     (void)state;
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512];
-    assert_int_equal(read_fx("truncated.mender", NULL, &rec, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "data/0000/payload.bin"));
-    assert_non_null(strcasestr(err, "truncated"));
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(read_fx("truncated.mender", NULL, &rec, &info, &err), -1);
+    assert_non_null(strstr(error_message(err), "data/0000/payload.bin"));
+    assert_non_null(strcasestr(error_message(err), "truncated"));
     assert_int_equal(rec.begin_calls, 1);
     assert_int_equal(rec.end_bad, 1);
     rec_free(&rec);
@@ -555,8 +560,8 @@ static void fixture_truncated(void **state)
             assert_int_equal(fwrite(buf, 1, points[j], f), points[j]);
             fclose(f);
             struct rec r2 = { 0 };
-            char e2[512] = "";
-            if (read_path(p, NULL, &r2, &info, e2, sizeof(e2)) != -1)
+            _cleanup_error_ struct error *e2 = NULL;
+            if (read_path(p, NULL, &r2, &info, &e2) != -1)
                 fail_msg("%s cut at %zu was accepted", names[i], points[j]);
             rec_free(&r2);
             free(p);
@@ -624,9 +629,9 @@ static void fixture_bootstrap(void **state)
     (void)state;
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512] = "";
-    if (read_fx("bootstrap.mender", NULL, &rec, &info, err, sizeof(err)) != 0)
-        fail_msg("bootstrap: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (read_fx("bootstrap.mender", NULL, &rec, &info, &err) != 0)
+        fail_msg("bootstrap: %s", error_message(err));
     assert_null(info.payload_type);
     assert_string_equal(info.artifact_name, "boot-1");
     assert_null(info.artifact_group);
@@ -648,9 +653,9 @@ static void fixture_empty_payload(void **state)
     (void)state;
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512] = "";
-    if (read_fx("empty-payload.mender", NULL, &rec, &info, err, sizeof(err)) != 0)
-        fail_msg("empty-payload: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (read_fx("empty-payload.mender", NULL, &rec, &info, &err) != 0)
+        fail_msg("empty-payload: %s", error_message(err));
     assert_string_equal(info.payload_type, "app");
     assert_string_equal(info.artifact_name, "app-1");
     assert_string_equal(kvl_get(&info.type_provides, "rootfs-image.app.version"), "app-1");
@@ -667,9 +672,9 @@ static void fixture_rootfs_image(void **state)
     (void)state;
     struct rec rec = { 0 };
     struct artifact_info info;
-    char err[512] = "";
-    if (read_fx("rootfs.mender", NULL, &rec, &info, err, sizeof(err)) != 0)
-        fail_msg("rootfs: %s", err);
+    _cleanup_error_ struct error *err = NULL;
+    if (read_fx("rootfs.mender", NULL, &rec, &info, &err) != 0)
+        fail_msg("rootfs: %s", error_message(err));
     assert_string_equal(info.payload_type, "rootfs-image");
     assert_non_null(strstr(info.type_info, "\"type\":\"\"")); /* the 3.9 quirk, accepted */
     assert_string_equal(info.artifact_name, "rel-1");
@@ -720,16 +725,16 @@ static void sink_refuses(void **state)
     (void)state;
     struct rec rec = { .refuse_header = true };
     struct artifact_info info;
-    char err[512];
-    assert_int_equal(read_fx("gzip.mender", NULL, &rec, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "refused"));
+    _cleanup_error_ struct error *e1 = NULL, *e2 = NULL;
+    assert_int_equal(read_fx("gzip.mender", NULL, &rec, &info, &e1), -1);
+    assert_non_null(strstr(error_message(e1), "refused"));
     assert_int_equal(rec.header_calls, 1);
     assert_int_equal(rec.begin_calls, 0);
     rec_free(&rec);
 
     rec = (struct rec){ .refuse_data = true };
-    assert_int_equal(read_fx("none.mender", NULL, &rec, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "data/0000/payload.bin: refused"));
+    assert_int_equal(read_fx("none.mender", NULL, &rec, &info, &e2), -1);
+    assert_non_null(strstr(error_message(e2), "data/0000/payload.bin: refused"));
     assert_int_equal(rec.begin_calls, 1);
     assert_int_equal(rec.end_bad, 1);
     rec_free(&rec);
@@ -770,9 +775,9 @@ static void source_small_reads_and_errors(void **state)
         struct artifact_sink sink = { .ctx = &rec, .header = on_header, .file_begin = on_begin,
                                       .file_data = on_data, .file_end = on_end };
         struct artifact_info info;
-        char err[512] = "";
-        if (artifact_read(&src, NULL, &sink, &info, err, sizeof(err)) != 0)
-            fail_msg("%s: %s", names[i], err);
+        _cleanup_error_ struct error *err = NULL;
+        if (artifact_read(&src, NULL, &sink, &info, &err) != 0)
+            fail_msg("%s: %s", names[i], error_message(err));
         rec_check(&rec);
         check_module_payload(&rec);
         artifact_info_free(&info);
@@ -780,8 +785,8 @@ static void source_small_reads_and_errors(void **state)
 
         /* A read error half way. */
         c = (struct chunked){ .buf = buf, .len = len, .step = 4096, .fail_at = len / 2 };
-        assert_int_equal(artifact_read(&src, NULL, &sink, &info, err, sizeof(err)), -1);
-        assert_non_null(strstr(err, "error reading artifact"));
+        assert_int_equal(artifact_read(&src, NULL, &sink, &info, &err), -1);
+        assert_non_null(strstr(error_message(err), "error reading artifact"));
         rec_check(&rec);
         assert_int_equal(rec.end_ok, 0);
         rec_free(&rec);
@@ -915,10 +920,10 @@ static int synth_good(const struct synth *s, struct artifact_info *info)
 {
     char *p = synth_write(s);
     struct rec rec = { 0 };
-    char err[512] = "";
-    int rc = read_path(p, NULL, &rec, info, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int rc = read_path(p, NULL, &rec, info, &err);
     if (rc != 0)
-        fail_msg("synthetic artifact refused: %s", err);
+        fail_msg("synthetic artifact refused: %s", error_message(err));
     rec_free(&rec);
     free(p);
     return rc;
@@ -1296,9 +1301,9 @@ static void synth_outer_members(void **state)
     assert_int_equal(fwrite(art, 1, ol, f), ol);
     fclose(f);
     struct artifact_info info;
-    char err[256];
+    struct error *err = NULL;
     struct rec rec = { 0 };
-    assert_int_equal(read_path(p, NULL, &rec, &info, err, sizeof(err)), 0);
+    assert_int_equal(read_path(p, NULL, &rec, &info, &err), 0);
     assert_null(info.data_member);
     assert_int_equal(rec.header_calls, 1);
     artifact_info_free(&info);
@@ -1314,7 +1319,7 @@ static void synth_outer_members(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(art, 1, ol, f), ol);
     fclose(f);
-    assert_int_equal(read_path(p, NULL, &rec, &info, err, sizeof(err)), 0);
+    assert_int_equal(read_path(p, NULL, &rec, &info, &err), 0);
     assert_string_equal(info.data_member, "data/0000.tar.gz");
     artifact_info_free(&info);
     rec_free(&rec);

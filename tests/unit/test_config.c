@@ -1,4 +1,4 @@
-/* Configuration (orchestrator.md §9). Each test gets a fresh temporary conf and
+/* Configuration (docs/configuration.md). Each test gets a fresh temporary conf and
  * datastore directory through the environment. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -20,6 +20,8 @@
 #include "deploy/deployment.h"
 #include "iface/query.h"
 #include "store/journal.h"
+#include "store/lock.h"
+#include "store/manifest_store.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -461,12 +463,23 @@ static void free_deployment(struct deployment *d)
     free(d);
 }
 
+/* *e is set, its message contains needle (and is one line); *e is freed for the next call. */
+static void check_error(struct error **e, const char *needle)
+{
+    assert_non_null(*e);
+    const char *m = error_message(*e);
+    if (!strstr(m, needle) || strchr(m, '\n'))
+        fail_msg("error \"%s\" is not one line containing \"%s\"", m, needle);
+    error_free(*e);
+    *e = NULL;
+}
+
 static struct journal *open_ok(const char *dir)
 {
-    char err[512] = "";
-    struct journal *j = journal_open(dir, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    struct journal *j = journal_open(dir, &err);
     if (!j)
-        fail_msg("journal_open: %s", err);
+        fail_msg("journal_open: %s", error_message(err));
     return j;
 }
 
@@ -496,9 +509,9 @@ static void open_creates_private_datastore(void **state)
     /* a newer schema is refused */
     assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
-    char err[512] = "";
-    assert_null(journal_open(ds, err, sizeof(err)));
-    assert_non_null(strstr(err, "orchestrator.db: schema version 99 is newer"));
+    _cleanup_error_ struct error *err = NULL;
+    assert_null(journal_open(ds, &err));
+    check_error(&err, "orchestrator.db: schema version 99 is newer");
     free(db);
     free(ds);
 }
@@ -508,10 +521,11 @@ static void open_fails_cleanly_on_a_file_as_datastore(void **state)
     char *f = xasprintf("%s/file", (char *)*state);
     assert_int_equal(fs_write_atomic(f, "x", 1, 0600), 0);
     char *ds = xasprintf("%s/sub", f);
-    char err[512] = "";
-    assert_null(journal_open(ds, err, sizeof(err)));
-    assert_non_null(strstr(err, ds));
-    assert_int_equal(journal_lock(ds, err, sizeof(err)), -1);
+    _cleanup_error_ struct error *err = NULL;
+    assert_null(journal_open(ds, &err));
+    check_error(&err, ds);
+    assert_int_equal(store_lock_acquire(ds, &err), -1);
+    check_error(&err, "cannot create the datastore directory");
     free(ds);
     free(f);
 }
@@ -520,23 +534,26 @@ static void readonly_open(void **state)
 {
     const char *dir = *state;
     bool missing = false;
-    char err[512] = "";
-    assert_null(journal_open_readonly(dir, &missing, err, sizeof(err)));
+    _cleanup_error_ struct error *err = NULL;
+    assert_null(journal_open_readonly(dir, &missing, &err));
     assert_true(missing);
+    check_error(&err, "orchestrator.db: no journal yet");
     struct journal *j = open_ok(dir);
     struct deployment *d = new_deployment("m1", 2);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     journal_close(j);
 
-    struct journal *r = journal_open_readonly(dir, &missing, err, sizeof(err));
+    struct journal *r = journal_open_readonly(dir, &missing, &err);
     assert_non_null(r);
     assert_false(missing);
     struct deployment got;
-    assert_int_equal(journal_load_current(r, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(r, &got, &err), 1);
     assert_string_equal(got.manifest_name, "m1");
     deployment_free(&got);
-    assert_int_equal(journal_save(r, d, err, sizeof(err)), -1);
-    assert_int_equal(journal_insert(r, d, err, sizeof(err)), -1);
+    assert_int_equal(journal_save(r, d, &err), -1);
+    check_error(&err, "orchestrator.db: opened read-only");
+    assert_int_equal(journal_insert(r, d, &err), -1);
+    check_error(&err, "orchestrator.db: opened read-only");
     journal_close(r);
     free_deployment(d);
 }
@@ -544,41 +561,42 @@ static void readonly_open(void **state)
 static void insert_save_load_across_reopen(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(dir);
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(journal_load_current(j, &got, &err), 0);
 
     struct deployment full;
     fill_deployment(&full);
     full.id = 0;
     full.status = DEP_IN_PROGRESS;
-    assert_int_equal(journal_insert(j, &full, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, &full, &err), 0);
     assert_true(full.id > 0);
     /* a second one in progress is refused and leaves d->id alone */
     struct deployment *other = new_deployment("other", 1);
-    assert_int_equal(journal_insert(j, other, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "is already in progress"));
+    assert_int_equal(journal_insert(j, other, &err), -1);
+    check_error(&err, "orchestrator.db: deployment 1 is already in progress");
     assert_int_equal(other->id, 0);
     free_deployment(other);
 
     full.seq = 999;
     free(full.members[1].last_state);
     full.members[1].last_state = xstrdup("ArtifactCommit");
-    assert_int_equal(journal_save(j, &full, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, &full, &err), 0);
     journal_close(j); /* a new connection reads it back */
 
     j = open_ok(dir);
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &got, &err), 1);
     assert_deployment_same(&full, &got);
     deployment_free(&got);
 
     /* saving a never-recorded or unknown deployment fails */
     struct deployment *nr = new_deployment("nr", 0);
-    assert_int_equal(journal_save(j, nr, err, sizeof(err)), -1);
+    assert_int_equal(journal_save(j, nr, &err), -1);
+    check_error(&err, "cannot save a deployment that was never recorded");
     nr->id = 4242;
-    assert_int_equal(journal_save(j, nr, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "no such deployment"));
+    assert_int_equal(journal_save(j, nr, &err), -1);
+    check_error(&err, "orchestrator.db: cannot save deployment 4242: no such deployment");
     free_deployment(nr);
     journal_close(j);
     deployment_free(&full);
@@ -617,10 +635,10 @@ static int raw_int(const char *dir, const char *sql)
 static void saves_write_only_changed_members(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(dir);
     struct deployment *d = new_deployment("parts", 5);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 5);
     raw_exec(dir, "CREATE TABLE writes (n INTEGER, heads INTEGER); INSERT INTO writes VALUES (0, 0);"
                   "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;"
@@ -629,40 +647,40 @@ static void saves_write_only_changed_members(void **state)
     d->seq = 7;
     d->members[3].call_seq = 7;
     d->members[3].last_state = xstrdup("ArtifactInstall");
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
     assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 1);
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0); /* nothing changed: nothing written */
+    assert_int_equal(journal_save(j, d, &err), 0); /* nothing changed: nothing written */
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
     assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 1);
     d->cursor = 3; /* only the deployment's own fields */
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 1);
     assert_int_equal(raw_int(dir, "SELECT heads FROM writes"), 2);
     d->members[0].needs_reboot = ANSWER_YES;
     d->members[4].last_error = xstrdup("boom");
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 3);
     journal_close(j);
 
     /* a new connection that has not loaded it writes it whole... */
     j = open_ok(dir);
-    assert_int_equal(journal_save(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 8);
     journal_close(j);
     /* ...and one that has loaded it only what changed after the load */
     j = open_ok(dir);
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &got, &err), 1);
     assert_deployment_same(d, &got);
     got.members[2].done_seq = 9;
-    assert_int_equal(journal_save(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(journal_save(j, &got, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 9);
 
     /* finishing folds the parts into one document and drops the member rows */
     got.status = DEP_SUCCESS;
     got.ended = 1700000100;
-    assert_int_equal(journal_finish(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, &got, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 0);
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM deployment WHERE fixed IS NOT NULL"), 0);
     struct history_entry *h;
@@ -680,19 +698,19 @@ static void saves_write_only_changed_members(void **state)
 static void missing_member_row_is_an_error(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(dir);
     struct deployment *d = new_deployment("rows", 3);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     journal_close(j);
     raw_exec(dir, "DELETE FROM member WHERE idx = 2");
     j = open_ok(dir);
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "deployment 1: deployment record: 2 member rows"));
+    assert_int_equal(journal_load_current(j, &got, &err), -1);
+    check_error(&err, "orchestrator.db: deployment 1: deployment record: 2 member rows");
     raw_exec(dir, "DELETE FROM member WHERE idx = 0");
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "member rows are not numbered"));
+    assert_int_equal(journal_load_current(j, &got, &err), -1);
+    check_error(&err, "member rows are not numbered");
     journal_close(j);
     free_deployment(d);
 }
@@ -702,7 +720,7 @@ static void missing_member_row_is_an_error(void **state)
 static void schema_1_journal_is_read_and_upgraded(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     assert_int_equal(mkdir(dir, 0700) == 0 || errno == EEXIST, 1);
     struct deployment *old = new_deployment("old", 3);
     old->id = 1;
@@ -727,10 +745,10 @@ static void schema_1_journal_is_read_and_upgraded(void **state)
     raw_exec(dir, sql);
 
     bool missing;
-    struct journal *ro = journal_open_readonly(dir, &missing, err, sizeof(err));
+    struct journal *ro = journal_open_readonly(dir, &missing, &err);
     assert_non_null(ro);
     struct deployment got;
-    assert_int_equal(journal_load_current(ro, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(ro, &got, &err), 1);
     assert_deployment_same(&full, &got);
     deployment_free(&got);
     int answer;
@@ -740,16 +758,16 @@ static void schema_1_journal_is_read_and_upgraded(void **state)
 
     struct journal *j = open_ok(dir);
     assert_int_equal(raw_int(dir, "PRAGMA user_version"), 2);
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &got, &err), 1);
     assert_deployment_same(&full, &got);
     got.seq++;
     got.members[0].done_seq = got.seq;
-    assert_int_equal(journal_save(j, &got, err, sizeof(err)), 0); /* written in parts from now on */
+    assert_int_equal(journal_save(j, &got, &err), 0); /* written in parts from now on */
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), (int)full.nmembers);
     journal_close(j);
     j = open_ok(dir);
     struct deployment again;
-    assert_int_equal(journal_load_current(j, &again, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &again, &err), 1);
     assert_deployment_same(&got, &again);
     struct history_entry *h;
     size_t n;
@@ -770,32 +788,33 @@ static void schema_1_journal_is_read_and_upgraded(void **state)
 static void finish_and_last_success(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(dir);
     char *name, *text;
     assert_int_equal(journal_last_success(j, &name, &text), 0);
 
     struct deployment *d = new_deployment("first", 2);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_IN_PROGRESS;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), -1); /* must have ended */
+    assert_int_equal(journal_finish(j, d, &err), -1); /* must have ended */
+    check_error(&err, "deployment 1 cannot finish as in_progress");
     d->status = DEP_FAILED;
     d->ended = 1700000100;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, d, &err), 0);
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(journal_load_current(j, &got, &err), 0);
     assert_int_equal(journal_last_success(j, &name, &text), 0);
     free_deployment(d);
 
     d = new_deployment("second", 2);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_SUCCESS;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
     d = new_deployment("third", 2);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_INCONSISTENT;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
     journal_close(j);
 
@@ -805,32 +824,32 @@ static void finish_and_last_success(void **state)
     assert_string_equal(text, "name: second\n");
     free(name);
     free(text);
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 0);
+    assert_int_equal(journal_load_current(j, &got, &err), 0);
     journal_close(j);
 }
 
 static void history_newest_first_and_pruned(void **state)
 {
     const char *dir = *state;
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(dir);
     long long first_id = 0, last_id = 0;
     for (int i = 0; i < JOURNAL_HISTORY_MAX + 5; i++) {
         char name[32];
         snprintf(name, sizeof(name), "m%d", i);
         struct deployment *d = new_deployment(name, 3);
-        assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+        assert_int_equal(journal_insert(j, d, &err), 0);
         if (i == 0)
             first_id = d->id;
         last_id = d->id;
         d->status = i % 3 == 0 ? DEP_SUCCESS : DEP_FAILED;
         d->ended = d->started + i;
-        assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+        assert_int_equal(journal_finish(j, d, &err), 0);
         free_deployment(d);
     }
     /* one in progress: not in the history, never pruned */
     struct deployment *cur = new_deployment("current", 1);
-    assert_int_equal(journal_insert(j, cur, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, cur, &err), 0);
 
     struct history_entry *h;
     size_t n;
@@ -855,7 +874,7 @@ static void history_newest_first_and_pruned(void **state)
     history_free(h, n);
 
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &got, &err), 1);
     assert_string_equal(got.manifest_name, "current");
     assert_int_equal(got.id, cur->id);
     deployment_free(&got);
@@ -890,18 +909,20 @@ static void history_empty(void **state)
 static void lock_is_exclusive(void **state)
 {
     char *ds = xasprintf("%s/new-datastore", (char *)*state);
-    char err[512] = "";
-    int a = journal_lock(ds, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    int a = store_lock_acquire(ds, &err);
     assert_true(a >= 0);
     assert_true(fcntl(a, F_GETFD) & FD_CLOEXEC);
     struct stat st;
     char *lock = xasprintf("%s/orchestrator.lock", ds);
     assert_int_equal(stat(lock, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(journal_lock(ds, err, sizeof(err)), -1);
-    assert_string_equal(err, "another mender-orchestrator process is running");
+    assert_int_equal(store_lock_acquire(ds, &err), -1);
+    assert_string_equal(error_message(err), "another mender-orchestrator process is running");
+    error_free(err);
+    err = NULL;
     close(a);
-    int b = journal_lock(ds, err, sizeof(err));
+    int b = store_lock_acquire(ds, &err);
     assert_true(b >= 0);
     close(b);
     free(lock);
@@ -927,19 +948,19 @@ static int count_files(const char *dir, struct strv *names)
 static void manifest_store_keeps_two(void **state)
 {
     char *store = xasprintf("%s/store/deep", (char *)*state);
-    char err[512] = "";
-    assert_int_equal(manifest_store_put(store, 1, "one\n", 0, err, sizeof(err)), 0);
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(manifest_store_put(store, 1, "one\n", 0, &err), 0);
     struct stat st;
     assert_int_equal(stat(store, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
-    assert_int_equal(manifest_store_put(store, 2, "two\n", 1, err, sizeof(err)), 0);
-    assert_int_equal(manifest_store_put(store, 3, "three\n", 1, err, sizeof(err)), 0);
+    assert_int_equal(manifest_store_put(store, 2, "two\n", 1, &err), 0);
+    assert_int_equal(manifest_store_put(store, 3, "three\n", 1, &err), 0);
     /* a stale temporary copy and a file that is not ours */
     char *stale = xasprintf("%s/4.yaml.tmp.123", store);
     char *mine = xasprintf("%s/notes.txt", store);
     assert_int_equal(fs_write_atomic(stale, "x", 1, 0600), 0);
     assert_int_equal(fs_write_atomic(mine, "x", 1, 0600), 0);
-    assert_int_equal(manifest_store_put(store, 5, "five\n", 3, err, sizeof(err)), 0);
+    assert_int_equal(manifest_store_put(store, 5, "five\n", 3, &err), 0);
     struct strv names = { 0 };
     assert_int_equal(count_files(store, &names), 3);
     assert_true(strv_contains(&names, "5.yaml"));
@@ -953,20 +974,19 @@ static void manifest_store_keeps_two(void **state)
     free(p);
 
     /* rewriting the same id keeps the other */
-    assert_int_equal(manifest_store_put(store, 5, "five again\n", 3, err, sizeof(err)), 0);
+    assert_int_equal(manifest_store_put(store, 5, "five again\n", 3, &err), 0);
     assert_int_equal(count_files(store, &names), 3);
     strv_free(&names);
     /* no other to keep */
-    assert_int_equal(manifest_store_put(store, 6, "six\n", 0, err, sizeof(err)), 0);
+    assert_int_equal(manifest_store_put(store, 6, "six\n", 0, &err), 0);
     assert_int_equal(count_files(store, &names), 2);
     assert_true(strv_contains(&names, "6.yaml"));
     strv_free(&names);
 
     /* an unwritable store: one line naming it */
     char *bad = xasprintf("%s/notes.txt/sub", store);
-    assert_int_equal(manifest_store_put(bad, 7, "x", 0, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, bad));
-    assert_null(strchr(err, '\n'));
+    assert_int_equal(manifest_store_put(bad, 7, "x", 0, &err), -1);
+    check_error(&err, bad);
     free(bad);
     free(stale);
     free(mine);
@@ -975,7 +995,7 @@ static void manifest_store_keeps_two(void **state)
 
 static void last_reboot_answer(void **state)
 {
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(*state);
     int a = 99;
     assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 0);
@@ -984,20 +1004,20 @@ static void last_reboot_answer(void **state)
     struct deployment *d = new_deployment("old", 3);
     d->members[0].needs_reboot = ANSWER_AUTOMATIC; /* gateway-interface */
     d->members[2].needs_reboot = ANSWER_YES;       /* rtos-interface */
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_SUCCESS;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
     d = new_deployment("new", 3);
     d->members[2].needs_reboot = ANSWER_NO; /* rtos asked again; gateway not asked */
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_FAILED;
-    assert_int_equal(journal_finish(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
     d = new_deployment("current", 3); /* nothing asked yet */
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     free_deployment(d);
 
     assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 1);
@@ -1022,14 +1042,14 @@ static void *save_loop(void *arg)
     struct saver *s = arg;
     struct deployment *d = new_deployment("concurrent", 4);
     d->id = s->id;
-    char err[512];
+    _cleanup_error_ struct error *err = NULL;
     for (int k = 1; k <= SAVES_PER_THREAD; k++) {
         struct member *m = &d->members[s->index];
         m->call_seq = k;
         m->done_seq = k;
         free(m->last_state);
         m->last_state = xasprintf("thread %d save %d", s->index, k);
-        if (journal_save(s->j, d, err, sizeof(err)) != 0)
+        if (journal_save(s->j, d, &err) != 0)
             s->failures++;
     }
     free_deployment(d);
@@ -1038,10 +1058,10 @@ static void *save_loop(void *arg)
 
 static void concurrent_saves(void **state)
 {
-    char err[512] = "";
+    _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(*state);
     struct deployment *d = new_deployment("concurrent", 4);
-    assert_int_equal(journal_insert(j, d, err, sizeof(err)), 0);
+    assert_int_equal(journal_insert(j, d, &err), 0);
     pthread_t t[4];
     struct saver s[4];
     for (int i = 0; i < 4; i++) {
@@ -1055,7 +1075,7 @@ static void concurrent_saves(void **state)
     journal_close(j);
     j = open_ok(*state);
     struct deployment got;
-    assert_int_equal(journal_load_current(j, &got, err, sizeof(err)), 1);
+    assert_int_equal(journal_load_current(j, &got, &err), 1);
     assert_int_equal(got.id, d->id);
     assert_int_equal(got.nmembers, 4);
     /* the last save of one of the threads */

@@ -1,4 +1,4 @@
-/* Manifest reader: current format (orchestrator.md §4.1, §4.2) and legacy (§4.3). */
+/* Manifest reader: current format and legacy (docs/manifest.md). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -301,8 +301,10 @@ static void check_against_topology(void **state)
 static void legacy_seed_is_rejected_at_its_slip(void **state)
 {
     (void)state;
+    /* libyaml's wording */
     expect_fail("legacy-seed-2024.yaml", NULL,
-                (const char *const[]){ "legacy-seed-2024.yaml:19:2: wrong indendation in sequence while in mapping",
+                (const char *const[]){ "legacy-seed-2024.yaml:19:2: did not find expected key "
+                                       "(while parsing a block mapping that starts at 1:1)",
                                        NULL },
                 NONE);
 }

@@ -236,7 +236,10 @@ static void argv_is_passed_without_a_shell(void **state)
     char prog[] = "/usr/bin/printf", fmt[] = "[%s]\\n", a1[] = "a b", a2[] = "$HOME", a3[] = "*", a4[] = ";echo x",
          a5[] = "`id`", a6[] = "";
     char *argv[] = { prog, fmt, a1, a2, a3, a4, a5, a6, NULL };
-    struct proc_spec spec = { .path = argv[0], .argv = argv, .capture_stdout = true, .capture_max = 4096,
+    struct proc_spec spec = { .path = argv[0],
+                              .argv = argv,
+                              .capture_stdout = true,
+                              .capture_max = 4096,
                               .stdout_level = LOG_DEBUG };
     struct proc_result res;
     run(&spec, &res);
@@ -250,7 +253,7 @@ static void cwd_and_stdin(void **state)
     (void)state;
     struct sh s;
     struct proc_result res;
-    sh_spec(&s, "pwd; cat; echo end");   /* stdin is /dev/null: cat ends at once */
+    sh_spec(&s, "pwd; cat; echo end"); /* stdin is /dev/null: cat ends at once */
     s.spec.cwd = dir;
     s.spec.capture_stdout = true;
     s.spec.stdout_level = LOG_DEBUG;

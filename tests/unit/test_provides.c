@@ -1,4 +1,4 @@
-/* Provides, depends and clears rules (artifact-format.md §7, orchestrator.md §5). */
+/* Provides, depends and clears rules (docs/artifact-format.md, docs/selection.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -36,8 +36,7 @@ static void round_trip(void **state)
         "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\", \"artifact_name\": \"b\", "
         "\"payload_type\": null, \"compatible_types\": []}]}";
     struct repo_index idx;
-    char err[256] = "";
-    assert_int_equal(repo_index_parse(text, strlen(text), &idx, err, sizeof(err)), 0);
+    assert_int_equal(repo_index_parse(text, strlen(text), &idx, NULL), 0);
     assert_int_equal(idx.n, 2);
     const struct artifact_info *a = &idx.v[0].info;
     assert_string_equal(a->artifact_name, "rtos-v2");
@@ -51,7 +50,7 @@ static void round_trip(void **state)
 
     char *out = repo_index_to_json(&idx);
     struct repo_index again;
-    assert_int_equal(repo_index_parse(out, strlen(out), &again, err, sizeof(err)), 0);
+    assert_int_equal(repo_index_parse(out, strlen(out), &again, NULL), 0);
     assert_int_equal(again.n, 2);
     assert_string_equal(again.v[0].sha256, idx.v[0].sha256);
     assert_true(again.v[0].info.has_clears);
@@ -79,10 +78,10 @@ static void refusals(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         struct repo_index idx;
-        char err[256] = "";
-        assert_int_equal(repo_index_parse(cases[i].text, strlen(cases[i].text), &idx, err, sizeof(err)), -1);
-        if (!strstr(err, cases[i].err))
-            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].err);
+        _cleanup_error_ struct error *err = NULL;
+        assert_int_equal(repo_index_parse(cases[i].text, strlen(cases[i].text), &idx, &err), -1);
+        if (!strstr(error_message(err), cases[i].err))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, error_message(err), cases[i].err);
         assert_int_equal(idx.n, 0);
     }
 }

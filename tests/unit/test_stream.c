@@ -47,7 +47,7 @@ static const char partial[] = "#!/bin/sh\n"
                               "done\n";
 
 static struct iface_env env;
-static struct strv args;    /* the Interfaces' last argument: where the streamer writes */
+static struct strv args; /* the Interfaces' last argument: where the streamer writes */
 static char *data_dir, *datastore, *outdir, *two, *small;
 
 struct call {
@@ -72,13 +72,17 @@ static void prepare(struct call *c, const char *iface, const char *artifact)
 {
     *c = (struct call){ .t = { .component_type = "rtos", .id = "R1", .interface = iface, .args = &args } };
     c->wd = workdir_path(env.datastore, "rtos", "R1");
-    char why[512];
-    if (artifact_read_header_file(artifact, NULL, &c->info, why, sizeof(why)) != 0)
-        fail_msg("%s: %s", artifact, why);
+    _cleanup_error_ struct error *e = NULL;
+    if (artifact_read_header_file(artifact, NULL, &c->info, &e) != 0)
+        fail_msg("%s: %s", artifact, error_message(e));
     struct kvlist provides = { 0 };
     assert_int_equal(workdir_create(c->wd, "rtos", &provides, &c->info, NULL), 0);
-    c->o = (struct download_opts){ .env = &env, .target = &c->t, .workdir = c->wd, .artifact_path = artifact,
-                                   .unpacked = true, .expect_manifest_sha256 = c->info.manifest_sha256 };
+    c->o = (struct download_opts){ .env = &env,
+                                   .target = &c->t,
+                                   .workdir = c->wd,
+                                   .artifact_path = artifact,
+                                   .unpacked = true,
+                                   .expect_manifest_sha256 = c->info.manifest_sha256 };
     assert_int_equal(test_sh("rm -rf '%s' && mkdir -p '%s'", outdir, outdir), 0);
 }
 
@@ -273,7 +277,8 @@ static void a_missing_interface(void **state)
     struct call c;
     prepare(&c, "nope", two);
     assert_int_equal(download(&c), -1);
-    _cleanup_free_ char *want = xasprintf("Interface nope: %s/share/interfaces/v1/nope: No such file or directory", dir);
+    _cleanup_free_ char *want = xasprintf("Interface nope: %s/share/interfaces/v1/nope: No such file or directory",
+                                          dir);
     assert_string_equal(error_message(c.err), want);
     assert_tree_after(&c, false);
     call_free(&c);
@@ -302,7 +307,9 @@ static int setup(void **state)
     }
     data_dir = fs_join(dir, "share");
     datastore = fs_join(dir, "ds");
-    env = (struct iface_env){ .data_dir = data_dir, .datastore = datastore, .timeout_seconds = 20,
+    env = (struct iface_env){ .data_dir = data_dir,
+                              .datastore = datastore,
+                              .timeout_seconds = 20,
                               .kill_grace_seconds = 1 };
     outdir = fs_join(dir, "out");
     strv_push(&args, outdir);
@@ -327,14 +334,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(streams_carry_exactly_the_payload),
-        cmocka_unit_test(with_file_sizes),
-        cmocka_unit_test(the_whole_artifact_as_one_stream),
-        cmocka_unit_test(files_when_stream_next_is_never_opened),
-        cmocka_unit_test(a_stream_closed_early_fails),
-        cmocka_unit_test(the_exit_status_decides),
-        cmocka_unit_test(a_changed_artifact_is_refused),
-        cmocka_unit_test(a_missing_interface),
+        cmocka_unit_test(streams_carry_exactly_the_payload), cmocka_unit_test(with_file_sizes),
+        cmocka_unit_test(the_whole_artifact_as_one_stream),  cmocka_unit_test(files_when_stream_next_is_never_opened),
+        cmocka_unit_test(a_stream_closed_early_fails),       cmocka_unit_test(the_exit_status_decides),
+        cmocka_unit_test(a_changed_artifact_is_refused),     cmocka_unit_test(a_missing_interface),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

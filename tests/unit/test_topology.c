@@ -1,4 +1,4 @@
-/* Topology reader (orchestrator.md §3) and the shared YAML rules (§3.4). */
+/* Topology reader and the shared YAML rules (docs/manifest.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,8 +234,11 @@ static void several_documents(void **state)
 static void syntax_error_is_one_line(void **state)
 {
     (void)state;
+    /* libyaml's wording */
     expect_errors("topology-syntax.yaml", NULL,
-                  (const char *const[]){ "topology-syntax.yaml:6:1: flow sequence without a closing bracket", NULL });
+                  (const char *const[]){ "topology-syntax.yaml:6:1: did not find expected ',' or ']' "
+                                         "(while parsing a flow sequence that starts at 4:13)",
+                                         NULL });
 }
 
 static void missing_file(void **state)

@@ -1,4 +1,4 @@
-/* manifest.sig verification (artifact-format.md §4): keys generated at test time
+/* manifest.sig verification (docs/artifact-format.md, signatures): keys generated at test time
  * with the openssl CLI, signatures made with the OpenSSL API. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,10 +72,10 @@ static struct artifact_keys *load(const char *a, const char *b, const char *c)
     for (int i = 0; i < 3; i++)
         if (names[i])
             strv_push_owned(&p, path_of(names[i]));
-    char err[256];
-    struct artifact_keys *k = artifact_keys_load(&p, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    struct artifact_keys *k = artifact_keys_load(&p, &err);
     if (!k)
-        print_error("artifact_keys_load: %s\n", err);
+        print_error("artifact_keys_load: %s\n", error_message(err));
     strv_free(&p);
     return k;
 }
@@ -131,11 +131,19 @@ static char *b64(const unsigned char *buf, size_t len)
     return out;
 }
 
-static int verify(const struct artifact_keys *k, const char *sig, char *err, size_t errlen)
+/* The message of the last verification ("" when it passed), for the assertions. */
+static char last[512];
+
+static int verify_len(const struct artifact_keys *k, const char *sig, size_t len, const unsigned char *msg)
 {
-    err[0] = '\0';
-    return artifact_verify_signature(k, sig, strlen(sig), manifest, MANIFEST_LEN, err, errlen);
+    _cleanup_error_ struct error *e = NULL;
+    int rc = artifact_verify_signature(k, sig, len, msg, MANIFEST_LEN, &e);
+    assert_true((rc == 0) == (e == NULL));
+    snprintf(last, sizeof(last), "%s", e ? error_message(e) : "");
+    return rc;
 }
+
+static int verify(const struct artifact_keys *k, const char *sig) { return verify_len(k, sig, strlen(sig), manifest); }
 
 /* ---- key loading ---------------------------------------------------------------- */
 
@@ -149,8 +157,7 @@ static void keys_load_rsa_and_ec(void **state)
     assert_int_equal(artifact_keys_count(NULL), 0);
 
     struct strv none = { 0 };
-    char err[256];
-    k = artifact_keys_load(&none, err, sizeof(err));
+    k = artifact_keys_load(&none, NULL);
     assert_non_null(k);
     assert_int_equal(artifact_keys_count(k), 0);
     artifact_keys_free(k);
@@ -161,13 +168,13 @@ static void expect_load_error(const char *name, const char *want)
     struct strv p = { 0 };
     strv_push_owned(&p, path_of("rsa.pub")); /* a good key first: the whole load fails anyway */
     strv_push_owned(&p, path_of(name));
-    char err[256] = "";
-    struct artifact_keys *k = artifact_keys_load(&p, err, sizeof(err));
+    _cleanup_error_ struct error *err = NULL;
+    struct artifact_keys *k = artifact_keys_load(&p, &err);
     strv_free(&p);
     assert_null(k);
-    if (!strstr(err, want))
-        fail_msg("%s: got \"%s\", want \"%s\"", name, err, want);
-    assert_non_null(strstr(err, name));
+    if (!strstr(error_message(err), want))
+        fail_msg("%s: got \"%s\", want \"%s\"", name, error_message(err), want);
+    assert_non_null(strstr(error_message(err), name));
 }
 
 static void keys_load_errors(void **state)
@@ -192,11 +199,10 @@ static void rsa_good(void **state)
     char *s = b64(sig, n);
     assert_int_equal(strlen(s), 512);
     struct artifact_keys *k = load("rsa.pub", NULL, NULL);
-    char err[256];
-    assert_int_equal(verify(k, s, err, sizeof(err)), 0);
+    assert_int_equal(verify(k, s), 0);
     /* Several keys: any one verifying is enough. */
     struct artifact_keys *k3 = load("ec.pub", "rsa2.pub", "rsa.pub");
-    assert_int_equal(verify(k3, s, err, sizeof(err)), 0);
+    assert_int_equal(verify(k3, s), 0);
     artifact_keys_free(k3);
     artifact_keys_free(k);
     free(s);
@@ -225,8 +231,7 @@ static void rsa_whitespace_tolerated(void **state)
     w[o++] = '\n';
     w[o] = '\0';
     struct artifact_keys *k = load("rsa.pub", NULL, NULL);
-    char err[256];
-    assert_int_equal(verify(k, w, err, sizeof(err)), 0);
+    assert_int_equal(verify(k, w), 0);
     artifact_keys_free(k);
     free(w);
     free(s);
@@ -239,11 +244,10 @@ static void rsa_wrong_key_or_data(void **state)
     size_t n;
     unsigned char *sig = sign("rsa.key", manifest, MANIFEST_LEN, &n, false);
     char *s = b64(sig, n);
-    char err[256];
 
     struct artifact_keys *k = load("rsa2.pub", "ec.pub", NULL);
-    assert_int_equal(verify(k, s, err, sizeof(err)), -1);
-    assert_string_equal(err, "wrong manifest signature or wrong key");
+    assert_int_equal(verify(k, s), -1);
+    assert_string_equal(last, "wrong manifest signature or wrong key");
     artifact_keys_free(k);
 
     /* The right key, but one manifest byte changed. */
@@ -251,21 +255,21 @@ static void rsa_wrong_key_or_data(void **state)
     unsigned char m2[sizeof(manifest)];
     memcpy(m2, manifest, sizeof(manifest));
     m2[3] ^= 1;
-    assert_int_equal(artifact_verify_signature(k, s, strlen(s), m2, MANIFEST_LEN, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "wrong manifest signature"));
+    assert_int_equal(verify_len(k, s, strlen(s), m2), -1);
+    assert_non_null(strstr(last, "wrong manifest signature"));
 
     /* A truncated signature. */
     char *t = b64(sig, n - 1);
-    assert_int_equal(verify(k, t, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "wrong manifest signature"));
+    assert_int_equal(verify(k, t), -1);
+    assert_non_null(strstr(last, "wrong manifest signature"));
     free(t);
 
     /* RSA-PSS is not PKCS#1 v1.5. */
     size_t pn;
     unsigned char *pss = sign("rsa.key", manifest, MANIFEST_LEN, &pn, true);
     char *ps = b64(pss, pn);
-    assert_int_equal(verify(k, ps, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "wrong manifest signature"));
+    assert_int_equal(verify(k, ps), -1);
+    assert_non_null(strstr(last, "wrong manifest signature"));
     free(ps);
     free(pss);
 
@@ -287,39 +291,38 @@ static void ec_der_and_raw(void **state)
     char *sr = b64(raw, 64);
     assert_int_equal(strlen(sr), 88);
     assert_string_equal(sr + 86, "==");
-    char err[256];
 
     struct artifact_keys *k = load("ec.pub", NULL, NULL);
-    assert_int_equal(verify(k, sd, err, sizeof(err)), 0);
-    assert_int_equal(verify(k, sr, err, sizeof(err)), 0);
+    assert_int_equal(verify(k, sd), 0);
+    assert_int_equal(verify(k, sr), 0);
     artifact_keys_free(k);
 
     /* Among other keys. */
     k = load("rsa.pub", "ec2.pub", "ec.pub");
-    assert_int_equal(verify(k, sr, err, sizeof(err)), 0);
-    assert_int_equal(verify(k, sd, err, sizeof(err)), 0);
+    assert_int_equal(verify(k, sr), 0);
+    assert_int_equal(verify(k, sd), 0);
     artifact_keys_free(k);
 
     /* Wrong EC key, and RSA keys only. */
     k = load("ec2.pub", NULL, NULL);
-    assert_int_equal(verify(k, sr, err, sizeof(err)), -1);
-    assert_string_equal(err, "wrong manifest signature or wrong key");
-    assert_int_equal(verify(k, sd, err, sizeof(err)), -1);
-    assert_string_equal(err, "wrong manifest signature or wrong key");
+    assert_int_equal(verify(k, sr), -1);
+    assert_string_equal(last, "wrong manifest signature or wrong key");
+    assert_int_equal(verify(k, sd), -1);
+    assert_string_equal(last, "wrong manifest signature or wrong key");
     artifact_keys_free(k);
     k = load("rsa.pub", "rsa2.pub", NULL);
-    assert_int_equal(verify(k, sr, err, sizeof(err)), -1);
-    assert_int_equal(verify(k, sd, err, sizeof(err)), -1);
+    assert_int_equal(verify(k, sr), -1);
+    assert_int_equal(verify(k, sd), -1);
     artifact_keys_free(k);
 
     /* A corrupted raw signature (s changed) and a 63-byte one. */
     k = load("ec.pub", NULL, NULL);
     raw[40] ^= 0x80;
     char *bad = b64(raw, 64);
-    assert_int_equal(verify(k, bad, err, sizeof(err)), -1);
+    assert_int_equal(verify(k, bad), -1);
     free(bad);
     bad = b64(raw, 63);
-    assert_int_equal(verify(k, bad, err, sizeof(err)), -1);
+    assert_int_equal(verify(k, bad), -1);
     free(bad);
     artifact_keys_free(k);
 
@@ -349,28 +352,26 @@ static void garbage_base64(void **state)
         "QUJDRB==",     /* non-zero unused bits */
         "QUJDRE=",      /* wrong padding length */
     };
-    char err[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (verify(k, bad[i], err, sizeof(err)) != -1)
+        if (verify(k, bad[i]) != -1)
             fail_msg("\"%s\" was accepted", bad[i]);
-        if (!strstr(err, "invalid base64"))
-            fail_msg("\"%s\": %s", bad[i], err);
+        if (!strstr(last, "invalid base64"))
+            fail_msg("\"%s\": %s", bad[i], last);
     }
     /* Valid base64 of garbage bytes: a signature failure. */
-    assert_int_equal(verify(k, "QUJDRA==", err, sizeof(err)), -1);
-    assert_string_equal(err, "wrong manifest signature or wrong key");
+    assert_int_equal(verify(k, "QUJDRA=="), -1);
+    assert_string_equal(last, "wrong manifest signature or wrong key");
     /* NUL byte inside the given length. */
-    assert_int_equal(artifact_verify_signature(k, "QUJD\0A==", 8, manifest, MANIFEST_LEN, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "invalid base64"));
+    assert_int_equal(verify_len(k, "QUJD\0A==", 8, manifest), -1);
+    assert_non_null(strstr(last, "invalid base64"));
     artifact_keys_free(k);
 }
 
 static void no_keys(void **state)
 {
     (void)state;
-    char err[256] = "";
-    assert_int_equal(artifact_verify_signature(NULL, "QUJDRA==", 8, manifest, MANIFEST_LEN, err, sizeof(err)), -1);
-    assert_true(err[0] != '\0');
+    assert_int_equal(verify_len(NULL, "QUJDRA==", 8, manifest), -1);
+    assert_true(last[0] != '\0');
 }
 
 int main(void)

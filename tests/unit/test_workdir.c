@@ -96,7 +96,7 @@ static void escaping(void **state)
 {
     (void)state;
     const char *cases[][2] = {
-        { "rtos", "rtos" }, { "R-1_a.b", "R-1_a.b" }, { "a/b", "a%2Fb" }, { "..", "%2E%2E" },
+        { "rtos", "rtos" }, { "R-1_a.b", "R-1_a.b" }, { "a/b", "a%2Fb" },     { "..", "%2E%2E" },
         { ".", "%2E" },     { "...", "..." },         { "a b%", "a%20b%25" }, { "\xc3\xa9", "%C3%A9" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -198,7 +198,8 @@ static void no_work_dir_through_a_symbolic_link(void **state)
     _cleanup_free_ char *wd2 = workdir_path(datastore, "gateway", "G1");
     assert_int_equal(test_sh("mkdir -p '%s/work/gateway' && touch '%s'", datastore, wd2), 0);
     assert_int_equal(workdir_check(wd2, 3, &e), -1);
-    _cleanup_free_ char *want2 = xasprintf("%s: is not a directory; remove it (work dirs must be real directories)", wd2);
+    _cleanup_free_ char *want2 = xasprintf("%s: is not a directory; remove it (work dirs must be real directories)",
+                                           wd2);
     assert_string_equal(error_message(e), want2);
 
     /* the datastore itself may be a link */
@@ -233,7 +234,8 @@ static void scratch_dirs(void **state)
     assert_int_equal(test_sh("rm -rf '%s' && ln -s /tmp '%s'", query, query), 0);
     _cleanup_free_ char *c = workdir_scratch(datastore, &e);
     assert_null(c);
-    _cleanup_free_ char *want = xasprintf("%s: is a symbolic link; remove it (work dirs must be real directories)", query);
+    _cleanup_free_ char *want = xasprintf("%s: is a symbolic link; remove it (work dirs must be real directories)",
+                                          query);
     assert_string_equal(error_message(e), want);
     assert_int_equal(unlink(query), 0);
 }
