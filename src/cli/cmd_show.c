@@ -88,7 +88,6 @@ int cmd_show_inventory(const struct cli_args *args)
     strv_free(&types);
 
     struct iface_env env = context_iface_env(&v.cfg);
-    char err[1024];
     for (size_t i = 0; i < v.set.n; i++) {
         const struct component *c = &v.set.v[i];
         if (!c->identified)
@@ -99,8 +98,9 @@ int cmd_show_inventory(const struct cli_args *args)
                 printf("%s.%s.%s=%s\n", type, c->id, c->provides.items[k].key, c->provides.items[k].value);
         struct iface_target t = component_target(c, v.src.legacy);
         struct strv inv = { 0 };
-        if (iface_inventory(&env, &t, &inv, err, sizeof(err)) != 0) {
-            log_comp(LOG_ERROR, type, c->id, "%s", err);
+        _cleanup_error_ struct error *err = NULL;
+        if (iface_inventory(&env, &t, &inv, &err) != 0) {
+            log_comp(LOG_ERROR, type, c->id, "%s", error_message(err));
             continue;
         }
         for (size_t k = 0; k < inv.n; k++)

@@ -203,9 +203,8 @@ static int make_workdir(struct engine *e, struct member *m, const char *wd, stru
     hex_to_bin(m->manifest_sha256, want);
     if (m->manifest_sha256[0] && memcmp(want, info.manifest_sha256, 32) != 0)
         return error_set(err, 0, "Download: %s: the Artifact changed since it was selected", where);
-    char why[512];
-    if (workdir_create(wd, m->component_type, &m->provides, &info, why, sizeof(why)) != 0) {
-        error_set(err, 0, "Download: work dir: %s", why);
+    if (workdir_create(wd, m->component_type, &m->provides, &info, err) != 0) {
+        error_prefix(err, "Download: work dir");
         /* No Interface has seen it, and no Cleanup runs for a member never called: what
          * was made of it goes now (a full disk stops it half-way). */
         if (workdir_remove(wd) != 0)
@@ -252,12 +251,12 @@ static int download(struct engine *e, const struct member *m, const struct iface
         o.source = repo_reader_source(rr);
     }
     struct download_result res;
-    char why[1024];
-    if (iface_download(&o, &res, why, sizeof(why)) == 0)
+    _cleanup_error_ struct error *why = NULL;
+    if (iface_download(&o, &res, &why) == 0)
         return 0;
     if (rr && repo_reader_error(rr)) /* the transfer's own reason says more */
         return error_set(err, 0, "Download: %s", repo_reader_error(rr));
-    return error_set(err, 0, "%s", why);
+    return error_propagate(err, TAKE_PTR(why));
 }
 
 /* A state call for m. */
@@ -266,10 +265,7 @@ static int state_call(struct engine *e, const struct step_def *def, const struct
 {
     if (workdir_mkdirs(wd) != 0)
         return error_set(err, 0, "%s: work dir %s: %s", step_name(def), wd, strerror(errno));
-    char why[1024];
-    int r = iface_state(&e->env, t, step_name(def), wd, why, sizeof(why));
-    if (r != 0)
-        error_set(err, 0, "%s", why);
+    int r = iface_state(&e->env, t, step_name(def), wd, err);
     if (def->state == ST_CLEANUP && workdir_remove(wd) != 0)
         log_comp(LOG_WARNING, m->component_type, m->id, "cannot remove the work dir %s: %s", wd, strerror(errno));
     return r;
@@ -280,17 +276,15 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
 {
     struct iface_target t = target_of(m);
     _cleanup_free_ char *wd = workdir_path(e->env.datastore, m->component_type, m->id);
-    char why[1024];
-    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, why, sizeof(why)) != 0)
-        return error_set(err, 0, "%s: %s", step_name(def), why); /* no Interface runs through a symlink */
+    if (def->kind != SK_WORKDIR && workdir_check(wd, 3, err) != 0)
+        return error_prefix(err, "%s", step_name(def)); /* no Interface runs through a symlink */
     switch (def->kind) {
     case SK_WORKDIR:
         return make_workdir(e, m, wd, err);
     case SK_QUERY: {
         enum answer a;
-        if (iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, why,
-                               sizeof(why)) != 0)
-            return error_set(err, 0, "%s", why);
+        if (iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, err) != 0)
+            return -1;
         *answer = (int)a;
         return 0;
     }
@@ -492,15 +486,9 @@ static int reboot_command(const struct config *cfg, struct error **err)
     log_info("rebooting the System device: %s", argv[0]);
     struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
     _cleanup_(proc_result_free) struct proc_result res = { 0 };
-    char why[512] = "";
-    proc_run(&spec, &res, why, sizeof(why));
-    if (!res.started)
-        return error_set(err, 0, "RebootCommand: %s", why);
-    if (!proc_succeeded(&res)) {
-        proc_describe(&res, why, sizeof(why));
-        return error_set(err, 0, "%s", why);
-    }
-    return 0;
+    if (proc_run(&spec, &res, err) != 0)
+        return error_prefix(err, "RebootCommand");
+    return proc_check(&res, err);
 }
 
 /* One System-device reboot for the group: recorded first (with the boot id), then

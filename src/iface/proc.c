@@ -1,5 +1,6 @@
 #include "iface/proc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,8 +18,8 @@
 
 #include "util/mem.h"
 
-#define LINE_MAX_BYTES 4096       /* longer output lines are logged in pieces */
-#define ORPHAN_WAIT_SECONDS 2.0   /* after exit, how long pipes held by leftovers are read */
+#define LINE_MAX_BYTES 4096     /* longer output lines are logged in pieces */
+#define ORPHAN_WAIT_SECONDS 2.0 /* after exit, how long pipes held by leftovers are read */
 #define DEFAULT_KILL_GRACE 10.0
 
 struct linebuf {
@@ -97,77 +98,95 @@ static void kill_group(struct proc *p, int sig)
         kill(p->pid, sig);
 }
 
+/* The monitor thread's clock: when the call started, exited, was sent SIGTERM. */
+struct watch {
+    double start, exit_time, term_time;
+    bool killed;
+};
+
+/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came. */
+static void drain(struct proc *p)
+{
+    char buf[16384];
+    struct pollfd pfd[3];
+    int nfd = 0;
+    for (int i = 0; i < 2; i++)
+        if (p->fd[i] >= 0)
+            pfd[nfd++] = (struct pollfd){ .fd = p->fd[i], .events = POLLIN };
+    int npipes = nfd;
+    /* The child's exit wakes the poll too (no sleeping between its pipes' end and its exit). */
+    if (!p->exited && p->pidfd >= 0)
+        pfd[nfd++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+    if (nfd)
+        poll(pfd, (nfds_t)nfd, 50);
+    else
+        usleep(p->exited ? 20000 : 2000);
+    for (int k = 0; k < npipes; k++) {
+        if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        int which = pfd[k].fd == p->fd[0] ? 0 : 1;
+        ssize_t r = read(pfd[k].fd, buf, sizeof(buf));
+        if (r > 0) {
+            add_output(p, which, buf, (size_t)r);
+        } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(p->fd[which]);
+            p->fd[which] = -1;
+        }
+    }
+}
+
+/* Notes the main process's exit (without blocking). */
+static void reap(struct proc *p, struct watch *w, double t)
+{
+    if (p->exited)
+        return;
+    int st;
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if (r == p->pid || (r < 0 && errno == ECHILD)) {
+        pthread_mutex_lock(&p->mu);
+        p->exited = true;
+        p->wstatus = r == p->pid ? st : 0;
+        pthread_mutex_unlock(&p->mu);
+        w->exit_time = t;
+    }
+}
+
+/* The timeout and proc_cancel: SIGTERM to the group, SIGKILL after the grace time. */
+static void enforce(struct proc *p, struct watch *w, double t)
+{
+    if (!p->timed_out && p->timeout > 0 && t - w->start >= p->timeout) {
+        p->timed_out = true;
+        w->term_time = t;
+        log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it", p->timeout);
+        kill_group(p, SIGTERM);
+    }
+    pthread_mutex_lock(&p->mu);
+    bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
+    pthread_mutex_unlock(&p->mu);
+    if (cancel && !p->exited) {
+        p->cancelled = true;
+        w->term_time = t;
+        kill_group(p, SIGTERM);
+    }
+    if ((p->timed_out || p->cancelled) && !w->killed && t - w->term_time >= p->grace) {
+        w->killed = true;
+        kill_group(p, SIGKILL);
+    }
+}
+
 static void *monitor(void *arg)
 {
     struct proc *p = arg;
-    double start = now_seconds(), exit_time = 0, term_time = 0;
-    bool killed = false;
-    char buf[16384];
+    struct watch w = { .start = now_seconds() };
     for (;;) {
-        struct pollfd pfd[3];
-        int nfd = 0;
-        for (int i = 0; i < 2; i++)
-            if (p->fd[i] >= 0) {
-                pfd[nfd].fd = p->fd[i];
-                pfd[nfd].events = POLLIN;
-                pfd[nfd].revents = 0;
-                nfd++;
-            }
-        int npipes = nfd;
-        /* The child's exit wakes the poll too (no sleeping between its pipes' end and its exit). */
-        if (!p->exited && p->pidfd >= 0)
-            pfd[nfd++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
-        if (nfd)
-            poll(pfd, (nfds_t)nfd, 50);
-        else
-            usleep(p->exited ? 20000 : 2000);
-        for (int k = 0; k < npipes; k++) {
-            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            int which = pfd[k].fd == p->fd[0] ? 0 : 1;
-            ssize_t r = read(pfd[k].fd, buf, sizeof(buf));
-            if (r > 0) {
-                add_output(p, which, buf, (size_t)r);
-            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-                close(p->fd[which]);
-                p->fd[which] = -1;
-            }
-        }
+        drain(p);
         double t = now_seconds();
-        if (!p->exited) {
-            int st;
-            pid_t r = waitpid(p->pid, &st, WNOHANG);
-            if (r == p->pid || (r < 0 && errno == ECHILD)) {
-                pthread_mutex_lock(&p->mu);
-                p->exited = true;
-                p->wstatus = r == p->pid ? st : 0;
-                pthread_mutex_unlock(&p->mu);
-                exit_time = t;
-            }
-        }
+        reap(p, &w, t);
         if (p->exited && (p->fd[0] < 0 && p->fd[1] < 0))
             break;
-        if (p->exited && t - exit_time > ORPHAN_WAIT_SECONDS)
+        if (p->exited && t - w.exit_time > ORPHAN_WAIT_SECONDS)
             break;
-        if (!p->timed_out && p->timeout > 0 && t - start >= p->timeout) {
-            p->timed_out = true;
-            term_time = t;
-            log_comp(LOG_ERROR, p->log_type, p->log_id, "Interface call timed out after %g s; terminating it",
-                     p->timeout);
-            kill_group(p, SIGTERM);
-        }
-        pthread_mutex_lock(&p->mu);
-        bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
-        pthread_mutex_unlock(&p->mu);
-        if (cancel && !p->exited) {
-            p->cancelled = true;
-            term_time = t;
-            kill_group(p, SIGTERM);
-        }
-        if ((p->timed_out || p->cancelled) && !killed && t - term_time >= p->grace) {
-            killed = true;
-            kill_group(p, SIGKILL);
-        }
+        enforce(p, &w, t);
     }
     /* Nothing of the call may outlive it. */
     kill(-p->pid, SIGKILL);
@@ -184,40 +203,35 @@ static void *monitor(void *arg)
     return NULL;
 }
 
-struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
+/* Frees p and what it holds (the monitor thread is not running). */
+static void proc_free(struct proc *p)
 {
-    struct stat st;
-    if (stat(spec->path, &st) < 0) {
-        snprintf(err, errlen, "%s: %s", spec->path, strerror(errno));
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) < 0) {
-        snprintf(err, errlen, "%s: not an executable file", spec->path);
-        return NULL;
-    }
-    int outp[2], errp[2];
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) {
-        snprintf(err, errlen, "/dev/null: %s", strerror(errno));
-        return NULL;
-    }
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        close(devnull);
-        return NULL;
-    }
-    /* posix_spawn (vfork-like in glibc): no copy of our page tables per call, which a
-     * fork of this multi-threaded process paid (and then its copy-on-write faults).
-     * The child: its own process group, no blocked signals, SIGPIPE at its default,
-     * stdin /dev/null, stdout and stderr on our pipes, cwd the work dir. An exec or
-     * chdir failure comes back as posix_spawn's result. */
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    for (int i = 0; i < 2; i++)
+        if (p->fd[i] >= 0)
+            close(p->fd[i]);
+    pthread_mutex_destroy(&p->mu);
+    free(p->out);
+    free(p->log_type);
+    free(p->log_id);
+    free(p);
+}
+
+/* posix_spawn (vfork-like in glibc): no copy of our page tables per call, which a
+ * fork of this multi-threaded process paid (and then its copy-on-write faults).
+ * The child: its own process group, no blocked signals, SIGPIPE at its default,
+ * stdin /dev/null, stdout and stderr on our pipes, cwd the work dir. An exec or
+ * chdir failure comes back as posix_spawn's result (an errno value). */
+static int spawn(const struct proc_spec *spec, int in, int out, int errfd, pid_t *pid)
+{
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, in, 0);
+    posix_spawn_file_actions_adddup2(&fa, out, 1);
+    posix_spawn_file_actions_adddup2(&fa, errfd, 2);
     if (spec->cwd)
         posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
     sigset_t none, dflt;
@@ -228,24 +242,54 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
     posix_spawnattr_setsigdefault(&attr, &dflt);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    int rc = posix_spawn(&pid, spec->path, &fa, &attr, spec->argv, environ);
+    int rc = posix_spawn(pid, spec->path, &fa, &attr, spec->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    close(devnull);
-    close(outp[1]);
-    close(errp[1]);
+    return rc;
+}
+
+struct proc *proc_start(const struct proc_spec *spec, struct error **err)
+{
+    assert(spec && spec->path && spec->argv && spec->argv[0]);
+    struct stat st;
+    if (stat(spec->path, &st) < 0) {
+        error_set_errno(err, errno, "%s", spec->path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) < 0) {
+        error_set(err, 0, "%s: not an executable file", spec->path);
+        return NULL;
+    }
+    _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) {
+        error_set_errno(err, errno, "/dev/null");
+        return NULL;
+    }
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        error_set_errno(err, errno, "pipe");
+        return NULL;
+    }
+    _cleanup_close_ int out_r = fds[0], out_w = fds[1];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        error_set_errno(err, errno, "pipe");
+        return NULL;
+    }
+    _cleanup_close_ int err_r = fds[0], err_w = fds[1];
+    pid_t pid;
+    int rc = spawn(spec, devnull, out_w, err_w, &pid);
+    /* Our copies of the write ends go now: the pipes reach EOF when the call's own do. */
+    close(TAKE_FD(out_w));
+    close(TAKE_FD(err_w));
     if (rc != 0) {
-        snprintf(err, errlen, "%s: cannot execute: %s", spec->path, strerror(rc));
-        close(outp[0]);
-        close(errp[0]);
+        error_set_errno(err, rc, "%s: cannot execute", spec->path);
         return NULL;
     }
     struct proc *p = xcalloc(1, sizeof(*p));
     p->pid = pid;
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec; -1 on older kernels */
-    p->fd[0] = outp[0];
-    p->fd[1] = errp[0];
+    p->fd[0] = TAKE_FD(out_r);
+    p->fd[1] = TAKE_FD(err_r);
     p->timeout = spec->timeout_seconds;
     p->grace = spec->kill_grace_seconds > 0 ? spec->kill_grace_seconds : DEFAULT_KILL_GRACE;
     p->capture = spec->capture_stdout;
@@ -254,17 +298,12 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
     p->log_type = spec->log_type ? xstrdup(spec->log_type) : NULL;
     p->log_id = spec->log_id ? xstrdup(spec->log_id) : NULL;
     pthread_mutex_init(&p->mu, NULL);
-    if (pthread_create(&p->thread, NULL, monitor, p) != 0) {
+    rc = pthread_create(&p->thread, NULL, monitor, p);
+    if (rc != 0) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        snprintf(err, errlen, "cannot start a monitor thread");
-        if (p->pidfd >= 0)
-            close(p->pidfd);
-        close(outp[0]);
-        close(errp[0]);
-        free(p->log_type);
-        free(p->log_id);
-        free(p);
+        proc_free(p);
+        error_set(err, rc, "cannot start a monitor thread");
         return NULL;
     }
     return p;
@@ -272,6 +311,7 @@ struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen)
 
 void proc_cancel(struct proc *p)
 {
+    assert(p);
     pthread_mutex_lock(&p->mu);
     p->cancel_requested = true;
     pthread_mutex_unlock(&p->mu);
@@ -279,6 +319,7 @@ void proc_cancel(struct proc *p)
 
 bool proc_has_exited(struct proc *p)
 {
+    assert(p);
     pthread_mutex_lock(&p->mu);
     bool e = p->exited;
     pthread_mutex_unlock(&p->mu);
@@ -287,61 +328,55 @@ bool proc_has_exited(struct proc *p)
 
 void proc_finish(struct proc *p, struct proc_result *res)
 {
+    assert(p && res);
     pthread_join(p->thread, NULL);
-    memset(res, 0, sizeof(*res));
-    res->started = true;
-    res->timed_out = p->timed_out;
-    res->cancelled = p->cancelled;
-    if (WIFSIGNALED(p->wstatus)) {
-        res->signaled = true;
-        res->status = WTERMSIG(p->wstatus);
-    } else {
-        res->status = WEXITSTATUS(p->wstatus);
-    }
-    res->capture_overflow = p->overflow;
+    *res = (struct proc_result){
+        .started = true,
+        .timed_out = p->timed_out,
+        .cancelled = p->cancelled,
+        .signaled = WIFSIGNALED(p->wstatus),
+        .status = WIFSIGNALED(p->wstatus) ? WTERMSIG(p->wstatus) : WEXITSTATUS(p->wstatus),
+        .capture_overflow = p->overflow,
+    };
     if (p->capture) {
-        res->out = p->out ? p->out : xstrdup("");
+        res->out = p->out ? TAKE_PTR(p->out) : xstrdup("");
         res->out_len = p->out_len;
-    } else {
-        free(p->out);
     }
-    pthread_mutex_destroy(&p->mu);
-    free(p->log_type);
-    free(p->log_id);
-    free(p);
+    proc_free(p);
 }
 
-void proc_run(const struct proc_spec *spec, struct proc_result *res, char *err, size_t errlen)
+int proc_run(const struct proc_spec *spec, struct proc_result *res, struct error **err)
 {
-    struct proc *p = proc_start(spec, err, errlen);
-    if (!p) {
-        memset(res, 0, sizeof(*res));
-        return;
-    }
+    assert(spec && res);
+    *res = (struct proc_result){ 0 };
+    struct proc *p = proc_start(spec, err);
+    if (!p)
+        return -1;
     proc_finish(p, res);
+    return 0;
 }
 
-bool proc_succeeded(const struct proc_result *res)
+int proc_check(const struct proc_result *res, struct error **err)
 {
-    return res->started && !res->timed_out && !res->cancelled && !res->signaled && res->status == 0;
-}
-
-void proc_describe(const struct proc_result *res, char *buf, size_t len)
-{
+    assert(res);
     if (!res->started)
-        snprintf(buf, len, "could not be started");
-    else if (res->timed_out)
-        snprintf(buf, len, "timed out and was killed");
-    else if (res->cancelled)
-        snprintf(buf, len, "was stopped");
-    else if (res->signaled)
-        snprintf(buf, len, "killed by signal %d (%s)", res->status, strsignal(res->status));
-    else
-        snprintf(buf, len, "Process exited with status %d", res->status);
+        return error_set(err, 0, "could not be started");
+    if (res->timed_out)
+        return error_set(err, 0, "timed out and was killed");
+    if (res->cancelled)
+        return error_set(err, 0, "was stopped");
+    if (res->signaled)
+        return error_set(err, 0, "killed by signal %d (%s)", res->status, strsignal(res->status));
+    if (res->status != 0)
+        return error_set(err, 0, "Process exited with status %d", res->status);
+    return 0;
 }
+
+bool proc_succeeded(const struct proc_result *res) { return proc_check(res, NULL) == 0; }
 
 void proc_result_free(struct proc_result *res)
 {
+    assert(res);
     free(res->out);
     res->out = NULL;
 }

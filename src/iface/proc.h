@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "util/error.h"
 #include "util/log.h"
 
 struct proc_spec {
@@ -24,31 +25,35 @@ struct proc_spec {
 };
 
 struct proc_result {
-    bool started;                /* false: could not be executed (see err) */
+    bool started; /* false: could not be executed (proc_run's error says why) */
     bool timed_out;
-    bool cancelled;              /* ended by proc_cancel */
+    bool cancelled; /* ended by proc_cancel */
     bool signaled;
-    int status;                  /* exit status, or signal number if signaled */
-    bool capture_overflow;       /* stdout exceeded capture_max */
-    char *out;                   /* captured stdout (NUL-terminated), or NULL */
+    int status;            /* exit status, or signal number if signaled */
+    bool capture_overflow; /* stdout exceeded capture_max */
+    char *out;             /* captured stdout (NUL-terminated), or NULL */
     size_t out_len;
 };
 
 struct proc;
 
-/* Starts the call. Returns NULL with a one-line reason in err if it cannot run
- * (missing, not executable, exec failure). */
-struct proc *proc_start(const struct proc_spec *spec, char *err, size_t errlen);
+/* Starts the call. Returns NULL with a one-line reason in *err if it cannot run
+ * ("<path>: No such file or directory", "<path>: not an executable file",
+ * "<path>: cannot execute: ..."). */
+MO_MUST_CHECK struct proc *proc_start(const struct proc_spec *spec, struct error **err);
 /* True once the main process has exited (non-blocking). */
 bool proc_has_exited(struct proc *p);
 /* Ends the call early: SIGTERM to its group now, SIGKILL after the grace period. */
 void proc_cancel(struct proc *p);
-/* Waits for the end of the call (timeout enforced), fills res, frees p. */
+/* Waits for the end of the call (timeout enforced; whatever is left of its process
+ * group is killed), fills res, frees p. */
 void proc_finish(struct proc *p, struct proc_result *res);
-/* Convenience: start + finish. On a start failure res->started is false. */
-void proc_run(const struct proc_spec *spec, struct proc_result *res, char *err, size_t errlen);
-/* A one-line description of a failed result ("exited with status 3", "timed out"...). */
-void proc_describe(const struct proc_result *res, char *buf, size_t len);
+/* Convenience: start + finish. Returns 0 when the call ran (res says how it ended), or
+ * -1 with *err when it could not be started (res->started is then false). */
+MO_MUST_CHECK int proc_run(const struct proc_spec *spec, struct proc_result *res, struct error **err);
+/* Returns 0 when the call ran and exited 0, else -1 with *err describing how it ended
+ * ("Process exited with status 3", "timed out and was killed", ...). */
+MO_MUST_CHECK int proc_check(const struct proc_result *res, struct error **err);
 /* True when the call ran and exited 0. */
 bool proc_succeeded(const struct proc_result *res);
 void proc_result_free(struct proc_result *res);

@@ -1,6 +1,6 @@
 #include "iface/query.h"
 
-#include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,21 +8,24 @@
 
 static const char *const answer_names[] = { "No", "Yes", "Automatic" };
 
-const char *answer_name(enum answer a) { return answer_names[a]; }
+const char *answer_name(enum answer a)
+{
+    assert((unsigned)a <= ANSWER_AUTOMATIC);
+    return answer_names[a];
+}
 
 int query_parse_answer(const char *query, const char *out, size_t len, int allow_automatic, enum answer dflt,
-                       enum answer *answer, char *err, size_t errlen)
+                       enum answer *answer, struct error **err)
 {
+    assert(query && (out || len == 0) && answer);
     if (len == 0) {
         *answer = dflt;
         return 0;
     }
     const char *nl = memchr(out, '\n', len);
     size_t first = nl ? (size_t)(nl - out) : len;
-    if (nl && first + 1 < len) {
-        snprintf(err, errlen, "Too many lines when querying %s", query);
-        return -1;
-    }
+    if (nl && first + 1 < len)
+        return error_set(err, 0, "Too many lines when querying %s", query);
     for (int a = ANSWER_NO; a <= ANSWER_AUTOMATIC; a++) {
         if (a == ANSWER_AUTOMATIC && !allow_automatic)
             break;
@@ -31,8 +34,8 @@ int query_parse_answer(const char *query, const char *out, size_t len, int allow
             return 0;
         }
     }
-    snprintf(err, errlen, "Unexpected output when querying %s: \"%.*s\"", query, (int)(first > 64 ? 64 : first), out);
-    return -1;
+    return error_set(err, 0, "Unexpected output when querying %s: \"%.*s\"", query, (int)(first > 64 ? 64 : first),
+                     out);
 }
 
 static int has_control(const char *s, size_t n)
@@ -43,29 +46,26 @@ static int has_control(const char *s, size_t n)
     return 0;
 }
 
-int query_parse_identity(const char *out, size_t len, char **id, char *err, size_t errlen)
+int query_parse_identity(const char *out, size_t len, char **id, struct error **err)
 {
+    assert((out || len == 0) && id);
     *id = NULL;
     if (len == 0)
         return 0;
     if (out[len - 1] == '\n')
         len--;
-    if (len < 3 || memcmp(out, "id=", 3) != 0) {
-        snprintf(err, errlen, "Identity: expected one line \"id=<component id>\"");
-        return -1;
-    }
-    if (len == 3 || has_control(out + 3, len - 3)) {
-        snprintf(err, errlen, "Identity: the id must be non-empty and free of control characters");
-        return -1;
-    }
+    if (len < 3 || memcmp(out, "id=", 3) != 0)
+        return error_set(err, 0, "Identity: expected one line \"id=<component id>\"");
+    if (len == 3 || has_control(out + 3, len - 3))
+        return error_set(err, 0, "Identity: the id must be non-empty and free of control characters");
     *id = xstrndup(out + 3, len - 3);
     return 0;
 }
 
 /* Calls fn for each non-empty line split at the first '='; checks the line rules. */
 static int each_kv_line(const char *query, const char *out, size_t len,
-                        int (*fn)(void *ctx, char *key, char *value, char *err, size_t errlen), void *ctx, char *err,
-                        size_t errlen)
+                        int (*fn)(void *ctx, const char *key, const char *value, struct error **err), void *ctx,
+                        struct error **err)
 {
     size_t lineno = 0;
     const char *p = out, *end = out + len;
@@ -74,26 +74,18 @@ static int each_kv_line(const char *query, const char *out, size_t len,
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         lineno++;
         if (n > 0) {
-            if (has_control(p, n)) {
-                snprintf(err, errlen, "%s: line %zu: control character in output", query, lineno);
-                return -1;
-            }
+            if (has_control(p, n))
+                return error_set(err, 0, "%s: line %zu: control character in output", query, lineno);
             const char *eq = memchr(p, '=', n);
-            if (!eq) {
-                snprintf(err, errlen, "%s: line %zu: expected key=value", query, lineno);
-                return -1;
-            }
+            if (!eq)
+                return error_set(err, 0, "%s: line %zu: expected key=value", query, lineno);
             size_t klen = (size_t)(eq - p);
-            if (klen == 0 || memchr(p, ' ', klen)) {
-                snprintf(err, errlen, "%s: line %zu: the key must be non-empty and contain no whitespace", query,
-                         lineno);
-                return -1;
-            }
-            char *key = xstrndup(p, klen), *value = xstrndup(eq + 1, n - klen - 1);
-            int r = fn(ctx, key, value, err, errlen);
-            free(key);
-            free(value);
-            if (r)
+            if (klen == 0 || memchr(p, ' ', klen))
+                return error_set(err, 0, "%s: line %zu: the key must be non-empty and contain no whitespace", query,
+                                 lineno);
+            _cleanup_free_ char *key = xstrndup(p, klen);
+            _cleanup_free_ char *value = xstrndup(eq + 1, n - klen - 1);
+            if (fn(ctx, key, value, err) != 0)
                 return -1;
         }
         p += n + 1;
@@ -106,26 +98,25 @@ struct provides_ctx {
     int dropped;
 };
 
-static int add_provide(void *ctx, char *key, char *value, char *err, size_t errlen)
+static int add_provide(void *ctx, const char *key, const char *value, struct error **err)
 {
     struct provides_ctx *c = ctx;
     if (strcmp(key, "device_type") == 0) {
         c->dropped = 1;
         return 0;
     }
-    if (kvl_get(c->kv, key)) {
-        snprintf(err, errlen, "Provides: key %s is repeated", key);
-        return -1;
-    }
+    if (kvl_get(c->kv, key))
+        return error_set(err, 0, "Provides: key %s is repeated", key);
     kvl_set(c->kv, key, value);
     return 0;
 }
 
-int query_parse_provides(const char *out, size_t len, struct kvlist *provides, int *dropped_device_type, char *err,
-                         size_t errlen)
+int query_parse_provides(const char *out, size_t len, struct kvlist *provides, int *dropped_device_type,
+                         struct error **err)
 {
+    assert((out || len == 0) && provides);
     struct provides_ctx c = { provides, 0 };
-    int r = each_kv_line("Provides", out, len, add_provide, &c, err, errlen);
+    int r = each_kv_line("Provides", out, len, add_provide, &c, err);
     if (dropped_device_type)
         *dropped_device_type = c.dropped;
     if (r)
@@ -133,16 +124,17 @@ int query_parse_provides(const char *out, size_t len, struct kvlist *provides, i
     return r;
 }
 
-static int add_inventory(void *ctx, char *key, char *value, char *err, size_t errlen)
+static int add_inventory(void *ctx, const char *key, const char *value, struct error **err)
 {
-    (void)err, (void)errlen;
+    (void)err;
     strv_push_owned(ctx, xasprintf("%s=%s", key, value));
     return 0;
 }
 
-int query_parse_inventory(const char *out, size_t len, struct strv *lines, char *err, size_t errlen)
+int query_parse_inventory(const char *out, size_t len, struct strv *lines, struct error **err)
 {
-    int r = each_kv_line("Inventory", out, len, add_inventory, lines, err, errlen);
+    assert((out || len == 0) && lines);
+    int r = each_kv_line("Inventory", out, len, add_inventory, lines, err);
     if (r)
         strv_free(lines);
     return r;

@@ -1,6 +1,6 @@
 #include "iface/runner.h"
 
-#include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,11 +10,13 @@
 
 char *iface_path(const struct iface_env *env, const char *interface)
 {
+    assert(env && env->data_dir && interface);
     return xasprintf("%s/interfaces/v1/%s", env->data_dir, interface);
 }
 
 char **iface_argv(const struct iface_env *env, const struct iface_target *t, const char *call, const char *workdir)
 {
+    assert(env && t && t->interface && t->component_type && call && workdir);
     size_t nargs = t->args ? t->args->n : 0;
     char **argv = xcalloc(nargs + 6, sizeof(*argv));
     size_t i = 0;
@@ -32,15 +34,19 @@ char **iface_argv(const struct iface_env *env, const struct iface_target *t, con
 
 void iface_argv_free(char **argv)
 {
+    if (!argv)
+        return;
     for (char **a = argv; *a; a++)
         free(*a);
     free(argv);
 }
 
+MO_DEFINE_POINTER_CLEANUP(iface_argv_freep, char **, iface_argv_free)
+
 static struct proc *start(const struct iface_env *env, const struct iface_target *t, const char *call,
-                          const char *workdir, bool query, char *err, size_t errlen)
+                          const char *workdir, bool query, struct error **err)
 {
-    char **argv = iface_argv(env, t, call, workdir);
+    _cleanup_(iface_argv_freep) char **argv = iface_argv(env, t, call, workdir);
     struct proc_spec spec = {
         .path = argv[0],
         .argv = argv,
@@ -54,122 +60,113 @@ static struct proc *start(const struct iface_env *env, const struct iface_target
         .log_id = t->id,
     };
     log_comp(LOG_DEBUG, t->component_type, t->id, "Calling Interface %s %s", t->interface, call);
-    char why[512];
-    struct proc *p = proc_start(&spec, why, sizeof(why));
+    struct proc *p = proc_start(&spec, err);
     if (!p)
-        snprintf(err, errlen, "Interface %s: %s", t->interface, why);
-    iface_argv_free(argv);
+        error_prefix(err, "Interface %s", t->interface);
     return p;
 }
 
 struct proc *iface_start_state(const struct iface_env *env, const struct iface_target *t, const char *state,
-                               const char *workdir, char *err, size_t errlen)
+                               const char *workdir, struct error **err)
 {
-    return start(env, t, state, workdir, false, err, errlen);
+    assert(env && t && state && workdir);
+    return start(env, t, state, workdir, false, err);
 }
 
 int iface_state(const struct iface_env *env, const struct iface_target *t, const char *state, const char *workdir,
-                char *err, size_t errlen)
+                struct error **err)
 {
-    struct proc *p = iface_start_state(env, t, state, workdir, err, errlen);
+    struct proc *p = iface_start_state(env, t, state, workdir, err);
     if (!p)
         return -1;
     struct proc_result res;
     proc_finish(p, &res);
-    if (proc_succeeded(&res))
-        return 0;
-    char why[128];
-    proc_describe(&res, why, sizeof(why));
-    snprintf(err, errlen, "%s: %s", state, why);
-    return -1;
+    if (proc_check(&res, err) < 0)
+        return error_prefix(err, "%s", state);
+    return 0;
+}
+
+/* A query's scratch dir goes with its scope. */
+static void scratch_removep(char **dir)
+{
+    if (*dir)
+        workdir_remove(*dir);
+    free(*dir);
 }
 
 int iface_query(const struct iface_env *env, const struct iface_target *t, const char *query, const char *workdir,
-                char **out, size_t *len, char *err, size_t errlen)
+                char **out, size_t *len, struct error **err)
 {
-    char *scratch = NULL;
+    assert(env && t && query && out && len);
+    _cleanup_(scratch_removep) char *scratch = NULL;
     *out = NULL;
     if (!workdir) {
-        workdir = scratch = workdir_scratch(env->datastore, err, errlen);
+        workdir = scratch = workdir_scratch(env->datastore, err);
         if (!scratch)
             return -1;
     }
-    int r = -1;
-    struct proc *p = start(env, t, query, workdir, true, err, errlen);
-    if (p) {
-        struct proc_result res;
-        proc_finish(p, &res);
-        char why[128];
-        if (!proc_succeeded(&res)) {
-            proc_describe(&res, why, sizeof(why));
-            snprintf(err, errlen, "%s: %s", query, why);
-        } else if (res.capture_overflow) {
-            snprintf(err, errlen, "%s: more than %u bytes of output", query, QUERY_OUTPUT_MAX);
-        } else {
-            log_comp(LOG_DEBUG, t->component_type, t->id, "%s answered %zu byte(s)", query, res.out_len);
-            *out = res.out;
-            *len = res.out_len;
-            res.out = NULL;
-            r = 0;
-        }
-        proc_result_free(&res);
+    struct proc *p = start(env, t, query, workdir, true, err);
+    if (!p)
+        return -1;
+    struct proc_result res;
+    proc_finish(p, &res);
+    int r = 0;
+    if (proc_check(&res, err) < 0)
+        r = error_prefix(err, "%s", query);
+    else if (res.capture_overflow)
+        r = error_set(err, 0, "%s: more than %u bytes of output", query, QUERY_OUTPUT_MAX);
+    if (r == 0) {
+        log_comp(LOG_DEBUG, t->component_type, t->id, "%s answered %zu byte(s)", query, res.out_len);
+        *out = TAKE_PTR(res.out);
+        *len = res.out_len;
     }
-    if (scratch) {
-        workdir_remove(scratch);
-        free(scratch);
-    }
+    proc_result_free(&res);
     return r;
 }
 
 int iface_query_answer(const struct iface_env *env, const struct iface_target *t, const char *query,
-                       const char *workdir, bool allow_automatic, enum answer dflt, enum answer *answer, char *err,
-                       size_t errlen)
+                       const char *workdir, bool allow_automatic, enum answer dflt, enum answer *answer,
+                       struct error **err)
 {
-    char *out;
+    _cleanup_free_ char *out = NULL;
     size_t len;
-    if (iface_query(env, t, query, workdir, &out, &len, err, errlen) != 0)
+    if (iface_query(env, t, query, workdir, &out, &len, err) != 0)
         return -1;
-    int r = query_parse_answer(query, out, len, allow_automatic, dflt, answer, err, errlen);
-    free(out);
-    return r;
+    return query_parse_answer(query, out, len, allow_automatic, dflt, answer, err);
 }
 
-int iface_identity(const struct iface_env *env, const struct iface_target *t, char **id, char *err, size_t errlen)
+int iface_identity(const struct iface_env *env, const struct iface_target *t, char **id, struct error **err)
 {
-    char *out;
+    assert(id);
+    _cleanup_free_ char *out = NULL;
     size_t len;
     *id = NULL;
-    if (iface_query(env, t, "Identity", NULL, &out, &len, err, errlen) != 0)
+    if (iface_query(env, t, "Identity", NULL, &out, &len, err) != 0)
         return -1;
-    int r = query_parse_identity(out, len, id, err, errlen);
-    free(out);
-    return r;
+    return query_parse_identity(out, len, id, err);
 }
 
-int iface_provides(const struct iface_env *env, const struct iface_target *t, struct kvlist *provides, char *err,
-                   size_t errlen)
+int iface_provides(const struct iface_env *env, const struct iface_target *t, struct kvlist *provides,
+                   struct error **err)
 {
-    char *out;
+    _cleanup_free_ char *out = NULL;
     size_t len;
-    if (iface_query(env, t, "Provides", NULL, &out, &len, err, errlen) != 0)
+    if (iface_query(env, t, "Provides", NULL, &out, &len, err) != 0)
         return -1;
     int dropped = 0;
-    int r = query_parse_provides(out, len, provides, &dropped, err, errlen);
-    free(out);
-    if (r == 0 && dropped)
+    if (query_parse_provides(out, len, provides, &dropped, err) != 0)
+        return -1;
+    if (dropped)
         log_comp(LOG_WARNING, t->component_type, t->id,
                  "Provides: device_type is reserved (the Topology's component_type is used); ignored");
-    return r;
+    return 0;
 }
 
-int iface_inventory(const struct iface_env *env, const struct iface_target *t, struct strv *lines, char *err,
-                    size_t errlen)
+int iface_inventory(const struct iface_env *env, const struct iface_target *t, struct strv *lines, struct error **err)
 {
-    char *out;
+    _cleanup_free_ char *out = NULL;
     size_t len;
-    if (iface_query(env, t, "Inventory", NULL, &out, &len, err, errlen) != 0)
+    if (iface_query(env, t, "Inventory", NULL, &out, &len, err) != 0)
         return -1;
-    int r = query_parse_inventory(out, len, lines, err, errlen);
-    free(out);
-    return r;
+    return query_parse_inventory(out, len, lines, err);
 }

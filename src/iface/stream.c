@@ -1,5 +1,6 @@
 #include "iface/stream.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "iface/workdir.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -22,24 +24,28 @@ struct dl {
     const struct download_opts *o;
     struct proc *p;
     enum mode mode;
-    int fd;                 /* current stream or temporary file */
-    struct strv pending;    /* files mode: names written to files/.<name>.tmp, not yet final */
+    int fd;              /* current stream or temporary file */
+    struct strv pending; /* files mode: names written to files/.<name>.tmp, not yet final */
     char *stream_next, *streams_dir, *files_dir;
-    char err[512];
+    struct error *err; /* the first failure seen by the sink (it wins over the reader's reason) */
     uint64_t bytes;
+    bool ok; /* the download succeeded: files/ stays */
 };
 
 #define EXITED (-2)
 #define STREAM_PIPE_SIZE (1024 * 1024)
 
-static void __attribute__((format(printf, 2, 3))) fail(struct dl *d, const char *fmt, ...)
+/* Records a failure unless one is recorded already (the first is the cause, what
+ * follows is its fallout). Returns -1. */
+static int __attribute__((format(printf, 3, 4))) fail(struct dl *d, int code, const char *fmt, ...)
 {
-    if (d->err[0])
-        return;
+    if (d->err)
+        return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->err, sizeof(d->err), fmt, ap);
+    _cleanup_free_ char *m = xvasprintf(fmt, ap);
     va_end(ap);
+    return error_set(&d->err, code, "%s", m);
 }
 
 /* Opens a FIFO for writing, waiting for the reader while the Interface runs.
@@ -56,10 +62,8 @@ static int open_fifo(struct dl *d, const char *path)
             (void)fcntl(fd, F_SETPIPE_SZ, STREAM_PIPE_SIZE);
             return fd;
         }
-        if (errno != ENXIO && errno != EINTR) {
-            fail(d, "%s", strerror(errno));
-            return -1;
-        }
+        if (errno != ENXIO && errno != EINTR)
+            return fail(d, errno, "%s", strerror(errno));
         if (proc_has_exited(d->p))
             return EXITED;
         usleep(wait);
@@ -89,10 +93,8 @@ static int switch_to_files(struct dl *d)
 {
     unlink(d->stream_next);
     workdir_remove(d->streams_dir);
-    if (mkdir(d->files_dir, 0700) < 0 && errno != EEXIST) {
-        fail(d, "files/: %s", strerror(errno));
-        return -1;
-    }
+    if (mkdir(d->files_dir, 0700) < 0 && errno != EEXIST)
+        return fail(d, errno, "files/: %s", strerror(errno));
     d->mode = FILES;
     return 0;
 }
@@ -100,28 +102,21 @@ static int switch_to_files(struct dl *d)
 /* Writes one stream-next line (or, with line NULL, the final zero-length read). */
 static int announce(struct dl *d, const char *line)
 {
-    int fd = open_fifo(d, d->stream_next);
+    _cleanup_close_ int fd = open_fifo(d, d->stream_next);
     if (fd == EXITED) {
+        fd = -1;
         if (d->mode == UNDECIDED)
             return switch_to_files(d);
-        fail(d, "%s", "Interface started downloading, but did not finish");
-        return -1;
+        return fail(d, 0, "%s", "Interface started downloading, but did not finish");
     }
     if (fd < 0)
         return -1;
-    int r = line ? write_all(fd, line, strlen(line)) : 0;
-    close(fd);
-    if (r < 0) {
-        fail(d, "stream-next: %s", strerror(errno));
-        return -1;
-    }
+    if (line && write_all(fd, line, strlen(line)) < 0)
+        return fail(d, errno, "stream-next: %s", strerror(errno));
     d->mode = STREAMING;
     return 0;
 }
 
-/* Ends the current file's bytes (complete = all of them were written). The reader calls file_begin for the next file only
- * after the previous one's checksum matched, so a stream is closed here (its reader
- * sees EOF) and a temporary file is synced, waiting for file_end to make it final. */
 /* Waits until the Interface has read every byte written to a stream. With a pipe
  * buffer as large as a whole file, closing early gives no EPIPE: unread bytes left
  * when the reader is gone are what tells. */
@@ -137,8 +132,7 @@ static int wait_drained(struct dl *d, int fd)
         if (p.revents & POLLERR) { /* no reader any more */
             if (unread == 0)
                 return 0;
-            fail(d, "%s", "Interface closed a stream before its end");
-            return -1;
+            return fail(d, 0, "%s", "Interface closed a stream before its end");
         }
         if (unread == 0)
             return 0;
@@ -148,13 +142,17 @@ static int wait_drained(struct dl *d, int fd)
     }
 }
 
+/* Ends the current file's bytes (complete = all of them were written). The reader
+ * calls file_begin for the next file only after the previous one's checksum matched,
+ * so a stream is closed here (its reader sees EOF, once it has read everything) and a
+ * temporary file is synced, waiting for file_end to make it final. */
 static int close_current(struct dl *d, bool complete)
 {
     if (d->fd < 0)
         return 0;
     int r = !complete ? 0 : d->mode == FILES ? fsync(d->fd) : wait_drained(d, d->fd);
     if (r < 0 && d->mode == FILES)
-        fail(d, "files/: %s", strerror(errno));
+        fail(d, errno, "files/: %s", strerror(errno));
     close(d->fd);
     d->fd = -1;
     return r;
@@ -162,40 +160,41 @@ static int close_current(struct dl *d, bool complete)
 
 static char *tmp_name(struct dl *d, const char *name) { return xasprintf("%s/.%s.tmp", d->files_dir, name); }
 
+/* Makes streams/<name>, announces it on stream-next and opens it: 0 with d->fd open
+ * (STREAMING), 0 with d->fd -1 after a switch to files mode, or -1. */
+static int begin_stream(struct dl *d, const char *name, int64_t size)
+{
+    _cleanup_free_ char *fifo = xasprintf("%s/%s", d->streams_dir, name);
+    if (mkfifo(fifo, 0600) < 0)
+        return fail(d, errno, "streams/: %s", strerror(errno));
+    _cleanup_free_ char *line = d->o->with_sizes ? xasprintf("streams/%s %lld\n", name, (long long)size)
+                                                 : xasprintf("streams/%s\n", name);
+    if (announce(d, line) < 0)
+        return -1;
+    if (d->mode != STREAMING)
+        return 0;
+    d->fd = open_fifo(d, fifo);
+    if (d->fd == EXITED) {
+        d->fd = -1;
+        return fail(d, 0, "%s", "Interface started downloading, but did not finish");
+    }
+    return d->fd < 0 ? -1 : 0;
+}
+
 static int begin_file(struct dl *d, const char *name, int64_t size)
 {
     if (close_current(d, true) < 0)
         return -1;
     if (d->mode != FILES) {
-        char *fifo = xasprintf("%s/%s", d->streams_dir, name);
-        if (mkfifo(fifo, 0600) < 0) {
-            fail(d, "streams/: %s", strerror(errno));
-            free(fifo);
+        if (begin_stream(d, name, size) < 0)
             return -1;
-        }
-        char *line = d->o->with_sizes ? xasprintf("streams/%s %lld\n", name, (long long)size)
-                                      : xasprintf("streams/%s\n", name);
-        int r = announce(d, line);
-        free(line);
-        if (r == 0 && d->mode == STREAMING) {
-            d->fd = open_fifo(d, fifo);
-            if (d->fd == EXITED) {
-                d->fd = -1;
-                fail(d, "%s", "Interface started downloading, but did not finish");
-            }
-            r = d->fd < 0 ? -1 : 0;
-        }
-        free(fifo);
-        if (r < 0 || d->mode == STREAMING)
-            return r;
+        if (d->mode == STREAMING)
+            return 0;
     }
-    char *tmp = tmp_name(d, name);
+    _cleanup_free_ char *tmp = tmp_name(d, name);
     d->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    free(tmp);
-    if (d->fd < 0) {
-        fail(d, "files/: %s", strerror(errno));
-        return -1;
-    }
+    if (d->fd < 0)
+        return fail(d, errno, "files/: %s", strerror(errno));
     strv_push(&d->pending, name);
     return 0;
 }
@@ -204,10 +203,8 @@ static int data(struct dl *d, const void *buf, size_t len)
 {
     if (write_all(d->fd, buf, len) < 0) {
         if (errno == EPIPE)
-            fail(d, "%s", "Interface closed a stream before its end");
-        else
-            fail(d, "write: %s", strerror(errno));
-        return -1;
+            return fail(d, EPIPE, "%s", "Interface closed a stream before its end");
+        return fail(d, errno, "write: %s", strerror(errno));
     }
     uint64_t before = d->bytes;
     d->bytes += len;
@@ -222,18 +219,15 @@ static int end_file(struct dl *d, const char *name, bool ok)
     int r = close_current(d, ok);
     if (d->mode != FILES || !strv_contains(&d->pending, name))
         return r;
-    char *tmp = tmp_name(d, name), *final = xasprintf("%s/%s", d->files_dir, name);
-    if (ok && r == 0) {
-        if (rename(tmp, final) < 0 || fs_fsync_dir(d->files_dir) < 0) {
-            fail(d, "files/: %s", strerror(errno));
-            r = -1;
-        }
-    } else {
+    _cleanup_free_ char *tmp = tmp_name(d, name);
+    if (!ok || r != 0) {
         unlink(tmp);
+        return r;
     }
-    free(tmp);
-    free(final);
-    return r;
+    _cleanup_free_ char *final = xasprintf("%s/%s", d->files_dir, name);
+    if (rename(tmp, final) < 0 || fs_fsync_dir(d->files_dir) < 0)
+        return fail(d, errno, "files/: %s", strerror(errno));
+    return 0;
 }
 
 static int sink_begin(void *ctx, const char *name, int64_t size) { return begin_file(ctx, name, size); }
@@ -244,10 +238,8 @@ static int sink_header(void *ctx, const struct artifact_info *info)
 {
     struct dl *d = ctx;
     const unsigned char *want = d->o->expect_manifest_sha256;
-    if (want && memcmp(want, info->manifest_sha256, 32) != 0) {
-        fail(d, "%s", "the Artifact changed since it was selected (its manifest differs)");
-        return -1;
-    }
+    if (want && memcmp(want, info->manifest_sha256, 32) != 0)
+        return fail(d, 0, "%s", "the Artifact changed since it was selected (its manifest differs)");
     return 0;
 }
 
@@ -278,118 +270,120 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len)
     return r;
 }
 
-static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, char *why,
-                      size_t whylen)
+/* Packed mode: the whole .mender file is one stream (artifact.mender), checked by the
+ * reader as it passes. *why receives the reader's (or the source's) reason. */
+static int read_whole(struct dl *d, const struct artifact_sink *sink, struct artifact_info *info, struct error **why)
 {
-    int fd = -1;
+    _cleanup_close_ int fd = -1;
     int64_t size = (int64_t)d->o->artifact_size;
     struct artifact_source file = { &fd, fd_read, NULL };
     const struct artifact_source *in = d->o->source;
     if (!in) {
         fd = open(d->o->artifact_path, O_RDONLY | O_CLOEXEC);
         struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0) {
-            snprintf(why, whylen, "%s: %s", d->o->artifact_path, strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
+        if (fd < 0 || fstat(fd, &st) < 0)
+            return fail(d, errno, "%s: %s", d->o->artifact_path, strerror(errno));
         size = (int64_t)st.st_size;
         in = &file;
     }
     struct tee t = { d, in, 0 };
-    int r = begin_file(d, "artifact.mender", size);
-    if (r == 0) {
-        struct artifact_source src = { &t, tee_read, NULL };
-        struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
-        _cleanup_error_ struct error *ae = NULL;
-        r = artifact_read(&src, d->o->keys, &hdr_only, info, &ae);
-        char buf[65536];
-        while (r == 0) { /* forward what the parser did not need (tar padding) */
-            ssize_t n = tee_read(&t, buf, sizeof(buf));
-            if (n <= 0) {
-                r = n < 0 ? -1 : 0;
-                break;
-            }
+    if (begin_file(d, "artifact.mender", size) < 0)
+        return -1;
+    struct artifact_source src = { &t, tee_read, NULL };
+    struct artifact_sink hdr_only = { sink->ctx, sink->header, NULL, NULL, NULL };
+    int r = artifact_read(&src, d->o->keys, &hdr_only, info, why);
+    char buf[65536];
+    while (r == 0) { /* forward what the parser did not need (tar padding) */
+        ssize_t n = tee_read(&t, buf, sizeof(buf));
+        if (n <= 0) {
+            r = n < 0 ? -1 : 0;
+            break;
         }
-        if (r == 0 && in->finish && in->finish(in->ctx, &ae) != 0)
-            r = -1;
-        if (ae)
-            snprintf(why, whylen, "%s", error_message(ae));
-        if (end_file(d, "artifact.mender", r == 0) < 0)
-            r = -1;
     }
-    if (fd >= 0)
-        close(fd);
+    if (r == 0 && in->finish && in->finish(in->ctx, why) != 0)
+        r = -1;
+    if (end_file(d, "artifact.mender", r == 0) < 0)
+        r = -1;
     return r;
 }
 
-int iface_download(const struct download_opts *o, struct download_result *res, char *err, size_t errlen)
+/* Reads the Artifact into the streams (or files/), then the final zero-length read
+ * of stream-next. Returns 0, or -1 with the reason in d->err or else in *why. */
+static int deliver(struct dl *d, struct error **why)
 {
-    struct dl d = { .o = o, .fd = -1 };
-    memset(res, 0, sizeof(*res));
-    d.stream_next = fs_join(o->workdir, "stream-next");
-    d.streams_dir = fs_join(o->workdir, "streams");
-    d.files_dir = fs_join(o->workdir, "files");
+    const struct download_opts *o = d->o;
+    _cleanup_(artifact_info_free) struct artifact_info info = { 0 };
+    struct artifact_sink sink = { d, sink_header, sink_begin, sink_data, sink_end };
+    int r = !o->unpacked ? read_whole(d, &sink, &info, why)
+            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, why)
+                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, why);
+    close_current(d, false);
+    for (size_t i = 0; i < d->pending.n; i++) { /* files the reader never ended */
+        _cleanup_free_ char *tmp = tmp_name(d, d->pending.v[i]);
+        unlink(tmp);
+    }
+    if (r == 0 && d->mode != FILES)
+        r = announce(d, NULL);
+    return r;
+}
+
+/* What a download leaves behind: never the streams tree, files/ only on success. */
+static void dl_done(struct dl *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    unlink(d->stream_next);
+    workdir_remove(d->streams_dir);
+    if (!d->ok)
+        workdir_remove(d->files_dir);
+    free(d->stream_next);
+    free(d->streams_dir);
+    free(d->files_dir);
+    strv_free(&d->pending);
+    error_free(d->err);
+}
+
+int iface_download(const struct download_opts *o, struct download_result *res, struct error **err)
+{
+    assert(o && o->env && o->target && o->workdir && (o->artifact_path || o->source) && res);
+    *res = (struct download_result){ 0 };
+    _cleanup_(dl_done) struct dl d = {
+        .o = o,
+        .fd = -1,
+        .stream_next = fs_join(o->workdir, "stream-next"),
+        .streams_dir = fs_join(o->workdir, "streams"),
+        .files_dir = fs_join(o->workdir, "files"),
+    };
     const char *state = o->with_sizes ? "DownloadWithFileSizes" : "Download";
-    int rc = -1;
-    struct artifact_info info = { 0 };
-    char why[512] = "";
 
     unlink(d.stream_next);
     workdir_remove(d.streams_dir);
     workdir_remove(d.files_dir);
-    if (mkfifo(d.stream_next, 0600) < 0 || mkdir(d.streams_dir, 0700) < 0) {
-        snprintf(err, errlen, "%s: cannot create the streams tree: %s", o->workdir, strerror(errno));
-        goto out;
-    }
-    d.p = iface_start_state(o->env, o->target, state, o->workdir, err, errlen);
+    if (mkfifo(d.stream_next, 0600) < 0 || mkdir(d.streams_dir, 0700) < 0)
+        return error_set_errno(err, errno, "%s: cannot create the streams tree", o->workdir);
+    d.p = iface_start_state(o->env, o->target, state, o->workdir, err);
     if (!d.p)
-        goto out;
+        return -1;
 
-    struct artifact_sink sink = { &d, sink_header, sink_begin, sink_data, sink_end };
-    struct error *ae = NULL; /* no cleanup attribute: the goto above jumps past it */
-    int r = !o->unpacked ? read_whole(&d, &sink, &info, why, sizeof(why))
-            : o->source  ? artifact_read(o->source, o->keys, &sink, &info, &ae)
-                         : artifact_read_file(o->artifact_path, o->keys, &sink, &info, &ae);
-    if (ae)
-        snprintf(why, sizeof(why), "%s", error_message(ae));
-    error_free(ae);
-    close_current(&d, false);
-    for (size_t i = 0; i < d.pending.n; i++) { /* files the reader never ended */
-        char *tmp = tmp_name(&d, d.pending.v[i]);
-        unlink(tmp);
-        free(tmp);
-    }
-    if (r == 0 && d.mode != FILES)
-        r = announce(&d, NULL);
+    /* The reader's own reason, for when the sink recorded none. */
+    _cleanup_error_ struct error *why = NULL;
+    int r = deliver(&d, &why);
     if (r != 0 && !proc_has_exited(d.p))
         proc_cancel(d.p);
     struct proc_result pr;
     proc_finish(d.p, &pr);
     if (r != 0) {
-        snprintf(err, errlen, "%s: %s", state, d.err[0] ? d.err : why);
-        goto out;
+        if (d.err || why)
+            error_propagate(err, d.err ? TAKE_PTR(d.err) : TAKE_PTR(why));
+        else /* a source that failed without a word */
+            error_set(err, 0, "%s", "");
+        return error_prefix(err, "%s", state);
     }
-    if (!proc_succeeded(&pr)) {
-        char desc[128];
-        proc_describe(&pr, desc, sizeof(desc));
-        snprintf(err, errlen, "%s: %s", state, desc);
-        goto out;
-    }
+    if (proc_check(&pr, err) < 0)
+        return error_prefix(err, "%s", state);
     res->streamed = d.mode == STREAMING;
     res->files = d.mode == FILES;
     res->bytes = d.bytes;
-    rc = 0;
-out:
-    unlink(d.stream_next);
-    workdir_remove(d.streams_dir);
-    if (rc != 0)
-        workdir_remove(d.files_dir);
-    artifact_info_free(&info);
-    free(d.stream_next);
-    free(d.streams_dir);
-    free(d.files_dir);
-    strv_free(&d.pending);
-    return rc;
+    d.ok = true;
+    return 0;
 }

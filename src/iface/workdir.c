@@ -1,10 +1,11 @@
 #include "iface/workdir.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -35,29 +37,25 @@ char *workdir_escape(const char *part)
 
 char *workdir_path(const char *datastore, const char *component_type, const char *id)
 {
-    char *t = workdir_escape(component_type), *i = workdir_escape(id);
-    char *p = xasprintf("%s/work/%s/%s", datastore, t, i);
-    free(t);
-    free(i);
-    return p;
+    assert(datastore && component_type && id);
+    _cleanup_free_ char *t = workdir_escape(component_type);
+    _cleanup_free_ char *i = workdir_escape(id);
+    return xasprintf("%s/work/%s/%s", datastore, t, i);
 }
 
 int workdir_mkdirs(const char *dir)
 {
-    char *p = xstrdup(dir);
+    assert(dir);
+    _cleanup_free_ char *p = xstrdup(dir);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/')
             continue;
         *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-            free(p);
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
             return -1;
-        }
         *s = '/';
     }
-    int r = mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return r;
+    return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -66,190 +64,177 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-int workdir_check(const char *dir, int levels, char *err, size_t errlen)
+int workdir_check(const char *dir, int levels, struct error **err)
 {
-    char *p = xstrdup(dir);
-    int r = 0;
-    for (int i = 0; i < levels && r == 0; i++) {
+    assert(dir && levels >= 0);
+    _cleanup_free_ char *p = xstrdup(dir);
+    for (int i = 0; i < levels; i++) {
         struct stat st;
-        if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: %s; remove it (work dirs must be real directories)", p,
-                     S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
-            r = -1;
-        }
+        if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+            return error_set(err, 0, "%s: %s; remove it (work dirs must be real directories)", p,
+                             S_ISLNK(st.st_mode) ? "is a symbolic link" : "is not a directory");
         char *slash = strrchr(p, '/');
         if (!slash || slash == p)
             break;
         *slash = '\0';
     }
-    free(p);
-    return r;
+    return 0;
 }
 
 int workdir_remove(const char *dir)
 {
+    assert(dir);
     struct stat st;
     if (lstat(dir, &st) < 0)
         return errno == ENOENT ? 0 : -1;
     return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. */
-static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable, char *err,
-                    size_t errlen)
+static int write_all(int fd, const char *p, size_t left)
 {
-    char *path = fs_join(dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int r = -1;
-    if (fd >= 0) {
-        const char *p = data;
-        size_t left = len;
-        while (left) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0)
-                break;
-            p += w;
-            left -= (size_t)w;
-        }
-        if (left == 0 && (!durable || fsync(fd) == 0))
-            r = 0;
-        close(fd);
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        left -= (size_t)w;
     }
-    if (r < 0)
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    free(path);
-    return r;
+    return 0;
 }
 
-static int put(const char *dir, const char *name, const void *data, size_t len, char *err, size_t errlen)
+/* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. */
+static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable, struct error **err)
 {
-    return put_file(dir, name, data, len, true, err, errlen);
+    _cleanup_free_ char *path = fs_join(dir, name);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
+        return error_set_errno(err, errno, "%s", path);
+    return 0;
 }
 
-static int put_line(const char *dir, const char *name, const char *value, char *err, size_t errlen)
+static int put(const char *dir, const char *name, const void *data, size_t len, struct error **err)
+{
+    return put_file(dir, name, data, len, true, err);
+}
+
+/* value and a newline; an empty file for NULL. */
+static int put_line(const char *dir, const char *name, const char *value, struct error **err)
 {
     if (!value)
-        return put(dir, name, "", 0, err, errlen);
-    char *s = xasprintf("%s\n", value);
-    int r = put(dir, name, s, strlen(s), err, errlen);
-    free(s);
-    return r;
+        return put(dir, name, "", 0, err);
+    _cleanup_free_ char *s = xasprintf("%s\n", value);
+    return put(dir, name, s, strlen(s), err);
 }
 
-static int put_str(const char *dir, const char *name, const char *value, char *err, size_t errlen)
+/* value as it is; an empty file for NULL. */
+static int put_str(const char *dir, const char *name, const char *value, struct error **err)
 {
-    return put(dir, name, value ? value : "", value ? strlen(value) : 0, err, errlen);
+    return put(dir, name, value ? value : "", value ? strlen(value) : 0, err);
 }
 
-static int make_dir(const char *dir, const char *name, char *err, size_t errlen)
+static int make_dir(const char *dir, const char *name, struct error **err)
 {
-    char *p = fs_join(dir, name);
-    int r = mkdir(p, 0700);
-    if (r < 0)
-        snprintf(err, errlen, "%s: %s", p, strerror(errno));
-    free(p);
-    return r;
+    _cleanup_free_ char *p = fs_join(dir, name);
+    if (mkdir(p, 0700) < 0)
+        return error_set_errno(err, errno, "%s", p);
+    return 0;
+}
+
+/* The files directly in the work dir: the format version and what runs now. */
+static int put_top(const char *dir, const char *component_type, const struct kvlist *provides, struct error **err)
+{
+    if (put(dir, "version", "1\n", 2, err) < 0 ||
+        put_line(dir, "current_artifact_name", kvl_get(provides, "artifact_name"), err) < 0 ||
+        put_line(dir, "current_artifact_group", kvl_get(provides, "artifact_group"), err) < 0 ||
+        put_line(dir, "current_device_type", component_type, err) < 0 || make_dir(dir, "tmp", err) < 0 ||
+        make_dir(dir, "header", err) < 0)
+        return -1;
+    return 0;
+}
+
+/* header/: the Artifact's header as the Interface sees it. */
+static int put_header(const char *header, const struct artifact_info *info, struct error **err)
+{
+    bool meta = info->meta_data && info->meta_data_len;
+    if (put_str(header, "artifact_name", info->artifact_name, err) < 0 ||
+        put_str(header, "artifact_group", info->artifact_group, err) < 0 ||
+        put_str(header, "payload_type", info->payload_type, err) < 0 ||
+        put(header, "header-info", info->header_info, info->header_info_len, err) < 0 ||
+        put(header, "type-info", info->type_info, info->type_info_len, err) < 0 ||
+        put(header, "meta-data", meta ? info->meta_data : "null", meta ? info->meta_data_len : 4, err) < 0)
+        return -1;
+    return 0;
 }
 
 int workdir_create(const char *dir, const char *component_type, const struct kvlist *provides,
-                   const struct artifact_info *info, char *err, size_t errlen)
+                   const struct artifact_info *info, struct error **err)
 {
-    if (workdir_check(dir, 3, err, errlen) < 0)
+    assert(dir && component_type && provides && info);
+    if (workdir_check(dir, 3, err) < 0)
         return -1;
-    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0)
+        return error_set_errno(err, errno, "%s", dir);
+    if (workdir_check(dir, 3, err) < 0)
         return -1;
-    }
-    if (workdir_check(dir, 3, err, errlen) < 0)
+    _cleanup_free_ char *header = fs_join(dir, "header");
+    if (put_top(dir, component_type, provides, err) < 0 || put_header(header, info, err) < 0)
         return -1;
-    char *header = fs_join(dir, "header");
-    int r = -1;
-    if (put(dir, "version", "1\n", 2, err, errlen) || put_line(dir, "current_artifact_name", kvl_get(provides, "artifact_name"), err, errlen) ||
-        put_line(dir, "current_artifact_group", kvl_get(provides, "artifact_group"), err, errlen) ||
-        put_line(dir, "current_device_type", component_type, err, errlen) || make_dir(dir, "tmp", err, errlen) ||
-        make_dir(dir, "header", err, errlen))
-        goto out;
-    if (put_str(header, "artifact_name", info->artifact_name, err, errlen) ||
-        put_str(header, "artifact_group", info->artifact_group, err, errlen) ||
-        put_str(header, "payload_type", info->payload_type, err, errlen) ||
-        put(header, "header-info", info->header_info, info->header_info_len, err, errlen) ||
-        put(header, "type-info", info->type_info, info->type_info_len, err, errlen))
-        goto out;
-    if (info->meta_data && info->meta_data_len)
-        r = put(header, "meta-data", info->meta_data, info->meta_data_len, err, errlen);
-    else
-        r = put(header, "meta-data", "null", 4, err, errlen);
-    if (r == 0 && (fs_fsync_dir(header) < 0 || fs_fsync_dir(dir) < 0)) {
-        snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-        r = -1;
+    if (fs_fsync_dir(header) < 0 || fs_fsync_dir(dir) < 0)
+        return error_set_errno(err, errno, "%s: fsync", dir);
+    /* The new directory entry itself must be durable too. */
+    _cleanup_free_ char *parent = xstrdup(dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        fs_fsync_dir(parent);
     }
-    if (r == 0) {
-        /* The new directory entry itself must be durable too. */
-        char *parent = xstrdup(dir);
-        char *slash = strrchr(parent, '/');
-        if (slash && slash != parent) {
-            *slash = '\0';
-            fs_fsync_dir(parent);
-        }
-        free(parent);
-    }
-out:
-    free(header);
-    return r;
+    return 0;
 }
 
-char *workdir_scratch(const char *datastore, char *err, size_t errlen)
+char *workdir_scratch(const char *datastore, struct error **err)
 {
+    assert(datastore);
     static atomic_uint counter;
     unsigned n = atomic_fetch_add(&counter, 1) + 1;
-    err[0] = '\0';
-    char *dir = xasprintf("%s/query/%ld-%u", datastore, (long)getpid(), n);
-    if (workdir_check(dir, 2, err, errlen) < 0) {
-        free(dir);
+    _cleanup_free_ char *dir = xasprintf("%s/query/%ld-%u", datastore, (long)getpid(), n);
+    if (workdir_check(dir, 2, err) < 0)
+        return NULL;
+    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0) {
+        error_set_errno(err, errno, "%s", dir);
         return NULL;
     }
     /* Thrown away after one query: nothing to make durable. */
-    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0 || workdir_check(dir, 2, err, errlen) < 0 ||
-        put_file(dir, "version", "1\n", 2, false, err, errlen) ||
-        make_dir(dir, "tmp", err, errlen)) {
-        if (!err[0])
-            snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        free(dir);
+    if (workdir_check(dir, 2, err) < 0 || put_file(dir, "version", "1\n", 2, false, err) < 0 ||
+        make_dir(dir, "tmp", err) < 0)
         return NULL;
-    }
-    return dir;
+    return TAKE_PTR(dir);
 }
 
 void workdir_sweep_scratch(const char *datastore)
 {
-    char *query = fs_join(datastore, "query");
-    char why[512];
-    if (workdir_check(query, 1, why, sizeof(why)) != 0) {   /* nothing is removed through a symlink */
-        log_warn("%s", why);
-        free(query);
+    assert(datastore);
+    _cleanup_free_ char *query = fs_join(datastore, "query");
+    _cleanup_error_ struct error *e = NULL;
+    if (workdir_check(query, 1, &e) != 0) { /* nothing is removed through a symlink */
+        log_warn("%s", error_message(e));
         return;
     }
-    DIR *dir = opendir(query);
-    if (!dir) {
-        free(query);
+    _cleanup_closedir_ DIR *dir = opendir(query);
+    if (!dir)
         return;
-    }
-    struct dirent *e;
-    while ((e = readdir(dir))) {
+    struct dirent *ent;
+    while ((ent = readdir(dir))) {
         char *end = NULL;
         errno = 0;
-        long pid = strtol(e->d_name, &end, 10);
-        if (errno || end == e->d_name || *end != '-' || pid <= 0 || pid == (long)getpid())
+        long pid = strtol(ent->d_name, &end, 10);
+        if (errno || end == ent->d_name || *end != '-' || pid <= 0 || pid == (long)getpid())
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* still running (or not ours to judge) */
-        char *path = fs_join(query, e->d_name);
+        _cleanup_free_ char *path = fs_join(query, ent->d_name);
         if (workdir_remove(path) == 0)
             log_info("removed %s, left by an orchestrator that did not finish its query", path);
-        free(path);
     }
-    closedir(dir);
-    free(query);
 }

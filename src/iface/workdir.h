@@ -4,6 +4,7 @@
 #define MO_WORKDIR_H
 
 #include "artifact/artifact.h"
+#include "util/error.h"
 #include "util/strv.h"
 
 /* One path part escaped: bytes outside [A-Za-z0-9._-] become %XX, "." and ".." have
@@ -16,13 +17,13 @@ char *workdir_path(const char *datastore, const char *component_type, const char
 /* Creates the work dir fresh (an old one is removed first): version, current_*,
  * the header files, tmp/; files 0600, directories 0700; everything fsynced. provides is the
  * Component's Provides answer; info the verified Artifact header. Returns 0 or -1
- * with a reason in err. */
-int workdir_create(const char *dir, const char *component_type, const struct kvlist *provides,
-                   const struct artifact_info *info, char *err, size_t errlen);
+ * with *err ("<path>: <strerror>", or workdir_check's reason). */
+MO_MUST_CHECK int workdir_create(const char *dir, const char *component_type, const struct kvlist *provides,
+                                 const struct artifact_info *info, struct error **err);
 
 /* Scratch dir {datastore}/query/<pid>-<n>/ with `version` and an empty tmp/.
- * Returns the path (caller frees) or NULL with err. */
-char *workdir_scratch(const char *datastore, char *err, size_t errlen);
+ * Returns the path (caller frees) or NULL with *err. */
+MO_MUST_CHECK char *workdir_scratch(const char *datastore, struct error **err);
 
 /* Removes the scratch dirs of processes that no longer run ({datastore}/query/<pid>-<n>/
  * whose <pid> is gone): what an orchestrator killed during a query left behind. */
@@ -31,13 +32,14 @@ void workdir_sweep_scratch(const char *datastore);
 /* Refuses a work dir reached through a symbolic link or a non-directory: dir and its
  * parents up to `levels` path parts (3 for {datastore}/work/<type>/<id>, 2 for a query
  * scratch dir); the datastore itself may be a symlink. Missing parts are fine.
- * Returns 0, or -1 with "<path>: ..." in err. */
-int workdir_check(const char *dir, int levels, char *err, size_t errlen);
+ * Returns 0, or -1 with "<path>: ..." in *err. */
+MO_MUST_CHECK int workdir_check(const char *dir, int levels, struct error **err);
 
-/* Removes a directory tree; missing is fine. Returns 0 or -1. */
+/* Removes a directory tree; missing is fine. Returns 0 or -1 with errno. Not
+ * MO_MUST_CHECK: most callers remove what is left of a failed call, best effort. */
 int workdir_remove(const char *dir);
 
 /* mkdir -p with mode 0700 for created parts. Returns 0 or -1 with errno. */
-int workdir_mkdirs(const char *dir);
+MO_MUST_CHECK int workdir_mkdirs(const char *dir);
 
 #endif

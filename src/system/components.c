@@ -1,6 +1,6 @@
 #include "system/components.h"
 
-#include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +9,7 @@
 
 struct iface_target component_target(const struct component *c, bool legacy)
 {
+    assert(c && c->def);
     return (struct iface_target){
         .component_type = c->def->component_type,
         .id = c->id,
@@ -31,19 +32,21 @@ static size_t position_in_type(const struct component_def *defs, size_t i)
 int components_query(const struct iface_env *env, const struct component_def *defs, size_t n, bool legacy,
                      struct component_set *out, struct diag_list *d)
 {
+    assert(env && (defs || n == 0) && out && d);
     out->v = xcalloc(n ? n : 1, sizeof(*out->v));
     out->n = n;
     int rc = 0;
-    char err[1024];
     for (size_t i = 0; i < n; i++) {
+        _cleanup_error_ struct error *err = NULL;
         struct component *c = &out->v[i];
         c->def = &defs[i];
         struct iface_target t = component_target(c, legacy);
         if (legacy) {
             c->id = xstrdup(defs[i].id);
-        } else if (iface_identity(env, &t, &c->id, err, sizeof(err)) != 0) {
-            c->error = xstrdup(err);
-            diag_error(d, NULL, 0, 0, "component %s #%zu: %s", defs[i].component_type, position_in_type(defs, i), err);
+        } else if (iface_identity(env, &t, &c->id, &err) != 0) {
+            c->error = xstrdup(error_message(err));
+            diag_error(d, NULL, 0, 0, "component %s #%zu: %s", defs[i].component_type, position_in_type(defs, i),
+                       c->error);
             rc = -1;
             continue;
         } else if (!c->id) {
@@ -53,9 +56,9 @@ int components_query(const struct iface_env *env, const struct component_def *de
         }
         c->identified = true;
         t.id = c->id;
-        if (iface_provides(env, &t, &c->provides, err, sizeof(err)) != 0) {
-            c->error = xstrdup(err);
-            diag_error(d, NULL, 0, 0, "component %s.%s: %s", defs[i].component_type, c->id, err);
+        if (iface_provides(env, &t, &c->provides, &err) != 0) {
+            c->error = xstrdup(error_message(err));
+            diag_error(d, NULL, 0, 0, "component %s.%s: %s", defs[i].component_type, c->id, c->error);
             rc = -1;
             continue;
         }
@@ -66,7 +69,8 @@ int components_query(const struct iface_env *env, const struct component_def *de
             struct component *a = &out->v[i], *b = &out->v[k];
             if (a->identified && b->identified && strcmp(a->def->component_type, b->def->component_type) == 0 &&
                 strcmp(a->id, b->id) == 0) {
-                diag_error(d, NULL, 0, 0, "component type %s: two Components have the id %s (Topology items %zu and %zu)",
+                diag_error(d, NULL, 0, 0,
+                           "component type %s: two Components have the id %s (Topology items %zu and %zu)",
                            a->def->component_type, a->id, i + 1, k + 1);
                 rc = -1;
             }
@@ -76,6 +80,7 @@ int components_query(const struct iface_env *env, const struct component_def *de
 
 void components_free(struct component_set *s)
 {
+    assert(s);
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].id);
         free(s->v[i].error);

@@ -8,16 +8,17 @@
 
 #include "iface/runner.h"
 #include "inputs/topology.h"
+#include "util/cleanup.h"
 #include "util/diag.h"
 #include "util/strv.h"
 
 struct component {
-    const struct component_def *def;  /* type, interface, args (and the legacy id) */
+    const struct component_def *def; /* type, interface, args (and the legacy id) */
     char *id;
-    bool identified;                  /* id known (Identity answered, or legacy) */
+    bool identified; /* id known (Identity answered, or legacy) */
     bool have_provides;
-    struct kvlist provides;           /* the Provides answer (no device_type) */
-    char *error;                      /* why a query failed, or NULL */
+    struct kvlist provides; /* the Provides answer (no device_type) */
+    char *error;            /* why a query failed, or NULL */
 };
 
 struct component_set {
@@ -29,8 +30,8 @@ struct component_set {
  * "<type>-<n>" with a warning) and then Provides. A failed query is recorded in the
  * component's error and in d; the others are still asked. Duplicate ids within a type
  * are errors in d. Returns 0 when everything was answered and valid. */
-int components_query(const struct iface_env *env, const struct component_def *defs, size_t n, bool legacy,
-                     struct component_set *out, struct diag_list *d);
+MO_MUST_CHECK int components_query(const struct iface_env *env, const struct component_def *defs, size_t n, bool legacy,
+                                   struct component_set *out, struct diag_list *d);
 
 /* The runner's view of one Component. */
 struct iface_target component_target(const struct component *c, bool legacy);

@@ -1,0 +1,442 @@
+/* proc: one Interface call as a child process (exit status, output, timeout, the
+ * process group), with /bin/sh programs standing in for Interfaces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iface/proc.h"
+#include "testutil.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+static char dir[] = "/tmp/mo-test-proc-XXXXXX";
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A spec running `/bin/sh -c script` (the test's shell, not one the runner adds). */
+struct sh {
+    char *argv[4];
+    struct proc_spec spec;
+};
+
+static void sh_spec(struct sh *s, const char *script)
+{
+    s->argv[0] = xstrdup("/bin/sh");
+    s->argv[1] = xstrdup("-c");
+    s->argv[2] = xstrdup(script);
+    s->argv[3] = NULL;
+    s->spec = (struct proc_spec){ .path = "/bin/sh", .argv = s->argv, .stdout_level = LOG_INFO, .capture_max = 4096 };
+}
+
+static void sh_free(struct sh *s)
+{
+    for (int i = 0; i < 3; i++)
+        free(s->argv[i]);
+}
+
+/* Runs the spec; the call must start. */
+static void run(const struct proc_spec *spec, struct proc_result *res)
+{
+    _cleanup_error_ struct error *e = NULL;
+    int r = proc_run(spec, res, &e);
+    if (r != 0)
+        fail_msg("proc_run: %s", error_message(e));
+    assert_true(res->started);
+}
+
+/* The log lines written while the call ran: stderr goes to a file meanwhile. */
+static int saved_stderr = -1;
+
+static void capture_begin(void)
+{
+    _cleanup_free_ char *path = fs_join(dir, "log");
+    fflush(stderr);
+    saved_stderr = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0 && saved_stderr >= 0);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static char *capture_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    _cleanup_free_ char *path = fs_join(dir, "log");
+    char *buf;
+    size_t len;
+    assert_int_equal(fs_read_file(path, 1u << 20, &buf, &len), 0);
+    return buf;
+}
+
+/* Whether pid is gone (or a zombie nobody reaped yet), waiting up to 2 s for it. */
+static bool gone(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    for (int i = 0; i < 200; i++) {
+        char *stat = NULL;
+        size_t len;
+        if (fs_read_file(path, 4096, &stat, &len) != 0)
+            return true;
+        const char *paren = strrchr(stat, ')');
+        bool zombie = paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+        free(stat);
+        if (zombie)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void exit_status(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "exit 3");
+    run(&s.spec, &res);
+    assert_false(res.signaled);
+    assert_false(res.timed_out);
+    assert_int_equal(res.status, 3);
+    assert_false(proc_succeeded(&res));
+    _cleanup_error_ struct error *e = NULL;
+    assert_int_equal(proc_check(&res, &e), -1);
+    assert_string_equal(error_message(e), "Process exited with status 3");
+    assert_null(res.out); /* nothing captured unless asked */
+    proc_result_free(&res);
+    sh_free(&s);
+
+    sh_spec(&s, "exit 0");
+    run(&s.spec, &res);
+    assert_true(proc_succeeded(&res));
+    assert_int_equal(proc_check(&res, NULL), 0);
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
+static void killed_by_a_signal(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "kill -KILL $$");
+    run(&s.spec, &res);
+    assert_true(res.signaled);
+    assert_int_equal(res.status, SIGKILL);
+    _cleanup_error_ struct error *e = NULL;
+    assert_int_equal(proc_check(&res, &e), -1);
+    char want[64];
+    snprintf(want, sizeof(want), "killed by signal %d (%s)", SIGKILL, strsignal(SIGKILL));
+    assert_string_equal(error_message(e), want);
+    sh_free(&s);
+}
+
+static void output_lines_are_drained_and_logged(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    /* More than a pipe buffer on each stream: both must be drained while the call runs. */
+    sh_spec(&s, "printf 'one\\ntwo\\n'; printf 'warn \"x\"\\n' >&2; "
+                "i=0; while [ $i -lt 2000 ]; do echo 'filler filler filler filler filler filler'; "
+                "echo 'filler filler filler filler filler filler' >&2; i=$((i+1)); done; "
+                "printf 'no newline at the end'");
+    s.spec.log_type = "rtos";
+    s.spec.log_id = "R1";
+    capture_begin();
+    run(&s.spec, &res);
+    _cleanup_free_ char *log = capture_end();
+    assert_true(proc_succeeded(&res));
+    assert_non_null(strstr(log, "name=\"rtos\" id=\"R1\" msg=\"Update Interface output (stdout): one\"\n"));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): two\"\n"));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stderr): warn \\\"x\\\"\"\n"));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): no newline at the end\"\n"));
+    const char *both[] = { "(stdout): filler filler", "(stderr): filler filler" };
+    for (int k = 0; k < 2; k++) {
+        size_t lines = 0;
+        for (const char *p = log; (p = strstr(p, both[k])); p++)
+            lines++;
+        assert_int_equal(lines, 2000);
+    }
+    sh_free(&s);
+}
+
+static void long_lines_are_logged_in_pieces(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "head -c 5000 /dev/zero | tr '\\0' x");
+    capture_begin();
+    run(&s.spec, &res);
+    _cleanup_free_ char *log = capture_end();
+    char piece[4097];
+    memset(piece, 'x', 4096);
+    piece[4096] = '\0';
+    _cleanup_free_ char *first = xasprintf("(stdout): %s\"\n", piece);
+    piece[904] = '\0';
+    _cleanup_free_ char *second = xasprintf("(stdout): %s\"\n", piece);
+    assert_non_null(strstr(log, first));
+    assert_non_null(strstr(log, second));
+    sh_free(&s);
+}
+
+static void stdout_level_and_capture(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "printf 'Yes\\n'; echo diagnostics >&2");
+    s.spec.capture_stdout = true;
+    s.spec.stdout_level = LOG_DEBUG; /* queries: the answer is not logged at info */
+    capture_begin();
+    run(&s.spec, &res);
+    _cleanup_free_ char *log = capture_end();
+    assert_string_equal(res.out, "Yes\n");
+    assert_int_equal(res.out_len, 4);
+    assert_false(res.capture_overflow);
+    assert_null(strstr(log, "(stdout)"));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stderr): diagnostics\""));
+    proc_result_free(&res);
+    sh_free(&s);
+
+    sh_spec(&s, "printf '12345'");
+    s.spec.capture_stdout = true;
+    s.spec.capture_max = 4;
+    s.spec.stdout_level = LOG_DEBUG;
+    run(&s.spec, &res);
+    assert_true(res.capture_overflow);
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
+static void argv_is_passed_without_a_shell(void **state)
+{
+    (void)state;
+    char prog[] = "/usr/bin/printf", fmt[] = "[%s]\\n", a1[] = "a b", a2[] = "$HOME", a3[] = "*", a4[] = ";echo x",
+         a5[] = "`id`", a6[] = "";
+    char *argv[] = { prog, fmt, a1, a2, a3, a4, a5, a6, NULL };
+    struct proc_spec spec = { .path = argv[0],
+                              .argv = argv,
+                              .capture_stdout = true,
+                              .capture_max = 4096,
+                              .stdout_level = LOG_DEBUG };
+    struct proc_result res;
+    run(&spec, &res);
+    assert_true(proc_succeeded(&res));
+    assert_string_equal(res.out, "[a b]\n[$HOME]\n[*]\n[;echo x]\n[`id`]\n[]\n");
+    proc_result_free(&res);
+}
+
+static void cwd_and_stdin(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "pwd; cat; echo end"); /* stdin is /dev/null: cat ends at once */
+    s.spec.cwd = dir;
+    s.spec.capture_stdout = true;
+    s.spec.stdout_level = LOG_DEBUG;
+    run(&s.spec, &res);
+    char real[PATH_MAX];
+    assert_non_null(realpath(dir, real));
+    _cleanup_free_ char *want = xasprintf("%s\nend\n", real);
+    assert_string_equal(res.out, want);
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
+static void start_failures(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *missing = fs_join(dir, "missing");
+    _cleanup_free_ char *plain = fs_join(dir, "plain");
+    assert_int_equal(test_sh("printf '#!/bin/sh\\nexit 0\\n' > '%s' && chmod 644 '%s'", plain, plain), 0);
+    char *argv[2] = { missing, NULL };
+    struct proc_spec spec = { .path = missing, .argv = argv };
+    struct proc_result res;
+    _cleanup_error_ struct error *e = NULL;
+    assert_int_equal(proc_run(&spec, &res, &e), -1);
+    assert_false(res.started);
+    _cleanup_free_ char *want = xasprintf("%s: No such file or directory", missing);
+    assert_string_equal(error_message(e), want);
+    assert_int_equal(error_code(e), ENOENT);
+    assert_int_equal(proc_check(&res, NULL), -1);
+
+    char *not_exec[] = { plain, dir };
+    for (int i = 0; i < 2; i++) {
+        error_free(e);
+        e = NULL;
+        argv[0] = not_exec[i];
+        spec.path = not_exec[i];
+        assert_null(proc_start(&spec, &e));
+        _cleanup_free_ char *w = xasprintf("%s: not an executable file", not_exec[i]);
+        assert_string_equal(error_message(e), w);
+    }
+}
+
+static void timeout_terminates_the_group(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    /* SIGTERM is handled: the call ends at once, without waiting for the grace time. */
+    sh_spec(&s, "trap 'echo got TERM; exit 7' TERM; while :; do sleep 0.05; done");
+    s.spec.timeout_seconds = 0.3;
+    s.spec.kill_grace_seconds = 8;
+    capture_begin();
+    double t0 = now();
+    run(&s.spec, &res);
+    double took = now() - t0;
+    _cleanup_free_ char *log = capture_end();
+    assert_true(took >= 0.3 && took < 6); /* well before the grace time's end */
+    assert_true(res.timed_out);
+    assert_false(res.signaled);
+    assert_int_equal(res.status, 7);
+    assert_non_null(strstr(log, "msg=\"Interface call timed out after 0.3 s; terminating it\""));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): got TERM\""));
+    _cleanup_error_ struct error *e = NULL;
+    assert_int_equal(proc_check(&res, &e), -1);
+    assert_string_equal(error_message(e), "timed out and was killed");
+    sh_free(&s);
+}
+
+static void sigkill_after_the_grace_time(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    /* SIGTERM ignored by the call and by a grandchild (ignored signals are inherited). */
+    sh_spec(&s, "trap '' TERM; sleep 30 >/dev/null 2>&1 & echo $!; while :; do sleep 0.05; done");
+    s.spec.timeout_seconds = 0.3;
+    s.spec.kill_grace_seconds = 0.5;
+    s.spec.capture_stdout = true;
+    s.spec.capture_max = 64;
+    double t0 = now();
+    run(&s.spec, &res);
+    double took = now() - t0;
+    assert_true(took >= 0.8 && took < 8);
+    assert_true(res.timed_out);
+    assert_true(res.signaled);
+    assert_int_equal(res.status, SIGKILL);
+    long grandchild = strtol(res.out, NULL, 10);
+    assert_true(grandchild > 0);
+    assert_true(gone(grandchild));
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
+static void nothing_of_the_group_outlives_the_call(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    /* The call exits 0 at once, leaving a grandchild that does not hold its output. */
+    sh_spec(&s, "sleep 30 >/dev/null 2>&1 & echo $!");
+    s.spec.capture_stdout = true;
+    s.spec.capture_max = 64;
+    run(&s.spec, &res);
+    assert_true(proc_succeeded(&res));
+    long pid = strtol(res.out, NULL, 10);
+    assert_true(pid > 0);
+    assert_true(gone(pid));
+    proc_result_free(&res);
+    sh_free(&s);
+
+    /* A grandchild holding the output pipes: read for a while after the exit, then killed. */
+    sh_spec(&s, "sleep 30 & echo $!");
+    s.spec.capture_stdout = true;
+    s.spec.capture_max = 64;
+    double t0 = now();
+    run(&s.spec, &res);
+    assert_true(now() - t0 < 8);
+    assert_true(proc_succeeded(&res));
+    pid = strtol(res.out, NULL, 10);
+    assert_true(pid > 0);
+    assert_true(gone(pid));
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
+static void cancel_and_has_exited(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    sh_spec(&s, "trap 'exit 5' TERM; while :; do sleep 0.05; done");
+    _cleanup_error_ struct error *e = NULL;
+    struct proc *p = proc_start(&s.spec, &e);
+    assert_non_null(p);
+    usleep(100000);
+    assert_false(proc_has_exited(p));
+    proc_cancel(p);
+    proc_finish(p, &res);
+    assert_true(res.cancelled);
+    assert_false(res.timed_out);
+    assert_int_equal(proc_check(&res, &e), -1);
+    assert_string_equal(error_message(e), "was stopped");
+    sh_free(&s);
+
+    sh_spec(&s, "exit 0");
+    p = proc_start(&s.spec, NULL);
+    assert_non_null(p);
+    double t0 = now();
+    while (!proc_has_exited(p) && now() - t0 < 5)
+        usleep(1000);
+    assert_true(proc_has_exited(p));
+    proc_finish(p, &res);
+    assert_true(proc_succeeded(&res));
+    sh_free(&s);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_sh("rm -rf '%s'", dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(exit_status),
+        cmocka_unit_test(killed_by_a_signal),
+        cmocka_unit_test(output_lines_are_drained_and_logged),
+        cmocka_unit_test(long_lines_are_logged_in_pieces),
+        cmocka_unit_test(stdout_level_and_capture),
+        cmocka_unit_test(argv_is_passed_without_a_shell),
+        cmocka_unit_test(cwd_and_stdin),
+        cmocka_unit_test(start_failures),
+        cmocka_unit_test(timeout_terminates_the_group),
+        cmocka_unit_test(sigkill_after_the_grace_time),
+        cmocka_unit_test(nothing_of_the_group_outlives_the_call),
+        cmocka_unit_test(cancel_and_has_exited),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
