@@ -28,13 +28,13 @@ static uint64_t next(void)
 }
 
 static const char *words[64] = {
-    "the", "update", "component", "system", "manifest", "artifact", "interface", "rollback",
-    "install", "commit", "gateway", "firmware", "version", "device", "payload", "stream",
-    "config", "kernel", "module", "library", "binary", "usr", "lib", "bin", "etc", "var",
-    "share", "doc", "locale", "python3", "systemd", "network", "service", "socket", "timer",
-    "mount", "target", "path", "slice", "scope", "include", "define", "return", "static",
-    "const", "struct", "void", "int", "char", "size_t", "while", "for", "if", "else", "switch",
-    "case", "break", "continue", "goto", "sizeof", "typedef", "enum", "union", "extern",
+    "the",     "update",   "component", "system", "manifest", "artifact", "interface", "rollback", "install", "commit",
+    "gateway", "firmware", "version",   "device", "payload",  "stream",   "config",    "kernel",   "module",  "library",
+    "binary",  "usr",      "lib",       "bin",    "etc",      "var",      "share",     "doc",      "locale",  "python3",
+    "systemd", "network",  "service",   "socket", "timer",    "mount",    "target",    "path",     "slice",   "scope",
+    "include", "define",   "return",    "static", "const",    "struct",   "void",      "int",      "char",    "size_t",
+    "while",   "for",      "if",        "else",   "switch",   "case",     "break",     "continue", "goto",    "sizeof",
+    "typedef", "enum",     "union",     "extern",
 };
 
 int main(int argc, char **argv)

@@ -90,8 +90,8 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("artifact_name=%s payload_type=%s signed=%s files=%u bytes=%" PRIu64 " header=%s data=%s\n",
-           info.artifact_name, info.payload_type ? info.payload_type : "(null)", info.is_signed ? "yes" : "no",
-           c.files, c.bytes, info.header_member, info.data_member ? info.data_member : "(none)");
+           info.artifact_name, info.payload_type ? info.payload_type : "(null)", info.is_signed ? "yes" : "no", c.files,
+           c.bytes, info.header_member, info.data_member ? info.data_member : "(none)");
     artifact_info_free(&info);
     return 0;
 }

@@ -9,8 +9,8 @@
 struct order {
     bool header_seen;
     int begun, ended;
-    bool open;          /* a file_begin accepted, no next file_begin yet */
-    bool ending;        /* the first file_end came: only file_end may follow */
+    bool open;   /* a file_begin accepted, no next file_begin yet */
+    bool ending; /* the first file_end came: only file_end may follow */
     uint64_t bytes;
 };
 
@@ -61,13 +61,16 @@ static void one(const uint8_t *data, size_t size, const struct artifact_keys *ke
     struct artifact_source src;
     fuzz_mem_source(&mem, data, size, &src);
     struct order o = { 0 };
-    struct artifact_sink sink = { .ctx = &o, .header = on_header, .file_begin = on_begin, .file_data = on_data,
+    struct artifact_sink sink = { .ctx = &o,
+                                  .header = on_header,
+                                  .file_begin = on_begin,
+                                  .file_data = on_data,
                                   .file_end = on_end };
     struct artifact_info info;
     _cleanup_error_ struct error *err = NULL;
     int rc = artifact_read(&src, keys, &sink, &info, &err);
     fuzz_check_reason(rc, err);
-    FUZZ_ASSERT(o.ended == o.begun);   /* every begun file got exactly one file_end */
+    FUZZ_ASSERT(o.ended == o.begun); /* every begun file got exactly one file_end */
     if (rc == 0) {
         FUZZ_ASSERT(o.header_seen);
         FUZZ_ASSERT(info.format_version == 3 && info.artifact_name);

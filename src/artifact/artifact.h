@@ -1,4 +1,4 @@
-/* The .mender reader (artifact-format.md): a streaming, verifying reader of v3
+/* The .mender reader (docs/artifact-format.md): a streaming, verifying reader of v3
  * Artifacts. Payload bytes go to a caller-supplied sink; a file's end is reported
  * as good only after its SHA-256 matched the manifest. */
 #ifndef MO_ARTIFACT_H
@@ -13,7 +13,7 @@
 #include "util/error.h"
 #include "util/strv.h"
 
-/* Fixed caps on in-memory members (artifact-format.md §9). */
+/* Fixed caps on in-memory members (docs/artifact-format.md). */
 #define ARTIFACT_VERSION_MAX (4u * 1024)
 #define ARTIFACT_MANIFEST_MAX (1024u * 1024)
 #define ARTIFACT_SIG_MAX (4u * 1024)
@@ -32,28 +32,31 @@ struct dependlist {
 };
 
 struct artifact_info {
-    int format_version;              /* 3 */
-    char *artifact_name;             /* header-info artifact_provides.artifact_name */
-    char *artifact_group;            /* header-info artifact_provides.artifact_group, or NULL */
-    char *payload_type;              /* header-info payloads[0].type; NULL = bootstrap (empty) */
-    struct strv compatible_types;    /* header-info artifact_depends.device_type */
-    struct strv depends_artifact_name;   /* header-info artifact_depends.artifact_name */
-    struct strv depends_artifact_group;  /* header-info artifact_depends.artifact_group */
-    bool has_type_provides;          /* type-info artifact_provides present */
-    struct kvlist type_provides;     /* type-info artifact_provides */
-    struct dependlist type_depends;  /* type-info artifact_depends (strings become 1-lists) */
-    bool has_clears;                 /* type-info clears_artifact_provides present (absent != []) */
+    int format_version;                 /* 3 */
+    char *artifact_name;                /* header-info artifact_provides.artifact_name */
+    char *artifact_group;               /* header-info artifact_provides.artifact_group, or NULL */
+    char *payload_type;                 /* header-info payloads[0].type; NULL = bootstrap (empty) */
+    struct strv compatible_types;       /* header-info artifact_depends.device_type */
+    struct strv depends_artifact_name;  /* header-info artifact_depends.artifact_name */
+    struct strv depends_artifact_group; /* header-info artifact_depends.artifact_group */
+    bool has_type_provides;             /* type-info artifact_provides present */
+    struct kvlist type_provides;        /* type-info artifact_provides */
+    struct dependlist type_depends;     /* type-info artifact_depends (strings become 1-lists) */
+    bool has_clears;                    /* type-info clears_artifact_provides present (absent != []) */
     struct strv clears;
-    bool has_meta_data;              /* non-empty meta-data member */
-    bool is_signed;                  /* manifest.sig present (verified if keys were given) */
-    char *header_info; size_t header_info_len;  /* raw bytes, for the File API */
-    char *type_info; size_t type_info_len;
-    char *meta_data; size_t meta_data_len;      /* NULL if absent or empty */
-    unsigned char manifest_sha256[32];          /* SHA-256 of the raw manifest member */
-    char *header_member;             /* e.g. "header.tar.gz" */
-    char *data_member;               /* e.g. "data/0000.tar.xz", NULL if none */
-    struct strv payload_files;       /* manifest names "data/0000/<name>", manifest order */
-    uint64_t payload_bytes;          /* sum of payload file sizes seen */
+    bool has_meta_data; /* non-empty meta-data member */
+    bool is_signed;     /* manifest.sig present (verified if keys were given) */
+    char *header_info;
+    size_t header_info_len; /* raw bytes, for the File API */
+    char *type_info;
+    size_t type_info_len;
+    char *meta_data;
+    size_t meta_data_len;              /* NULL if absent or empty */
+    unsigned char manifest_sha256[32]; /* SHA-256 of the raw manifest member */
+    char *header_member;               /* e.g. "header.tar.gz" */
+    char *data_member;                 /* e.g. "data/0000.tar.xz", NULL if none */
+    struct strv payload_files;         /* manifest names "data/0000/<name>", manifest order */
+    uint64_t payload_bytes;            /* sum of payload file sizes seen */
 };
 
 /* Receives payload files in archive order. Any callback returning non-zero aborts the
@@ -97,7 +100,7 @@ struct artifact_source {
     int (*finish)(void *ctx, struct error **err);
 };
 
-struct artifact_keys;  /* loaded public keys (verify.c) */
+struct artifact_keys; /* loaded public keys (verify.c) */
 
 /* Reads and verifies a whole Artifact from src. keys may be NULL or empty (signatures
  * then ignored, though is_signed is still set). sink may be NULL (payload bytes are
@@ -110,8 +113,7 @@ MO_MUST_CHECK int artifact_read(const struct artifact_source *src, const struct 
                                 const struct artifact_sink *sink, struct artifact_info *info, struct error **err);
 /* The same for a file on disk. */
 MO_MUST_CHECK int artifact_read_file(const char *path, const struct artifact_keys *keys,
-                                     const struct artifact_sink *sink, struct artifact_info *info,
-                                     struct error **err);
+                                     const struct artifact_sink *sink, struct artifact_info *info, struct error **err);
 /* Reads and verifies only up to the header (version, manifest, signature policy, header
  * checksum and rules): what the File API's header/ needs before Download. The payload
  * is not read, so payload_bytes stays 0 and the payload is not verified. */
@@ -134,7 +136,6 @@ size_t artifact_keys_count(const struct artifact_keys *keys);
 /* Verifies a base64 manifest.sig over the manifest bytes with any of the keys: 0 = ok,
  * else -1 with *err set. */
 MO_MUST_CHECK int artifact_verify_signature(const struct artifact_keys *keys, const char *sig_b64, size_t sig_len,
-                                            const unsigned char *manifest, size_t manifest_len,
-                                            struct error **err);
+                                            const unsigned char *manifest, size_t manifest_len, struct error **err);
 
 #endif

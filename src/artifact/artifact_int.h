@@ -24,10 +24,10 @@ MO_DEFINE_POINTER_CLEANUP(archive_read_freep, struct archive *, archive_read_fre
 /* The compression of a member (codec.c, one row per codec): from its name suffix, and
  * what libarchive must find in the stream. */
 struct artifact_codec {
-    const char *suffix;                 /* after "<name>.tar" */
-    const char *name;                   /* in messages */
-    int filter;                         /* the ARCHIVE_FILTER_* libarchive detects */
-    int (*enable)(struct archive *a);   /* archive_read_support_filter_*, NULL for none */
+    const char *suffix;               /* after "<name>.tar" */
+    const char *name;                 /* in messages */
+    int filter;                       /* the ARCHIVE_FILTER_* libarchive detects */
+    int (*enable)(struct archive *a); /* archive_read_support_filter_*, NULL for none */
 };
 
 /* The row of "" / ".gz" / ".xz" / ".zst"; NULL for any other suffix. */
@@ -51,7 +51,7 @@ MO_MUST_CHECK int artifact_read_entry(struct archive *a, struct archive_entry *e
 MO_MUST_CHECK int artifact_parse_header(const void *buf, size_t len, const struct artifact_codec *codec,
                                         struct artifact_info *info, struct error **err);
 
-/* True if name is a valid state script name (artifact-format.md §5). */
+/* True if name is a valid state script name (docs/artifact-format.md). */
 bool artifact_script_name_ok(const char *name);
 
 /* The reader's messages are one line: newlines and control characters in the text

@@ -12,9 +12,9 @@
 
 static const struct artifact_codec codecs[] = {
     { "", "none", ARCHIVE_FILTER_NONE, NULL },
-    { ".gz", "gzip", ARCHIVE_FILTER_GZIP, archive_read_support_filter_gzip },   /* filter_deps: zlib */
-    { ".xz", "xz", ARCHIVE_FILTER_XZ, archive_read_support_filter_xz },         /* filter_deps: liblzma */
-    { ".zst", "zstd", ARCHIVE_FILTER_ZSTD, archive_read_support_filter_zstd },  /* filter_deps: libzstd */
+    { ".gz", "gzip", ARCHIVE_FILTER_GZIP, archive_read_support_filter_gzip },  /* filter_deps: zlib */
+    { ".xz", "xz", ARCHIVE_FILTER_XZ, archive_read_support_filter_xz },        /* filter_deps: liblzma */
+    { ".zst", "zstd", ARCHIVE_FILTER_ZSTD, archive_read_support_filter_zstd }, /* filter_deps: libzstd */
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

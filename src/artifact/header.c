@@ -1,4 +1,4 @@
-/* The header member of a v3 Artifact (artifact-format.md §5): header-info, state
+/* The header member of a v3 Artifact (docs/artifact-format.md): header-info, state
  * scripts (validated and ignored), headers/0000/type-info and headers/0000/meta-data.
  * Messages name the file inside the header ("header-info: payloads: empty list"); the
  * reader puts the member's name in front. */
@@ -76,8 +76,8 @@ static json_t *load_json(const char *buf, size_t len, struct error **err)
 
 /* An array of strings into out. required: must be present; nonempty: at least one
  * element, and no empty strings. Absent or null (when optional) leaves out empty. */
-static int get_str_array(json_t *obj, const char *key, const char *path, bool required, bool nonempty,
-                         struct strv *out, struct error **err)
+static int get_str_array(json_t *obj, const char *key, const char *path, bool required, bool nonempty, struct strv *out,
+                         struct error **err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
@@ -153,8 +153,8 @@ static int parse_header_info(const char *buf, size_t len, struct artifact_info *
     json_t *deps = json_object_get(root, "artifact_depends");
     if (!json_is_object(deps))
         return error_set(err, 0, "artifact_depends: missing or not an object");
-    if (get_str_array(deps, "device_type", "artifact_depends.device_type", true, true, &info->compatible_types,
-                      err) < 0 ||
+    if (get_str_array(deps, "device_type", "artifact_depends.device_type", true, true, &info->compatible_types, err) <
+            0 ||
         get_str_array(deps, "artifact_name", "artifact_depends.artifact_name", false, false,
                       &info->depends_artifact_name, err) < 0 ||
         get_str_array(deps, "artifact_group", "artifact_depends.artifact_group", false, false,
@@ -316,7 +316,8 @@ static int script_entry(struct hdr *h, const char *name, struct error **err)
         return error_set(err, 0, "%s: state scripts must come before headers/", name);
     int sr = archive_read_data_skip(h->a);
     if (sr != ARCHIVE_OK && sr != ARCHIVE_WARN)
-        return error_set(err, 0, "%s: %s", name, archive_error_string(h->a) ? archive_error_string(h->a) : "read error");
+        return error_set(err, 0, "%s: %s", name,
+                         archive_error_string(h->a) ? archive_error_string(h->a) : "read error");
     return 0;
 }
 
@@ -386,8 +387,8 @@ static int header_entry(struct hdr *h, struct archive_entry *e, struct error **e
     return 0;
 }
 
-int artifact_parse_header(const void *buf, size_t len, const struct artifact_codec *codec,
-                          struct artifact_info *info, struct error **err)
+int artifact_parse_header(const void *buf, size_t len, const struct artifact_codec *codec, struct artifact_info *info,
+                          struct error **err)
 {
     assert(buf && codec && info);
     _cleanup_archive_ struct archive *a = archive_read_new();

@@ -1,4 +1,4 @@
-/* Provides, depends and clears rules (artifact-format.md §7, orchestrator.md §5).
+/* Provides, depends and clears rules (docs/artifact-format.md, docs/selection.md).
  *
  * Output lists (`out`) are filled with kvl_set; callers pass an empty list. */
 #include "artifact/provides.h"
@@ -29,7 +29,7 @@ bool provides_pattern_match(const char *pattern, const char *key)
         return false;
     const char *first_star = strchr(pattern, '*');
     if (!first_star)
-        return strcmp(pattern, key) == 0;  /* also: empty pattern matches only "" */
+        return strcmp(pattern, key) == 0; /* also: empty pattern matches only "" */
 
     size_t klen = strlen(key);
     /* Leading piece: must be a prefix (empty when the pattern starts with '*'). */
@@ -40,7 +40,7 @@ bool provides_pattern_match(const char *pattern, const char *key)
     size_t tlen = strlen(tail);
 
     if (head + tlen > klen)
-        return false;  /* prefix and suffix would overlap */
+        return false; /* prefix and suffix would overlap */
     if (memcmp(key, pattern, head) != 0)
         return false;
     if (memcmp(key + klen - tlen, tail, tlen) != 0)
@@ -51,7 +51,7 @@ bool provides_pattern_match(const char *pattern, const char *key)
     size_t end = klen - tlen;
     const char *p = first_star + 1;
     while (p <= last_star) {
-        const char *star = strchr(p, '*');  /* non-NULL: last_star is at or after p */
+        const char *star = strchr(p, '*'); /* non-NULL: last_star is at or after p */
         size_t n = (size_t)(star - p);
         if (n > 0) {
             long at = find_piece(key + pos, end - pos, p, n);
@@ -114,11 +114,11 @@ bool provides_installed(const struct kvlist *cur, const struct artifact_info *a)
     static const struct kvlist empty;
     if (!cur)
         cur = &empty;
-    _cleanup_(kvl_free) struct kvlist next = {0};
+    _cleanup_(kvl_free) struct kvlist next = { 0 };
     provides_apply(cur, a, &next);
     if (only_artifact_name(cur) || only_artifact_name(&next))
         return kvl_equal(cur, &next);
-    _cleanup_(kvl_free) struct kvlist c = {0};
+    _cleanup_(kvl_free) struct kvlist c = { 0 };
     kvl_copy(&c, cur);
     kvl_remove(&c, "artifact_name");
     kvl_remove(&next, "artifact_name");
@@ -155,8 +155,7 @@ static char *not_in(const char *key, const char *value, const struct strv *value
 }
 
 /* One depends key against the Component's provides. NULL = satisfied. */
-static char *check_key(const char *key, const struct strv *values, const char *component_type,
-                       const struct kvlist *cur)
+static char *check_key(const char *key, const struct strv *values, const char *component_type, const struct kvlist *cur)
 {
     if (strcmp(key, "device_type") == 0) {
         const char *t = component_type ? component_type : "";
@@ -172,8 +171,8 @@ static char *check_key(const char *key, const struct strv *values, const char *c
     return not_in(key, have, values);
 }
 
-bool provides_depends_match(const struct artifact_info *a, const char *component_type,
-                            const struct kvlist *cur, char **why)
+bool provides_depends_match(const struct artifact_info *a, const char *component_type, const struct kvlist *cur,
+                            char **why)
 {
     assert(a);
     char *reason = check_key("device_type", &a->compatible_types, component_type, cur);
@@ -183,8 +182,7 @@ bool provides_depends_match(const struct artifact_info *a, const char *component
     if (!reason && a->depends_artifact_group.n > 0)
         reason = check_key("artifact_group", &a->depends_artifact_group, component_type, cur);
     for (size_t i = 0; !reason && i < a->type_depends.n; i++)
-        reason = check_key(a->type_depends.items[i].key, &a->type_depends.items[i].values,
-                           component_type, cur);
+        reason = check_key(a->type_depends.items[i].key, &a->type_depends.items[i].values, component_type, cur);
     if (!reason)
         return true;
     if (why)

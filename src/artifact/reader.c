@@ -1,4 +1,4 @@
-/* Streaming, verifying reader of .mender v3 Artifacts (artifact-format.md §1-§9).
+/* Streaming, verifying reader of .mender v3 Artifacts (docs/artifact-format.md).
  *
  * The outer tar is read once, in order. Small members (version, manifest,
  * manifest.sig, header) are read into capped buffers; the payload tar is read by a
@@ -46,11 +46,11 @@ struct rd {
     bool have_keys;
     const struct artifact_sink *sink;
     struct artifact_info *info;
-    struct error **err;     /* never NULL: the first error of the read */
+    struct error **err; /* never NULL: the first error of the read */
     struct archive *outer;
-    unsigned char *srcbuf;  /* source -> outer reader */
-    la_int64_t data_off;    /* bytes of the outer data entry given to the inner reader */
-    struct hashpipe *hp;    /* inner reader -> sink, hashed on a second thread; made at the first payload file */
+    unsigned char *srcbuf; /* source -> outer reader */
+    la_int64_t data_off;   /* bytes of the outer data entry given to the inner reader */
+    struct hashpipe *hp;   /* inner reader -> sink, hashed on a second thread; made at the first payload file */
     struct mline *ml;
     size_t nml;
     char *version_raw;
@@ -136,8 +136,7 @@ int artifact_read_entry(struct archive *a, struct archive_entry *e, size_t cap, 
 }
 
 /* The current outer member, whole; messages get its name in front. */
-static int read_member(struct rd *r, struct archive_entry *e, const char *name, size_t cap, char **out,
-                       size_t *outlen)
+static int read_member(struct rd *r, struct archive_entry *e, const char *name, size_t cap, char **out, size_t *outlen)
 {
     if (artifact_read_entry(r->outer, e, cap, out, outlen, r->err) < 0)
         return error_prefix(r->err, "%s", name);
@@ -482,8 +481,7 @@ static int drain_payload(struct rd *r, struct archive *in, const struct artifact
     }
 }
 
-static int read_payload(struct rd *r, struct archive_entry *oe, const char *member,
-                        const struct artifact_codec *codec)
+static int read_payload(struct rd *r, struct archive_entry *oe, const char *member, const struct artifact_codec *codec)
 {
     if (archive_entry_size_is_set(oe) && archive_entry_size(oe) == 0)
         return 0; /* a 0-byte data member: no files */
@@ -561,17 +559,14 @@ static int read_outer_member(struct rd *r, struct archive_entry *e, const char *
             return -1;
         artifact_sha256_buf(r->manifest_raw, r->manifest_len, info->manifest_sha256);
         return parse_manifest(r);
-    case M_SIG:
-        return read_signature(r, e, name);
-    case M_HEADER:
-        return do_header(r, e, name, codec);
+    case M_SIG: return read_signature(r, e, name);
+    case M_HEADER: return do_header(r, e, name, codec);
     case M_DATA0:
         if (archive_entry_sparse_count(e) > 0)
             return error_set(r->err, 0, "%s: not a regular file (a sparse tar entry)", name);
         info->data_member = xstrdup(name);
         return read_payload(r, e, name, codec);
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -665,8 +660,8 @@ static int read_source(const struct artifact_source *src, const struct artifact_
     return error_propagate(err, TAKE_PTR(e));
 }
 
-int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys,
-                  const struct artifact_sink *sink, struct artifact_info *info, struct error **err)
+int artifact_read(const struct artifact_source *src, const struct artifact_keys *keys, const struct artifact_sink *sink,
+                  struct artifact_info *info, struct error **err)
 {
     assert(src && src->read && info);
     return read_source(src, keys, sink, info, err, false);

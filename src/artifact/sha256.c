@@ -4,8 +4,8 @@
  * with them, and only signature verification (verify.c) uses EVP. They are
  * deprecated in OpenSSL 3, hence the fallback to EVP on builds without them. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
-#include <openssl/opensslconf.h>
 #include <openssl/evp.h>
+#include <openssl/opensslconf.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* manifest.sig verification (artifact-format.md §4): RSA PKCS#1 v1.5 with SHA-256
+/* manifest.sig verification (docs/artifact-format.md): RSA PKCS#1 v1.5 with SHA-256
  * (any modulus size) and ECDSA P-256 with SHA-256, the signature given as raw
  * r||s (64 bytes, what mender-artifact writes) or ASN.1 DER (HSM signers). */
 #include <assert.h>
@@ -205,8 +205,7 @@ static unsigned char *ec_raw_to_der(const unsigned char *sig, int *derlen)
     return TAKE_PTR(der);
 }
 
-static bool verify_one(EVP_PKEY *pk, const unsigned char *sig, size_t siglen, const unsigned char *msg,
-                       size_t msglen)
+static bool verify_one(EVP_PKEY *pk, const unsigned char *sig, size_t siglen, const unsigned char *msg, size_t msglen)
 {
     _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     bool ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&

@@ -1,4 +1,4 @@
-/* `check MANIFEST`: offline validation of a release (orchestrator.md §8). Nothing is
+/* `check MANIFEST`: offline validation of a release (docs/mender-orchestrator.1). Nothing is
  * written and no Interface is called. */
 #include <assert.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* `install`, `resume` and `rollback` (orchestrator.md §6, §8): the journal's deployment
+/* `install`, `resume` and `rollback` (docs/state-machine.md, docs/mender-orchestrator.1): the journal's deployment
  * handed to the engine, one deployment at a time. */
 #include <assert.h>
 #include <stdbool.h>
@@ -135,7 +135,7 @@ static int prepare(const struct cli_args *args, struct session *s, struct deploy
     diag_flush(&diag);
     if (prepared == 0)
         return 0;
-    /* Recorded only so that the Update Module's later calls find it (§6.1). */
+    /* Recorded only so that the Update Module's later calls find it (docs/state-machine.md, Preparation). */
     if (engine_map_stop_points(&args->stop_before) & STOP_CLEANUP) {
         d->status = DEP_IN_PROGRESS;
         d->started = time(NULL);

@@ -1,4 +1,4 @@
-/* `plan [--format text|json|dot] MANIFEST` (orchestrator.md §8): a dry run of install's
+/* `plan [--format text|json|dot] MANIFEST` (docs/mender-orchestrator.1): a dry run of install's
  * preparation. Only Identity and Provides are asked; nothing is written. */
 #include <assert.h>
 #include <stdbool.h>

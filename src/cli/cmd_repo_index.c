@@ -1,5 +1,5 @@
 /* `repo-index DIR`: checks every *.mender in DIR (not recursive) fully and writes the
- * repository index (orchestrator.md §10.2, docs/repository.md) atomically. Any invalid
+ * repository index (docs/repository.md) atomically. Any invalid
  * file: exit 1, nothing written. */
 #include <assert.h>
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* `show-provides` and `show-inventory` (orchestrator.md §12). */
+/* `show-provides` and `show-inventory` (docs/mender-orchestrator.1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* `status` and `history` (orchestrator.md §8): read-only views of the journal. No lock
+/* `status` and `history` (docs/mender-orchestrator.1): read-only views of the journal. No lock
  * is taken and nothing is written; no journal yet means idle. */
 #include <errno.h>
 #include <jansson.h>

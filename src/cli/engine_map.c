@@ -17,19 +17,15 @@ int engine_map_exit_code(enum engine_outcome outcome, enum engine_command cmd)
 {
     switch (outcome) {
     case ENGINE_DONE:
-    case ENGINE_STOPPED:
-        return EXIT_OK;
-    case ENGINE_REBOOT_REQUIRED:
-        return EXIT_REBOOT;
+    case ENGINE_STOPPED: return EXIT_OK;
+    case ENGINE_REBOOT_REQUIRED: return EXIT_REBOOT;
     case ENGINE_ROLLED_BACK:
     case ENGINE_STOPPED_ROLLBACK:
         /* What the user asked for is a success; the same end reached after a failure is not. */
         return cmd == ENGINE_ROLLBACK ? EXIT_OK : EXIT_FAILED;
     case ENGINE_INCONSISTENT:
-    case ENGINE_JOURNAL_FAILED:
-        return EXIT_INCONSISTENT;
-    case ENGINE_UNRECORDED:
-        return EXIT_FAILED;
+    case ENGINE_JOURNAL_FAILED: return EXIT_INCONSISTENT;
+    case ENGINE_UNRECORDED: return EXIT_FAILED;
     }
     assert(!"not an engine outcome");
     return EXIT_FAILED;

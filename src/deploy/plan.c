@@ -1,4 +1,4 @@
-/* The plan of a prepared deployment (orchestrator.md §8 `plan`): what `install` would
+/* The plan of a prepared deployment (docs/mender-orchestrator.1, plan): what `install` would
  * do, as text, JSON or a Graphviz digraph, and the hash that identifies it. */
 #include "deploy/plan.h"
 
@@ -146,7 +146,7 @@ static char *automatic_warning(const int *ag, size_t n)
     }
     char *w = xasprintf("Components answering Automatic are in groups %s: in managed mode a System-device reboot "
                         "after the first group happens inside the Mender Client's commit and is rolled back; keep "
-                        "all Automatic Components in one group (orchestrator.md §11.3)",
+                        "all Automatic Components in one group (docs/managed-mode.md)",
                         list);
     free(list);
     return w;

@@ -13,7 +13,7 @@
 #include "util/fs.h"
 #include "util/mem.h"
 
-/* Same cap as the Topology reader (orchestrator.md §3.4). */
+/* Same cap as the Topology reader (docs/manifest.md). */
 #define TOPOLOGY_TEXT_MAX (1024u * 1024)
 
 char *prepare_topology_snapshot(const struct topology *t, struct diag_list *diag)

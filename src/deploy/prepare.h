@@ -1,4 +1,4 @@
-/* Preparation of a deployment, shared by `plan` and `install` (orchestrator.md §6.1):
+/* Preparation of a deployment, shared by `plan` and `install` (docs/state-machine.md):
  * Manifest and Topology (or the legacy list), signature keys, every Component's
  * Identity and Provides, Artifact selection and the plan hash. No state is called and
  * nothing is written. */
@@ -53,7 +53,7 @@ MO_MUST_CHECK int prepare_deployment(const struct prepare_opts *o, const struct 
                                      struct diag_list *diag);
 
 /* The raw text of the Topology files as read now: the main file, and for a separate
- * components file (§3.3) a second YAML document "---" introduced by a comment naming
+ * components file (docs/manifest.md) a second YAML document "---" introduced by a comment naming
  * it. NULL (with a reason in diag) if a file cannot be read. Caller frees. */
 MO_MUST_CHECK char *prepare_topology_snapshot(const struct topology *t, struct diag_list *diag);
 

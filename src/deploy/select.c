@@ -1,4 +1,4 @@
-/* Artifact selection and "already installed" (orchestrator.md §5).
+/* Artifact selection and "already installed" (docs/selection.md).
  *
  * For every Component, in the order given: its candidates (the usable artifact_path
  * file only, else Artifacts fetched by artifact_name, which needs a repository), then
@@ -259,7 +259,7 @@ static int load_index(struct select_ctx *x)
 }
 
 /* Candidates of an entry whose artifact_path is not usable: by artifact_name, from
- * the repository index (orchestrator.md §10.2). Index entries that cannot go on this
+ * the repository index (docs/repository.md). Index entries that cannot go on this
  * component type are no candidates; when none is left the reason goes to *why. */
 static void by_name_candidates(struct select_ctx *x, const struct manifest_entry *e, const char *type,
                                struct candidates *out, char **why)

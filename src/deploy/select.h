@@ -1,4 +1,4 @@
-/* Preparation of a deployment (orchestrator.md §5, §6.1): validation, the Components'
+/* Preparation of a deployment (docs/selection.md, docs/state-machine.md): validation, the Components'
  * answers, Artifact selection for every Component before anything is modified. */
 #ifndef MO_SELECT_H
 #define MO_SELECT_H
@@ -31,7 +31,7 @@ bool select_has_version_key(const struct kvlist *p, const char *interface);
  * ("rootfs-image.<I>.version" preferred over "rootfs-image.version"), or NULL. */
 const char *select_current_version(const struct kvlist *p, const char *interface);
 
-/* One candidate Artifact of a Component, for the final pick (§5 step 4). */
+/* One candidate Artifact of a Component, for the final pick (docs/selection.md, "Pick"). */
 struct select_candidate {
     const char *file; /* file name (base name of a local file, or a repository file) */
     uint64_t size;    /* file size in bytes */

@@ -32,9 +32,9 @@ struct engine {
     struct deployment *d;
     struct program prog;
     struct iface_env env;
-    pthread_mutex_t lock;   /* guards d while calls run in parallel */
+    pthread_mutex_t lock; /* guards d while calls run in parallel */
     bool journal_failed;
-    struct fetch_opts fetch; /* repository Artifacts (orchestrator.md §10.2) */
+    struct fetch_opts fetch; /* repository Artifacts (docs/repository.md) */
     struct repo_cache *cache;
     /* Group commit: save requests made, requests covered by a durable write, a write in
      * progress (made without the lock), signalled when one ends. */
@@ -52,8 +52,13 @@ static void emit(struct engine *e, enum engine_event_kind kind, const struct mem
 {
     if (!e->o->on_event)
         return;
-    struct engine_event ev = { .kind = kind, .d = e->d, .m = m, .state = state, .rc = rc,
-                               .group_order = group >= 0 && (size_t)group < e->prog.ngroups ? e->prog.groups[group] : 0 };
+    struct engine_event ev = { .kind = kind,
+                               .d = e->d,
+                               .m = m,
+                               .state = state,
+                               .rc = rc,
+                               .group_order = group >= 0 && (size_t)group < e->prog.ngroups ? e->prog.groups[group]
+                                                                                            : 0 };
     e->o->on_event(e->o->event_ctx, &ev);
 }
 
@@ -79,7 +84,7 @@ static int save_locked(struct engine *e)
         pthread_mutex_unlock(&e->lock);
         _cleanup_error_ struct error *err = NULL;
         int r = journal_save_snapshot(e->o->journal, &s, &err);
-        if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {   /* the disk is full: use the reserve */
+        if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) { /* the disk is full: use the reserve */
             log_warn("journal: %s; using the space kept in reserve", error_message(err));
             error_free(TAKE_PTR(err));
             r = journal_save_snapshot(e->o->journal, &s, &err);
@@ -118,8 +123,11 @@ static void set_str(char **dst, const char *src)
 
 static struct iface_target target_of(const struct member *m)
 {
-    return (struct iface_target){ .component_type = m->component_type, .id = m->id, .interface = m->interface,
-                                  .args = &m->args, .legacy = m->legacy };
+    return (struct iface_target){ .component_type = m->component_type,
+                                  .id = m->id,
+                                  .interface = m->interface,
+                                  .args = &m->args,
+                                  .legacy = m->legacy };
 }
 
 static char *read_boot_id(void)
@@ -159,7 +167,11 @@ static void on_download_progress(void *ctx, uint64_t bytes)
     struct download_progress *p = ctx;
     if (!p->e->o->on_event)
         return;
-    struct engine_event ev = { .kind = EV_PROGRESS, .d = p->e->d, .m = p->m, .state = "Download", .bytes = bytes,
+    struct engine_event ev = { .kind = EV_PROGRESS,
+                               .d = p->e->d,
+                               .m = p->m,
+                               .state = "Download",
+                               .bytes = bytes,
                                .total = p->m->artifact_size };
     p->e->o->on_event(p->e->o->event_ctx, &ev);
 }
@@ -177,8 +189,8 @@ static int read_header(struct engine *e, const struct member *m, struct artifact
     for (;;) {
         bool part = head_len < m->artifact_size;
         _cleanup_error_ struct error *why = NULL;
-        _cleanup_repo_reader_ struct repo_reader *rr =
-            repo_reader_open(&e->fetch, e->cache, &ref, part ? head_len : m->artifact_size, &why);
+        _cleanup_repo_reader_ struct repo_reader *rr = repo_reader_open(&e->fetch, e->cache, &ref,
+                                                                        part ? head_len : m->artifact_size, &why);
         if (!rr)
             return error_propagate(err, TAKE_PTR(why));
         if (artifact_read_header(repo_reader_source(rr), e->o->keys, info, &why) == 0)
@@ -279,8 +291,7 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
     if (def->kind != SK_WORKDIR && workdir_check(wd, 3, err) != 0)
         return error_prefix(err, "%s", step_name(def)); /* no Interface runs through a symlink */
     switch (def->kind) {
-    case SK_WORKDIR:
-        return make_workdir(e, m, wd, err);
+    case SK_WORKDIR: return make_workdir(e, m, wd, err);
     case SK_QUERY: {
         enum answer a;
         if (iface_query_answer(&e->env, &t, step_name(def), wd, def->automatic, (enum answer)def->dflt, &a, err) != 0)
@@ -288,12 +299,9 @@ static int call(struct engine *e, const struct step_def *def, struct member *m, 
         *answer = (int)a;
         return 0;
     }
-    case SK_DOWNLOAD:
-        return download(e, m, &t, wd, err);
-    case SK_STATE:
-        return state_call(e, def, m, &t, wd, err);
-    default:
-        return error_set(err, 0, "internal: not a call");
+    case SK_DOWNLOAD: return download(e, m, &t, wd, err);
+    case SK_STATE: return state_call(e, def, m, &t, wd, err);
+    default: return error_set(err, 0, "internal: not a call");
     }
 }
 
@@ -592,8 +600,9 @@ int engine_begin_rollback(struct deployment *d, const char *reason, struct error
     _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
     if (d->cursor > program_cleanup_start(&p))
-        return error_set(err, 0, "the deployment already succeeded and is cleaning up; run 'mender-orchestrator "
-                                 "resume' to finish it");
+        return error_set(err, 0,
+                         "the deployment already succeeded and is cleaning up; run 'mender-orchestrator "
+                         "resume' to finish it");
     d->rollback_top = highest_touched_group(d, &p);
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
@@ -636,7 +645,6 @@ const char *engine_phase_name(const struct deployment *d)
     return p.steps[d->cursor].def->state == ST_ARTIFACT_COMMIT ? "commit" : "install";
 }
 
-
 static void loop_guard(struct engine *e)
 {
     struct deployment *d = e->d;
@@ -661,7 +669,7 @@ static void loop_guard(struct engine *e)
     d->resume_seq = d->seq;
 }
 
-/* End of a deployment: cached Artifacts it did not use go (orchestrator.md §10.3). */
+/* End of a deployment: cached Artifacts it did not use go (docs/repository.md). */
 static void prune_cache(struct engine *e)
 {
     _cleanup_(strv_free) struct strv keep = { 0 };
@@ -683,9 +691,7 @@ static enum engine_outcome finish(struct engine *e)
     }
     prune_cache(e);
     switch (d->status) {
-    case DEP_SUCCESS:
-        log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name);
-        return ENGINE_DONE;
+    case DEP_SUCCESS: log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name); return ENGINE_DONE;
     case DEP_INCONSISTENT:
         log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
                   d->failure ? d->failure : "a rollback step failed");
@@ -756,7 +762,8 @@ enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d
     struct engine e = { .o = o, .d = d };
     pthread_mutex_init(&e.lock, NULL);
     pthread_cond_init(&e.saved, NULL);
-    e.env = (struct iface_env){ .data_dir = o->cfg->data_dir, .datastore = o->cfg->datastore_dir,
+    e.env = (struct iface_env){ .data_dir = o->cfg->data_dir,
+                                .datastore = o->cfg->datastore_dir,
                                 .timeout_seconds = (double)o->cfg->interface_timeout_seconds };
     program_build(d, &e.prog);
     fetch_opts_from_config(o->cfg, &e.fetch);

@@ -1,4 +1,4 @@
-/* The System-wide state machine (orchestrator.md §6): one table-driven program for the
+/* The System-wide state machine (docs/state-machine.md): one table-driven program for the
  * forward path and one for the rollback path, run group by group with a barrier per
  * state, every transition saved to the journal before it is acted on. */
 #ifndef MO_ENGINE_H
@@ -21,11 +21,11 @@ enum engine_event_kind { EV_STEP, EV_CALL_START, EV_CALL_END, EV_PROGRESS, EV_RE
 struct engine_event {
     enum engine_event_kind kind;
     const struct deployment *d;
-    const struct member *m;  /* NULL for deployment-level events */
-    const char *state;       /* state, query or step name */
-    int group_order;         /* order of the group, 0 if none */
-    int rc;                  /* EV_CALL_END: 0 ok */
-    uint64_t bytes, total;   /* EV_PROGRESS */
+    const struct member *m; /* NULL for deployment-level events */
+    const char *state;      /* state, query or step name */
+    int group_order;        /* order of the group, 0 if none */
+    int rc;                 /* EV_CALL_END: 0 ok */
+    uint64_t bytes, total;  /* EV_PROGRESS */
 };
 
 typedef void (*engine_event_fn)(void *ctx, const struct engine_event *ev);
@@ -38,7 +38,7 @@ struct engine_opts {
     const struct config *cfg;
     struct journal *journal;
     const struct artifact_keys *keys;
-    unsigned stop_before;         /* a set of enum stop_point */
+    unsigned stop_before; /* a set of enum stop_point */
     bool exit_on_reboot;
     enum engine_command command;
     engine_event_fn on_event;
@@ -48,14 +48,14 @@ struct engine_opts {
 /* How a run of the engine ended. Every outcome is logged by the engine; what it means
  * for the user (an exit code) is the caller's to decide. */
 enum engine_outcome {
-    ENGINE_DONE,              /* the success path ended: the Manifest is installed */
-    ENGINE_STOPPED,           /* stopped at a requested stop point of the success path */
-    ENGINE_REBOOT_REQUIRED,   /* a System-device reboot is due (exit_on_reboot) */
-    ENGINE_ROLLED_BACK,       /* the rollback path ended, the System consistent */
-    ENGINE_STOPPED_ROLLBACK,  /* stopped at a requested stop point of the rollback path, consistent */
-    ENGINE_INCONSISTENT,      /* on the rollback path (ended or stopped), and the System may be inconsistent */
-    ENGINE_JOURNAL_FAILED,    /* interrupted: the journal cannot be written; the System may be half-updated */
-    ENGINE_UNRECORDED,        /* ended, but its end could not be written to the journal */
+    ENGINE_DONE,             /* the success path ended: the Manifest is installed */
+    ENGINE_STOPPED,          /* stopped at a requested stop point of the success path */
+    ENGINE_REBOOT_REQUIRED,  /* a System-device reboot is due (exit_on_reboot) */
+    ENGINE_ROLLED_BACK,      /* the rollback path ended, the System consistent */
+    ENGINE_STOPPED_ROLLBACK, /* stopped at a requested stop point of the rollback path, consistent */
+    ENGINE_INCONSISTENT,     /* on the rollback path (ended or stopped), and the System may be inconsistent */
+    ENGINE_JOURNAL_FAILED,   /* interrupted: the journal cannot be written; the System may be half-updated */
+    ENGINE_UNRECORDED,       /* ended, but its end could not be written to the journal */
 };
 
 /* Runs d from its saved position until it ends, stops, or needs a reboot. */
@@ -65,7 +65,7 @@ MO_MUST_CHECK enum engine_outcome engine_run(const struct engine_opts *o, struct
  * with a reason in err when it cannot: the success path already started Cleanup. */
 MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err);
 
-/* Parks a deployment whose preparation failed before Cleanup (orchestrator.md §6.1), as
+/* Parks a deployment whose preparation failed before Cleanup (docs/state-machine.md), as
  * a first-group Download failure would be: rollback path, nothing to roll back. */
 void engine_park_failed(struct deployment *d, const char *reason);
 

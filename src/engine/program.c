@@ -19,10 +19,7 @@ static bool reboot_yes(const struct member *m) { return m->needs_reboot == ANSWE
 static bool reboot_automatic(const struct member *m) { return m->needs_reboot == ANSWER_AUTOMATIC; }
 static bool rebooted(const struct member *m) { return reboot_yes(m) || reboot_automatic(m); }
 static bool touched(const struct member *m) { return m->touched; }
-static bool can_roll_back(const struct member *m)
-{
-    return m->install_started && m->supports_rollback == ANSWER_YES;
-}
+static bool can_roll_back(const struct member *m) { return m->install_started && m->supports_rollback == ANSWER_YES; }
 static bool rolled_back(const struct member *m) { return m->rollback_ok; }
 static bool rb_pending(const struct member *m)
 {
@@ -67,55 +64,120 @@ const char *state_name(enum state_id s)
 
 /* ---- the table ------------------------------------------------------------------------ */
 
-/* Forward path, per group (§6.2; interruptions §6.6). */
+/* Forward path, per group (docs/state-machine.md: the forward program, interruptions). */
 static const struct step_def forward_group[] = {
     { .state = ST_DOWNLOAD, .kind = SK_WORKDIR, .applies = all, .interrupted = INT_RERUN, .failure = FAIL_ROLLBACK },
-    { .state = ST_NEEDS_UNPACKED_ARTIFACT, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
-      .failure = FAIL_ROLLBACK, .dflt = ANSWER_YES, .answer_offset = ANSWER_AT(needs_unpacked) },
-    { .state = ST_PROVIDE_PAYLOAD_FILE_SIZES, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
-      .failure = FAIL_ROLLBACK, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(provide_sizes) },
+    { .state = ST_NEEDS_UNPACKED_ARTIFACT,
+      .kind = SK_QUERY,
+      .applies = all,
+      .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK,
+      .dflt = ANSWER_YES,
+      .answer_offset = ANSWER_AT(needs_unpacked) },
+    { .state = ST_PROVIDE_PAYLOAD_FILE_SIZES,
+      .kind = SK_QUERY,
+      .applies = all,
+      .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK,
+      .dflt = ANSWER_NO,
+      .answer_offset = ANSWER_AT(provide_sizes) },
     { .state = ST_DOWNLOAD, .kind = SK_DOWNLOAD, .applies = all, .interrupted = INT_FAIL, .failure = FAIL_ROLLBACK },
-    { .state = ST_SUPPORTS_ROLLBACK, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN, .failure = FAIL_LOG,
-      .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(supports_rollback) },
-    { .state = ST_ARTIFACT_INSTALL, .kind = SK_STATE, .applies = all, .interrupted = INT_FAIL,
+    { .state = ST_SUPPORTS_ROLLBACK,
+      .kind = SK_QUERY,
+      .applies = all,
+      .interrupted = INT_RERUN,
+      .failure = FAIL_LOG,
+      .dflt = ANSWER_NO,
+      .answer_offset = ANSWER_AT(supports_rollback) },
+    { .state = ST_ARTIFACT_INSTALL,
+      .kind = SK_STATE,
+      .applies = all,
+      .interrupted = INT_FAIL,
       .failure = FAIL_ROLLBACK },
-    { .state = ST_NEEDS_ARTIFACT_REBOOT, .kind = SK_QUERY, .applies = all, .interrupted = INT_RERUN,
-      .failure = FAIL_ROLLBACK, .automatic = true, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(needs_reboot) },
-    { .state = ST_ARTIFACT_REBOOT, .kind = SK_STATE, .applies = reboot_yes, .interrupted = INT_DONE,
+    { .state = ST_NEEDS_ARTIFACT_REBOOT,
+      .kind = SK_QUERY,
+      .applies = all,
+      .interrupted = INT_RERUN,
+      .failure = FAIL_ROLLBACK,
+      .automatic = true,
+      .dflt = ANSWER_NO,
+      .answer_offset = ANSWER_AT(needs_reboot) },
+    { .state = ST_ARTIFACT_REBOOT,
+      .kind = SK_STATE,
+      .applies = reboot_yes,
+      .interrupted = INT_DONE,
       .failure = FAIL_ROLLBACK },
-    { .state = ST_SYSTEM_REBOOT, .kind = SK_SYSTEM_REBOOT, .applies = reboot_automatic, .interrupted = INT_DONE,
+    { .state = ST_SYSTEM_REBOOT,
+      .kind = SK_SYSTEM_REBOOT,
+      .applies = reboot_automatic,
+      .interrupted = INT_DONE,
       .failure = FAIL_ROLLBACK },
-    { .state = ST_ARTIFACT_VERIFY_REBOOT, .kind = SK_STATE, .applies = rebooted, .interrupted = INT_FAIL,
+    { .state = ST_ARTIFACT_VERIFY_REBOOT,
+      .kind = SK_STATE,
+      .applies = rebooted,
+      .interrupted = INT_FAIL,
       .failure = FAIL_ROLLBACK },
 };
 
-static const struct step_def stop_commit = { .state = ST_ARTIFACT_COMMIT, .kind = SK_STOP, .interrupted = INT_DONE,
-                                             .failure = FAIL_LOG, .stop = STOP_ARTIFACT_COMMIT };
-static const struct step_def commit = { .state = ST_ARTIFACT_COMMIT, .kind = SK_STATE, .applies = all,
-                                        .interrupted = INT_FAIL, .failure = FAIL_ROLLBACK };
-static const struct step_def stop_cleanup = { .state = ST_CLEANUP, .kind = SK_STOP, .interrupted = INT_DONE,
-                                              .failure = FAIL_LOG, .stop = STOP_CLEANUP };
-static const struct step_def cleanup = { .state = ST_CLEANUP, .kind = SK_STATE, .applies = touched,
-                                         .interrupted = INT_RERUN, .failure = FAIL_LOG };
-static const struct step_def stop_rollback = { .state = ST_ARTIFACT_ROLLBACK, .kind = SK_STOP,
-                                               .interrupted = INT_DONE, .failure = FAIL_LOG,
+static const struct step_def stop_commit = { .state = ST_ARTIFACT_COMMIT,
+                                             .kind = SK_STOP,
+                                             .interrupted = INT_DONE,
+                                             .failure = FAIL_LOG,
+                                             .stop = STOP_ARTIFACT_COMMIT };
+static const struct step_def commit = {
+    .state = ST_ARTIFACT_COMMIT, .kind = SK_STATE, .applies = all, .interrupted = INT_FAIL, .failure = FAIL_ROLLBACK
+};
+static const struct step_def stop_cleanup = {
+    .state = ST_CLEANUP, .kind = SK_STOP, .interrupted = INT_DONE, .failure = FAIL_LOG, .stop = STOP_CLEANUP
+};
+static const struct step_def cleanup = {
+    .state = ST_CLEANUP, .kind = SK_STATE, .applies = touched, .interrupted = INT_RERUN, .failure = FAIL_LOG
+};
+static const struct step_def stop_rollback = { .state = ST_ARTIFACT_ROLLBACK,
+                                               .kind = SK_STOP,
+                                               .interrupted = INT_DONE,
+                                               .failure = FAIL_LOG,
                                                .stop = STOP_ARTIFACT_ROLLBACK };
 
-/* Rollback path, per group, highest first (§6.4 step 2). */
+/* Rollback path, per group, highest first (docs/state-machine.md). */
 static const struct step_def rollback_group[] = {
-    { .state = ST_ARTIFACT_ROLLBACK, .kind = SK_STATE, .applies = can_roll_back, .interrupted = INT_RERUN,
+    { .state = ST_ARTIFACT_ROLLBACK,
+      .kind = SK_STATE,
+      .applies = can_roll_back,
+      .interrupted = INT_RERUN,
       .failure = FAIL_INCONSISTENT },
-    { .state = ST_NEEDS_ARTIFACT_REBOOT, .kind = SK_QUERY, .applies = rolled_back, .interrupted = INT_RERUN,
-      .failure = FAIL_INCONSISTENT, .automatic = true, .dflt = ANSWER_NO, .answer_offset = ANSWER_AT(rollback_reboot) },
-    { .state = ST_ARTIFACT_ROLLBACK_REBOOT, .kind = SK_STATE, .applies = rb_reboot_yes, .interrupted = INT_DONE,
+    { .state = ST_NEEDS_ARTIFACT_REBOOT,
+      .kind = SK_QUERY,
+      .applies = rolled_back,
+      .interrupted = INT_RERUN,
+      .failure = FAIL_INCONSISTENT,
+      .automatic = true,
+      .dflt = ANSWER_NO,
+      .answer_offset = ANSWER_AT(rollback_reboot) },
+    { .state = ST_ARTIFACT_ROLLBACK_REBOOT,
+      .kind = SK_STATE,
+      .applies = rb_reboot_yes,
+      .interrupted = INT_DONE,
       .failure = FAIL_LOG },
-    { .state = ST_SYSTEM_REBOOT, .kind = SK_SYSTEM_REBOOT, .applies = rb_reboot_automatic, .interrupted = INT_DONE,
+    { .state = ST_SYSTEM_REBOOT,
+      .kind = SK_SYSTEM_REBOOT,
+      .applies = rb_reboot_automatic,
+      .interrupted = INT_DONE,
       .failure = FAIL_LOG },
-    { .state = ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT, .kind = SK_STATE, .applies = rb_pending, .interrupted = INT_RERUN,
+    { .state = ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT,
+      .kind = SK_STATE,
+      .applies = rb_pending,
+      .interrupted = INT_RERUN,
       .failure = FAIL_LOG },
-    { .state = ST_ROLLBACK_REBOOT_RETRY, .kind = SK_RB_RETRY, .applies = rb_pending, .interrupted = INT_RERUN,
+    { .state = ST_ROLLBACK_REBOOT_RETRY,
+      .kind = SK_RB_RETRY,
+      .applies = rb_pending,
+      .interrupted = INT_RERUN,
       .failure = FAIL_INCONSISTENT },
-    { .state = ST_ARTIFACT_FAILURE, .kind = SK_STATE, .applies = install_started, .interrupted = INT_RERUN,
+    { .state = ST_ARTIFACT_FAILURE,
+      .kind = SK_STATE,
+      .applies = install_started,
+      .interrupted = INT_RERUN,
       .failure = FAIL_INCONSISTENT },
 };
 
@@ -151,7 +213,7 @@ void program_build(const struct deployment *d, struct program *p)
         for (int g = 0; g < ng; g++)
             push(p, &commit, g);
     } else if (d->rollback_top >= 0) {
-        /* Only when some ArtifactInstall started; else straight to Cleanup (§6.4 step 1). */
+        /* Only when some ArtifactInstall started; else straight to Cleanup (docs/state-machine.md). */
         push(p, &stop_rollback, -1);
         for (int g = d->rollback_top; g >= 0; g--)
             push_group_steps(p, rollback_group, N_ELEMS(rollback_group), g);

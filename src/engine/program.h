@@ -1,5 +1,5 @@
 /* The programs the engine walks: the forward path and the rollback path, each a list
- * of steps built from one table of step kinds (orchestrator.md §6.2, §6.4, §6.6). */
+ * of steps built from one table of step kinds (docs/state-machine.md). */
 #ifndef MO_PROGRAM_H
 #define MO_PROGRAM_H
 
@@ -45,13 +45,13 @@ enum stop_point {
 unsigned stop_point_from_name(const char *name);
 
 enum step_kind {
-    SK_WORKDIR,        /* fresh work dir with the verified header (no call) */
-    SK_QUERY,          /* an install-phase query; the answer is stored */
-    SK_DOWNLOAD,       /* Download / DownloadWithFileSizes with the streams */
-    SK_STATE,          /* a state call */
-    SK_SYSTEM_REBOOT,  /* one System-device reboot for the group */
-    SK_RB_RETRY,       /* rollback reboot verified? else go back for another attempt */
-    SK_STOP,           /* a --stop-before point */
+    SK_WORKDIR,       /* fresh work dir with the verified header (no call) */
+    SK_QUERY,         /* an install-phase query; the answer is stored */
+    SK_DOWNLOAD,      /* Download / DownloadWithFileSizes with the streams */
+    SK_STATE,         /* a state call */
+    SK_SYSTEM_REBOOT, /* one System-device reboot for the group */
+    SK_RB_RETRY,      /* rollback reboot verified? else go back for another attempt */
+    SK_STOP,          /* a --stop-before point */
 };
 
 /* What an interrupted call (started, no result in the journal) means on resume. */
@@ -59,15 +59,15 @@ enum on_interrupt { INT_RERUN, INT_FAIL, INT_DONE };
 
 /* What a failed call means. */
 enum on_failure {
-    FAIL_ROLLBACK,      /* the deployment fails: whole-System rollback */
-    FAIL_LOG,           /* logged, nothing else */
-    FAIL_INCONSISTENT,  /* logged, and the System may be inconsistent */
+    FAIL_ROLLBACK,     /* the deployment fails: whole-System rollback */
+    FAIL_LOG,          /* logged, nothing else */
+    FAIL_INCONSISTENT, /* logged, and the System may be inconsistent */
 };
 
 struct member;
 
 struct step_def {
-    enum state_id state;     /* the state or query called; a stop point: the state it stops before */
+    enum state_id state; /* the state or query called; a stop point: the state it stops before */
     enum step_kind kind;
     /* which members of the group the step calls (NULL for stop points) */
     bool (*applies)(const struct member *m);
@@ -76,25 +76,22 @@ struct step_def {
     /* queries: allows Automatic; the default for empty output; stored where */
     bool automatic;
     int dflt;
-    size_t answer_offset;    /* offsetof(struct member, ...) */
-    enum stop_point stop;    /* SK_STOP: which point */
+    size_t answer_offset; /* offsetof(struct member, ...) */
+    enum stop_point stop; /* SK_STOP: which point */
 };
 
 /* The name of the state or query a step calls (of the state a stop point is before). */
-static inline const char *step_name(const struct step_def *def)
-{
-    return state_name(def->state);
-}
+static inline const char *step_name(const struct step_def *def) { return state_name(def->state); }
 
 struct step {
     const struct step_def *def;
-    int group;               /* index into the deployment's groups; -1 for stop points */
+    int group; /* index into the deployment's groups; -1 for stop points */
 };
 
 struct program {
     struct step *steps;
     size_t n;
-    int *groups;             /* distinct orders of the selected members, ascending */
+    int *groups; /* distinct orders of the selected members, ascending */
     size_t ngroups;
 };
 

@@ -1,4 +1,4 @@
-/* Parsing Interface query answers exactly as interface-protocol.md §4 says. */
+/* Parsing Interface query answers exactly as docs/protocol.md says. */
 #ifndef MO_QUERY_H
 #define MO_QUERY_H
 

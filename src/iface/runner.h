@@ -1,4 +1,4 @@
-/* Calling Interfaces (interface-protocol.md §1–§4): where they are, their argv, state
+/* Calling Interfaces (docs/protocol.md): where they are, their argv, state
  * calls and queries. */
 #ifndef MO_RUNNER_H
 #define MO_RUNNER_H

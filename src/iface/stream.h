@@ -1,6 +1,6 @@
 /* Download: delivering an Artifact's payload to an Interface through the streams tree
  * (stream-next FIFO protocol) or, if the Interface never opens stream-next, into
- * files/ (interface-protocol.md §7). Every check of the Artifact runs on the bytes as
+ * files/ (docs/protocol.md). Every check of the Artifact runs on the bytes as
  * they pass; nothing is placed under a final name before its checksum matched. */
 #ifndef MO_STREAM_H
 #define MO_STREAM_H

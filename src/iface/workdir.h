@@ -1,5 +1,5 @@
-/* The File API work directory of one Component (interface-protocol.md §6), and the
- * scratch directory of queries made outside the install phase (§4.5). */
+/* The File API work directory of one Component (docs/protocol.md), and the
+ * scratch directory of queries made outside the install phase (docs/protocol.md). */
 #ifndef MO_WORKDIR_H
 #define MO_WORKDIR_H
 

@@ -1,4 +1,4 @@
-/* Configuration (orchestrator.md §9).
+/* Configuration (docs/configuration.md).
  *
  * Two JSON files are merged per top-level key: a key present in the main file
  * ({conf}/mender-orchestrator.conf) wins as a whole (nested objects are not
@@ -119,8 +119,8 @@ static int get_bool(struct diag_list *d, const char *file, const char *key, json
 }
 
 /* Integer in [min, max]. */
-static int get_int(struct diag_list *d, const char *file, const char *key, json_t *v, json_int_t min,
-                   json_int_t max, json_int_t *out)
+static int get_int(struct diag_list *d, const char *file, const char *key, json_t *v, json_int_t min, json_int_t max,
+                   json_int_t *out)
 {
     const char *what = min > 0 ? "a positive integer" : "a non-negative integer";
     if (!json_is_integer(v)) {
@@ -141,19 +141,17 @@ static int get_int(struct diag_list *d, const char *file, const char *key, json_
 }
 
 /* Array of non-empty strings into out (replacing it). */
-static int get_string_array(struct diag_list *d, const char *file, const char *key, json_t *v,
-                            struct strv *out)
+static int get_string_array(struct diag_list *d, const char *file, const char *key, json_t *v, struct strv *out)
 {
     if (!json_is_array(v)) {
         diag_error(d, file, 0, 0, "%s: expected an array of strings", key);
         return -1;
     }
-    struct strv l = {0};
+    struct strv l = { 0 };
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
-        if (!json_is_string(e) || !json_string_value(e)[0] ||
-            json_string_length(e) != strlen(json_string_value(e))) {
+        if (!json_is_string(e) || !json_string_value(e)[0] || json_string_length(e) != strlen(json_string_value(e))) {
             diag_error(d, file, 0, 0, "%s[%zu]: expected a non-empty string", key, i);
             strv_free(&l);
             return -1;
@@ -243,7 +241,7 @@ static void do_verify_key(struct config *cfg, struct diag_list *d, const char *f
 
 static void do_verify_keys(struct config *cfg, struct diag_list *d, const char *file, json_t *v)
 {
-    struct strv l = {0};
+    struct strv l = { 0 };
     if (get_string_array(d, file, "ArtifactVerifyKeys", v, &l) == 0 && l.n > 0) {
         strv_free(&cfg->verify_keys);
         cfg->verify_keys = l;
@@ -305,7 +303,7 @@ static void do_max_parallel(struct config *cfg, struct diag_list *d, const char 
 static void do_reboot_command(struct config *cfg, struct diag_list *d, const char *file, json_t *v)
 {
     if (json_is_string(v)) {
-        struct strv l = {0};
+        struct strv l = { 0 };
         const char *p = json_string_value(v);
         while (*p) {
             while (*p == ' ')
@@ -384,8 +382,8 @@ static void warn_unknown(struct diag_list *d, const char *file, json_t *root)
 }
 
 /* The value of a top-level key: main file first, then fallback. */
-static json_t *pick(json_t *main_root, const char *main_file, json_t *fb_root, const char *fb_file,
-                    const char *key, const char **file)
+static json_t *pick(json_t *main_root, const char *main_file, json_t *fb_root, const char *fb_file, const char *key,
+                    const char **file)
 {
     json_t *v;
     if (main_root && (v = json_object_get(main_root, key))) {
@@ -509,10 +507,12 @@ int config_load(struct config *cfg, const struct config_overrides *cli, struct d
     return load(cfg, cli, NULL, d);
 }
 
-int config_load_texts(struct config *cfg, const struct config_overrides *cli, const char *main_text,
-                      size_t main_len, const char *fallback_text, size_t fallback_len, struct diag_list *d)
+int config_load_texts(struct config *cfg, const struct config_overrides *cli, const char *main_text, size_t main_len,
+                      const char *fallback_text, size_t fallback_len, struct diag_list *d)
 {
-    struct config_texts t = { .main_text = main_text, .main_len = main_len, .fallback_text = fallback_text,
+    struct config_texts t = { .main_text = main_text,
+                              .main_len = main_len,
+                              .fallback_text = fallback_text,
                               .fallback_len = fallback_len };
     return load(cfg, cli, &t, d);
 }

@@ -1,4 +1,4 @@
-/* The legacy 2024 preview Manifest, kind: update_manifest (orchestrator.md §4.3). */
+/* The legacy 2024 preview Manifest, kind: update_manifest (docs/manifest.md). */
 #include "inputs/legacy.h"
 
 #include <stdlib.h>
@@ -22,12 +22,12 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
     size_t e0 = d->nerrors;
     struct component_def c = { 0 };
     yaml_map_check_keys(doc, item, known, d);
-    if (yaml_get_string(doc, item, path, "component_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.component_type,
-                        d) == 0 &&
+    if (yaml_get_string(doc, item, path, "component_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.component_type, d) ==
+            0 &&
         types && !yaml_map_find(types, c.component_type)) {
         char *q = yaml_quote(c.component_type);
-        yaml_diag_error(d, doc, yaml_map_get(item, "component_type"), "%s.component_type: %s: no entry in component_types",
-                        path, q);
+        yaml_diag_error(d, doc, yaml_map_get(item, "component_type"),
+                        "%s.component_type: %s: no entry in component_types", path, q);
         free(q);
     }
     yaml_get_string(doc, item, path, "id", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.id, d);
@@ -51,8 +51,8 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
          * named after the type, so the type must be a valid Interface name */
         char *q = yaml_quote(c.component_type);
         yaml_diag_error(d, doc, yaml_map_get(item, "component_type"),
-                        "%s.component_type: %s: invalid interface name (the Interface is named after the type)",
-                        path, q);
+                        "%s.component_type: %s: invalid interface name (the Interface is named after the type)", path,
+                        q);
         free(q);
     }
     free(path);
@@ -72,8 +72,8 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
 static void parse_components(const struct ydoc *doc, const struct ynode *map, const struct ynode *types,
                              struct manifest *m, struct diag_list *d)
 {
-    const struct ynode *seq =
-        yaml_get_node(doc, map, NULL, "components", YNODE_SEQUENCE, YAML_REQUIRED | YAML_NONEMPTY, NULL, NULL, d);
+    const struct ynode *seq = yaml_get_node(doc, map, NULL, "components", YNODE_SEQUENCE, YAML_REQUIRED | YAML_NONEMPTY,
+                                            NULL, NULL, d);
     for (size_t i = 0; seq && i < seq->nitems; i++)
         parse_component(doc, seq->items[i], i, types, m, d);
 }
@@ -88,7 +88,7 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
     manifest_parse_entries(doc, root, true, m, d);
     const struct ynode *types = yaml_map_get(root, "component_types");
     if (types && types->kind != YNODE_MAPPING)
-        types = NULL;   /* already reported; skip the per-component type check */
+        types = NULL; /* already reported; skip the per-component type check */
 
     const struct ypair *in_main = yaml_map_find(root, "components");
     size_t e0 = d->nerrors;
@@ -111,8 +111,8 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
             else if (in_comp)
                 parse_components(&cdoc, croot, types, m, d);
             else
-                yaml_diag_error(d, doc, root,
-                                "components: required field missing (in the Manifest or in %s)", components_path);
+                yaml_diag_error(d, doc, root, "components: required field missing (in the Manifest or in %s)",
+                                components_path);
         }
         yaml_doc_free(&cdoc);
     }

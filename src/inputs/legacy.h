@@ -1,4 +1,4 @@
-/* Private to src/inputs: the legacy 2024 update_manifest reader (orchestrator.md §4.3)
+/* Private to src/inputs: the legacy 2024 update_manifest reader (docs/manifest.md)
  * and the component_types parser it shares with the current format. */
 #ifndef MO_LEGACY_H
 #define MO_LEGACY_H

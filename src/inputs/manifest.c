@@ -50,8 +50,8 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
                         struct diag_list *d)
 {
     static const char *const known[] = { "artifact_name", "artifact_path", "update_strategy", NULL };
-    static const char *const known_legacy[] = { "artifact_name", "artifact_path", "update_strategy",
-                                                "update_interface", NULL };
+    static const char *const known_legacy[] = { "artifact_name", "artifact_path", "update_strategy", "update_interface",
+                                                NULL };
     static const char *const strategy_keys[] = { "order", NULL };
     const struct ynode *key = p->key, *v = p->value;
     if (key->kind != YNODE_SCALAR) {
@@ -84,8 +84,8 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
         yaml_diag_error(d, doc, key, "%s: needs artifact_path or artifact_name", path);
     bool err = false;
     char *spath = yaml_path_key(path, "update_strategy");
-    const struct ynode *strat =
-        yaml_get_node(doc, v, path, "update_strategy", YNODE_MAPPING, YAML_REQUIRED, NULL, &err, d);
+    const struct ynode *strat = yaml_get_node(doc, v, path, "update_strategy", YNODE_MAPPING, YAML_REQUIRED, NULL, &err,
+                                              d);
     if (strat) {
         long order = 0;
         yaml_map_check_keys(doc, strat, strategy_keys, d);
@@ -133,7 +133,7 @@ void manifest_parse_entries(const struct ydoc *doc, const struct ynode *root, bo
 
 static void parse_current(const struct ydoc *doc, const struct ynode *root, struct manifest *m, struct diag_list *d)
 {
-    static const char *const known[] = { "api_version", "kind", "name", "system_types_compatible",
+    static const char *const known[] = { "api_version",     "kind", "name", "system_types_compatible",
                                          "component_types", NULL };
     yaml_map_check_keys(doc, root, known, d);
     yaml_get_string(doc, root, NULL, "name", YAML_REQUIRED | YAML_NONEMPTY, NULL, &m->name, d);

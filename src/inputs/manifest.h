@@ -1,4 +1,4 @@
-/* Manifest 1.0 and the legacy 2024 update_manifest (orchestrator.md §4). */
+/* Manifest 1.0 and the legacy 2024 update_manifest (docs/manifest.md). */
 #ifndef MO_MANIFEST_H
 #define MO_MANIFEST_H
 
@@ -12,26 +12,26 @@ enum manifest_format { MANIFEST_CURRENT, MANIFEST_LEGACY };
 
 struct manifest_entry {
     char *component_type;
-    char *artifact_name;      /* NULL if absent */
-    char *artifact_path;      /* as written, NULL if absent */
-    char *artifact_abspath;   /* artifact_path resolved against the Manifest's directory */
-    int order;                /* 1..100 */
-    char *update_interface;   /* legacy only, NULL if absent */
-    int line, col;            /* of the component_types key */
+    char *artifact_name;    /* NULL if absent */
+    char *artifact_path;    /* as written, NULL if absent */
+    char *artifact_abspath; /* artifact_path resolved against the Manifest's directory */
+    int order;              /* 1..100 */
+    char *update_interface; /* legacy only, NULL if absent */
+    int line, col;          /* of the component_types key */
 };
 
 struct manifest {
     enum manifest_format format;
-    char *path;      /* as given */
-    char *dir;       /* absolute directory of the Manifest file */
-    char *name;      /* current: name; legacy: version */
-    struct strv system_types_compatible;   /* current format only */
+    char *path;                          /* as given */
+    char *dir;                           /* absolute directory of the Manifest file */
+    char *name;                          /* current: name; legacy: version */
+    struct strv system_types_compatible; /* current format only */
     struct manifest_entry *entries;
     size_t nentries;
     /* Legacy only: the components list (from the Manifest or --manifest-components). */
     struct component_def *components;
     size_t ncomponents;
-    char *text;      /* raw bytes of the Manifest file */
+    char *text; /* raw bytes of the Manifest file */
     size_t text_len;
     /* Positions for messages (0 when absent): the component_types and
      * system_types_compatible keys. */

@@ -13,12 +13,12 @@ int interface_name_valid(const char *name)
     size_t n = 0;
     for (const char *p = name; *p; p++, n++) {
         char c = *p;
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-';
         if (!ok)
             return 0;
     }
-    return n <= 255;   /* one path component (NAME_MAX) */
+    return n <= 255; /* one path component (NAME_MAX) */
 }
 
 void component_def_free(struct component_def *c)
@@ -83,11 +83,10 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
     t->components[t->ncomponents++] = c;
 }
 
-static void parse_components(const struct ydoc *doc, const struct ynode *map, struct topology *t,
-                             struct diag_list *d)
+static void parse_components(const struct ydoc *doc, const struct ynode *map, struct topology *t, struct diag_list *d)
 {
-    const struct ynode *seq =
-        yaml_get_node(doc, map, NULL, "components", YNODE_SEQUENCE, YAML_REQUIRED | YAML_NONEMPTY, NULL, NULL, d);
+    const struct ynode *seq = yaml_get_node(doc, map, NULL, "components", YNODE_SEQUENCE, YAML_REQUIRED | YAML_NONEMPTY,
+                                            NULL, NULL, d);
     if (!seq)
         return;
     for (size_t i = 0; i < seq->nitems; i++)
@@ -119,8 +118,7 @@ int topology_load_input(const struct yaml_input *file, const struct yaml_input *
         yaml_expect_string(&doc, root, NULL, "kind", YAML_REQUIRED, "topology", d);
         yaml_get_string(&doc, root, NULL, "system_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &out->system_type, d);
     }
-    if (components && yaml_load_input(components, &cdoc, d) == 0 &&
-        (croot = yaml_root_mapping(&cdoc, d))) {
+    if (components && yaml_load_input(components, &cdoc, d) == 0 && (croot = yaml_root_mapping(&cdoc, d))) {
         /* Only `components:` belongs here; api_version and kind are tolerated
          * but must match the main file's when given. */
         yaml_map_check_keys(&cdoc, croot, comp_keys, d);

@@ -1,4 +1,4 @@
-/* Topology 1.0 (orchestrator.md §3): the Components of the System and their Interfaces. */
+/* Topology 1.0 (docs/manifest.md): the Components of the System and their Interfaces. */
 #ifndef MO_TOPOLOGY_H
 #define MO_TOPOLOGY_H
 
@@ -10,23 +10,23 @@
 /* One Component as listed in a Topology (or, for a legacy Manifest, in its components list). */
 struct component_def {
     char *component_type;
-    char *interface;   /* explicit or defaulted to component_type (legacy: update_interface) */
-    struct strv args;  /* interface_args (legacy: args), YAML text of each scalar */
-    char *id;          /* legacy Manifests only; NULL in the current format (Identity decides) */
-    char *file;        /* file and position of the list item, for messages */
+    char *interface;  /* explicit or defaulted to component_type (legacy: update_interface) */
+    struct strv args; /* interface_args (legacy: args), YAML text of each scalar */
+    char *id;         /* legacy Manifests only; NULL in the current format (Identity decides) */
+    char *file;       /* file and position of the list item, for messages */
     int line, col;
 };
 
 struct topology {
-    char *path;             /* main file as given */
-    char *components_path;  /* separate components file, or NULL */
+    char *path;            /* main file as given */
+    char *components_path; /* separate components file, or NULL */
     char *system_type;
     struct component_def *components;
     size_t ncomponents;
 };
 
 /* Reads and validates the Topology at path; components_path (may be NULL) names the
- * separate components file (§3.3). Errors and warnings go to d. Returns 0 when no
+ * separate components file (docs/manifest.md). Errors and warnings go to d. Returns 0 when no
  * error was found, -1 otherwise (out is then freed). */
 int topology_load(const char *path, const char *components_path, struct topology *out, struct diag_list *d);
 /* The same from inputs that may be held in memory (see struct yaml_input);

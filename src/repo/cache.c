@@ -18,11 +18,11 @@
 
 struct repo_cache {
     char *dir;
-    uint64_t max;                 /* 0 = unlimited */
+    uint64_t max; /* 0 = unlimited */
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    struct strv writing;          /* SHA-256 of entries a thread of ours writes */
-    struct strv reading;          /* one element per reader of a complete entry */
+    struct strv writing; /* SHA-256 of entries a thread of ours writes */
+    struct strv reading; /* one element per reader of a complete entry */
 };
 
 struct repo_cache *repo_cache_open(const struct config *cfg)
@@ -32,7 +32,8 @@ struct repo_cache *repo_cache_open(const struct config *cfg)
     struct stat st;
     if (stat(cfg->cache_path, &st) != 0 || !S_ISDIR(st.st_mode)) {
         log_warn("ArtifactsCache.Path %s: %s; Artifacts are streamed uncached (the directory is never created "
-                 "by us: create it to use the cache)", cfg->cache_path, errno ? strerror(errno) : "not a directory");
+                 "by us: create it to use the cache)",
+                 cfg->cache_path, errno ? strerror(errno) : "not a directory");
         return NULL;
     }
     struct repo_cache *c = xcalloc(1, sizeof(*c));
@@ -132,7 +133,8 @@ static bool make_room(struct repo_cache *c, const char *sha, uint64_t size, uint
 {
     if (c->max && size > c->max) {
         log_warn("Artifact cache: the Artifact %.12s… (%llu bytes) is larger than ArtifactsCache.MaxSizeBytes "
-                 "(%llu); streaming it uncached", sha, (unsigned long long)size, (unsigned long long)c->max);
+                 "(%llu); streaming it uncached",
+                 sha, (unsigned long long)size, (unsigned long long)c->max);
         return false;
     }
     struct entry *v;
@@ -154,7 +156,8 @@ static bool make_room(struct repo_cache *c, const char *sha, uint64_t size, uint
     free_entries(v, n);
     if (c->max && total + need > c->max) {
         log_warn("Artifact cache: no room for the Artifact %.12s… within MaxSizeBytes (the rest is in use); "
-                 "streaming it uncached", sha);
+                 "streaming it uncached",
+                 sha);
         return false;
     }
     struct statvfs vfs;

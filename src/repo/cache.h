@@ -1,4 +1,4 @@
-/* The Artifacts cache (orchestrator.md §10.3): repository files kept as
+/* The Artifacts cache (docs/repository.md): repository files kept as
  * {cache}/<sha256> (complete and verified) or {cache}/<sha256>.tmp (being written, or
  * a partial download to continue with a Range request). One copy per file is shared by
  * all Components of a deployment; the first writes it while its Interface streams it,
@@ -25,10 +25,10 @@ enum cache_use { CACHE_NONE, CACHE_HIT, CACHE_WRITE };
 struct cache_slot {
     enum cache_use use;
     char sha256[65];
-    char *path;       /* HIT: the complete entry */
-    int fd;           /* WRITE: appends to <sha256>.tmp */
-    int prefix_fd;    /* WRITE: reads the bytes already in <sha256>.tmp (or -1) */
-    uint64_t prefix;  /* WRITE: how many */
+    char *path;      /* HIT: the complete entry */
+    int fd;          /* WRITE: appends to <sha256>.tmp */
+    int prefix_fd;   /* WRITE: reads the bytes already in <sha256>.tmp (or -1) */
+    uint64_t prefix; /* WRITE: how many */
 };
 
 /* How to get the file of this SHA-256 and size. Waits while another thread of this

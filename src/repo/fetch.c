@@ -115,7 +115,7 @@ static CURL *new_handle(const struct fetch_opts *o, const char *url, char *curl_
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "mender-orchestrator/" MO_VERSION);
     /* libcurl reads only the lower-case http_proxy (a CGI precaution); we are no CGI
-     * program, and orchestrator.md §9 names HTTP_PROXY */
+     * program, and docs/configuration.md names HTTP_PROXY */
     const char *hp = getenv("HTTP_PROXY");
     if (strncmp(url, "http://", 7) == 0 && !getenv("http_proxy") && hp && *hp)
         curl_easy_setopt(c, CURLOPT_PROXY, hp);
@@ -158,10 +158,8 @@ static bool describe(CURL *c, CURLcode rc, const char *curl_err, const char *url
     case CURLE_GOT_NOTHING:
     case CURLE_RANGE_ERROR:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    default:
-        return false;
+    case CURLE_HTTP2_STREAM: return true;
+    default: return false;
     }
 }
 
@@ -221,8 +219,7 @@ static int get_once(const struct fetch_opts *o, const char *url, size_t max, cha
     return -1;
 }
 
-int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len,
-                 struct error **err)
+int fetch_buffer(const struct fetch_opts *o, const char *url, size_t max, char **out, size_t *len, struct error **err)
 {
     assert(o && url && out && len);
     long backoff = o->backoff_ms;
@@ -261,7 +258,7 @@ struct fetch_stream {
     bool mismatch;
     bool reader_gone;
     int rc;
-    struct error *err;      /* the transfer's failure (written by the thread; read after the join) */
+    struct error *err; /* the transfer's failure (written by the thread; read after the join) */
 };
 
 /* The transfer's failure, replacing an earlier one. */
@@ -295,8 +292,7 @@ static int deliver(struct fetch_stream *s, const char *p, size_t n, bool tee)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0) {
-                log_warn("Artifact cache: cannot write: %s; going on without caching this Artifact",
-                         strerror(errno));
+                log_warn("Artifact cache: cannot write: %s; going on without caching this Artifact", strerror(errno));
                 s->tee_ok = false;
                 break;
             }
@@ -344,13 +340,11 @@ static size_t stream_header(char *ptr, size_t size, size_t nmemb, void *ud)
         const char *sp = memchr(ptr, ' ', len);
         s->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     }
-    if (s->size && (s->status == 200 || s->status == 206) && len > 15 &&
-        strncasecmp(ptr, "Content-Length:", 15) == 0) {
+    if (s->size && (s->status == 200 || s->status == 206) && len > 15 && strncasecmp(ptr, "Content-Length:", 15) == 0) {
         unsigned long long cl = strtoull(ptr + 15, NULL, 10);
         uint64_t want = s->size - s->attempt_start;
         if (s->discard == 0 && cl != want) {
-            set_err(s, "%s: the server announces %llu bytes, the index %llu", s->url, cl,
-                    (unsigned long long)want);
+            set_err(s, "%s: the server announces %llu bytes, the index %llu", s->url, cl, (unsigned long long)want);
             s->mismatch = true;
             return 0;
         }
@@ -390,8 +384,7 @@ static CURLcode stream_attempt(struct fetch_stream *s, CURL *c, bool no_range)
     s->status = 0;
     char range[64];
     if (s->first_bytes && !no_range) {
-        snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got,
-                 (unsigned long long)s->first_bytes - 1);
+        snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)s->got, (unsigned long long)s->first_bytes - 1);
         curl_easy_setopt(c, CURLOPT_RANGE, range);
         s->attempt_start = s->got;
     } else if (s->got && !no_range) {

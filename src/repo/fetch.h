@@ -1,4 +1,4 @@
-/* HTTP(S) downloads with libcurl (orchestrator.md §10.2): TLS always verified
+/* HTTP(S) downloads with libcurl (docs/repository.md): TLS always verified
  * (ServerCertificate adds a trusted CA to the system's), HttpsClient client
  * certificates, proxy variables (libcurl's own handling), connect and low-speed
  * timeouts, and broken transfers retried with backoff, continued by Range requests. */
@@ -14,13 +14,13 @@
 #include "util/error.h"
 
 struct fetch_opts {
-    const char *server_ca;      /* ServerCertificate: PEM file of extra trusted certificates */
-    const char *client_cert;    /* HttpsClient.Certificate */
-    const char *client_key;     /* HttpsClient.Key (file, or a pkcs11: URI) */
-    long connect_timeout;       /* seconds */
-    long low_speed_time;        /* seconds below 1 byte/s before a transfer counts as broken */
-    int retries;                /* after the first attempt */
-    long backoff_ms;            /* first pause between attempts; doubles */
+    const char *server_ca;   /* ServerCertificate: PEM file of extra trusted certificates */
+    const char *client_cert; /* HttpsClient.Certificate */
+    const char *client_key;  /* HttpsClient.Key (file, or a pkcs11: URI) */
+    long connect_timeout;    /* seconds */
+    long low_speed_time;     /* seconds below 1 byte/s before a transfer counts as broken */
+    int retries;             /* after the first attempt */
+    long backoff_ms;         /* first pause between attempts; doubles */
 };
 
 /* Settings from the configuration (timeouts: MO_TEST_FETCH_* in test builds). */
@@ -38,12 +38,12 @@ struct fetch_stream;
 
 struct fetch_stream_args {
     const char *url;
-    uint64_t size;               /* expected file size (index); 0 = unknown, not checked */
-    const char *sha256;          /* expected hex SHA-256 (index); NULL = not checked */
-    int prefix_fd;               /* -1, or a file holding the first bytes (a partial cache entry):
+    uint64_t size;        /* expected file size (index); 0 = unknown, not checked */
+    const char *sha256;   /* expected hex SHA-256 (index); NULL = not checked */
+    int prefix_fd;        /* -1, or a file holding the first bytes (a partial cache entry):
                                   * they are read first and the transfer starts after them */
-    int tee_fd;                  /* -1, or where every byte is appended (the cache entry) */
-    uint64_t first_bytes;        /* >0: only the file's first bytes are wanted (a Range request;
+    int tee_fd;           /* -1, or where every byte is appended (the cache entry) */
+    uint64_t first_bytes; /* >0: only the file's first bytes are wanted (a Range request;
                                   * a server without ranges sends everything) */
 };
 

@@ -1,4 +1,4 @@
-/* The Artifact repository's index.json (orchestrator.md §10.2, docs/repository.md):
+/* The Artifact repository's index.json (docs/repository.md):
  * what `repo-index` writes and what selection reads. */
 #ifndef MO_REPO_INDEX_H
 #define MO_REPO_INDEX_H
@@ -16,9 +16,9 @@
 /* One Artifact file of the repository. info holds what the index tells of it (names,
  * compatible types, type provides/depends/clears, signed); nothing of the payload. */
 struct repo_entry {
-    char *file;              /* relative to the repository URL */
+    char *file; /* relative to the repository URL */
     uint64_t size;
-    char sha256[65];         /* hex SHA-256 of the whole file */
+    char sha256[65]; /* hex SHA-256 of the whole file */
     struct artifact_info info;
 };
 

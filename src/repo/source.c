@@ -15,8 +15,8 @@ struct repo_reader {
     struct artifact_source src;
     struct repo_cache *cache;
     struct cache_slot slot;
-    int fd;                      /* a complete cache entry */
-    struct fetch_stream *fs;     /* or a download */
+    int fd;                  /* a complete cache entry */
+    struct fetch_stream *fs; /* or a download */
 };
 
 static ssize_t file_read(void *ctx, void *buf, size_t len)
@@ -36,9 +36,15 @@ static int file_finish(void *ctx, struct error **err)
     return 0; /* checked when it was stored */
 }
 
-static ssize_t dl_read(void *ctx, void *buf, size_t len) { return fetch_stream_read(((struct repo_reader *)ctx)->fs, buf, len); }
+static ssize_t dl_read(void *ctx, void *buf, size_t len)
+{
+    return fetch_stream_read(((struct repo_reader *)ctx)->fs, buf, len);
+}
 
-static int dl_finish(void *ctx, struct error **err) { return fetch_stream_finish(((struct repo_reader *)ctx)->fs, err); }
+static int dl_finish(void *ctx, struct error **err)
+{
+    return fetch_stream_finish(((struct repo_reader *)ctx)->fs, err);
+}
 
 struct repo_reader *repo_reader_open(const struct fetch_opts *o, struct repo_cache *cache, const struct repo_ref *ref,
                                      uint64_t header_bytes, struct error **err)

@@ -1,4 +1,4 @@
-/* The bytes of one repository Artifact for one read (orchestrator.md §10.2-10.3): from
+/* The bytes of one repository Artifact for one read (docs/repository.md): from
  * the cache when a complete entry is there, else downloaded, written to the cache on
  * the way when it can take it (and continued from a partial entry with Range). */
 #ifndef MO_REPO_SOURCE_H

@@ -43,13 +43,13 @@ struct journal_snapshot {
     enum dep_status status;
     char *manifest_name;
     time_t started, ended;
-    char *head;            /* the deployment's own fields (JSON) */
-    char *fixed;           /* those set at preparation, or NULL: already written */
-    size_t n;              /* members to write: their indexes and JSON */
+    char *head;  /* the deployment's own fields (JSON) */
+    char *fixed; /* those set at preparation, or NULL: already written */
+    size_t n;    /* members to write: their indexes and JSON */
     size_t *idx;
     char **member;
-    bool unchanged;        /* the database holds it already: a save writes nothing */
-    char *whole;           /* test builds: the whole deployment, to check the rows against */
+    bool unchanged; /* the database holds it already: a save writes nothing */
+    char *whole;    /* test builds: the whole deployment, to check the rows against */
 };
 void journal_snapshot_take(struct journal *j, struct journal_snapshot *s, const struct deployment *d);
 void journal_snapshot_free(struct journal_snapshot *s);
@@ -72,7 +72,7 @@ struct history_entry {
     char *manifest_name;
     time_t started, ended;
     enum dep_status status;
-    struct strv changed;  /* "<component_type>.<id>: <artifact_name>" of the selected members */
+    struct strv changed; /* "<component_type>.<id>: <artifact_name>" of the selected members */
 };
 /* The latest ended deployments, newest first, at most max: 0, or -1 (nothing in *out). */
 int journal_history(struct journal *j, size_t max, struct history_entry **out, size_t *n) MO_MUST_CHECK;

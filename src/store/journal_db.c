@@ -6,7 +6,7 @@
 
 int db_error(struct journal *j, struct error **err)
 {
-    int os = sqlite3_system_errno(j->db);   /* "disk I/O error" alone does not say ENOSPC */
+    int os = sqlite3_system_errno(j->db); /* "disk I/O error" alone does not say ENOSPC */
     if (os > 0 && (sqlite3_extended_errcode(j->db) & 0xff) == SQLITE_IOERR)
         return error_set(err, os, "%s (%s)", sqlite3_errmsg(j->db), strerror(os));
     return error_set(err, 0, "%s", sqlite3_errmsg(j->db));

@@ -28,14 +28,14 @@ struct journal {
     sqlite3 *db;
     char *path;
     bool readonly;
-    int version;           /* schema version of the file (1 or 2; read-only opens keep 1) */
-    pthread_mutex_t mu;    /* guards the connection (opened NOMUTEX) and the cache below */
+    int version;        /* schema version of the file (1 or 2; read-only opens keep 1) */
+    pthread_mutex_t mu; /* guards the connection (opened NOMUTEX) and the cache below */
     /* What the database holds of deployment `saved_id` (in progress): every member's
      * progress as last written. 0: not known, the next save writes every part. */
     long long saved_id;
     struct member *saved;
     size_t nsaved;
-    char *saved_head;      /* and the head as last written (it holds the row's other columns too) */
+    char *saved_head; /* and the head as last written (it holds the row's other columns too) */
 };
 
 MO_DEFINE_POINTER_CLEANUP(sqlite3_finalizep, sqlite3_stmt *, sqlite3_finalize)

@@ -156,8 +156,10 @@ void journal_check_parts(struct journal *j, const struct journal_snapshot *s)
     }
     if (!json || strcmp(json, s->whole) != 0) {
         error_prefix(&e, "%s", j->path);
-        fprintf(stderr, "journal check failed: deployment %lld as saved differs from the deployment\n"
-                        "saved: %s\nwanted: %s\n", s->id, json ? json : error_message(e), s->whole);
+        fprintf(stderr,
+                "journal check failed: deployment %lld as saved differs from the deployment\n"
+                "saved: %s\nwanted: %s\n",
+                s->id, json ? json : error_message(e), s->whole);
         _exit(99);
     }
 }

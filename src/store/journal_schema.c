@@ -9,31 +9,30 @@
 
 #include <stdio.h>
 
-#define MEMBER_TABLE_SQL                                                                                      \
-    "CREATE TABLE member ("                                                                                     \
-    "  deployment_id INTEGER NOT NULL,"                                                                         \
-    "  idx INTEGER NOT NULL,"                                                                                   \
-    "  state TEXT NOT NULL,"                                                                                    \
-    "  PRIMARY KEY (deployment_id, idx)"                                                                        \
+#define MEMBER_TABLE_SQL                 \
+    "CREATE TABLE member ("              \
+    "  deployment_id INTEGER NOT NULL,"  \
+    "  idx INTEGER NOT NULL,"            \
+    "  state TEXT NOT NULL,"             \
+    "  PRIMARY KEY (deployment_id, idx)" \
     ") WITHOUT ROWID;"
 
-static const char schema_sql[] =
-    "CREATE TABLE deployment ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  status TEXT NOT NULL,"
-    "  manifest_name TEXT,"
-    "  started INTEGER NOT NULL DEFAULT 0,"
-    "  ended INTEGER NOT NULL DEFAULT 0,"
-    "  state TEXT NOT NULL,"
-    "  fixed TEXT"
-    ");"
-    "CREATE INDEX deployment_status ON deployment(status);"
-    "CREATE TABLE last_success ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  deployment_id INTEGER NOT NULL,"
-    "  name TEXT,"
-    "  text TEXT NOT NULL"
-    ");" MEMBER_TABLE_SQL;
+static const char schema_sql[] = "CREATE TABLE deployment ("
+                                 "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                 "  status TEXT NOT NULL,"
+                                 "  manifest_name TEXT,"
+                                 "  started INTEGER NOT NULL DEFAULT 0,"
+                                 "  ended INTEGER NOT NULL DEFAULT 0,"
+                                 "  state TEXT NOT NULL,"
+                                 "  fixed TEXT"
+                                 ");"
+                                 "CREATE INDEX deployment_status ON deployment(status);"
+                                 "CREATE TABLE last_success ("
+                                 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                 "  deployment_id INTEGER NOT NULL,"
+                                 "  name TEXT,"
+                                 "  text TEXT NOT NULL"
+                                 ");" MEMBER_TABLE_SQL;
 
 /* Schema 1 to 2: rows of schema 1 stay valid as they are (fixed NULL). */
 static const char migrate_1_2_sql[] = "ALTER TABLE deployment ADD COLUMN fixed TEXT;" MEMBER_TABLE_SQL;

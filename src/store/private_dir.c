@@ -14,7 +14,7 @@ int private_dir_create(const char *dir)
         errno = ENOENT;
         return -1;
     }
-    _cleanup_free_ char *p = xstrdup(dir);   /* free() keeps errno (glibc >= 2.33, POSIX 2024) */
+    _cleanup_free_ char *p = xstrdup(dir); /* free() keeps errno (glibc >= 2.33, POSIX 2024) */
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/')
         p[--n] = '\0';

@@ -22,14 +22,16 @@ int reserve_ensure(const char *datastore, struct error **err)
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return error_set_errno(err, errno, "%s", path);
-    int e = posix_fallocate(fd, 0, RESERVE_BYTES);   /* really allocated: not a sparse file */
+    int e = posix_fallocate(fd, 0, RESERVE_BYTES); /* really allocated: not a sparse file */
     if (e == 0 && fsync(fd) != 0)
         e = errno;
     close(TAKE_FD(fd));
     if (e != 0) {
         unlink(path);
-        return error_set(err, e, "%s: cannot keep %d KiB free for the journal: %s; free space on the datastore's "
-                         "filesystem and retry", path, RESERVE_BYTES / 1024, strerror(e));
+        return error_set(err, e,
+                         "%s: cannot keep %d KiB free for the journal: %s; free space on the datastore's "
+                         "filesystem and retry",
+                         path, RESERVE_BYTES / 1024, strerror(e));
     }
     fs_fsync_dir(datastore);
     return 0;

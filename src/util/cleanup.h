@@ -24,17 +24,14 @@
 #define MO_MUST_CHECK __attribute__((warn_unused_result))
 
 /* Defines static inline void name(type *p): calls func(*p) when *p is not NULL. */
-#define MO_DEFINE_POINTER_CLEANUP(name, type, func)                                                               \
-    static inline void name(type *p)                                                                               \
-    {                                                                                                              \
-        if (*p)                                                                                                    \
-            func(*p);                                                                                              \
+#define MO_DEFINE_POINTER_CLEANUP(name, type, func) \
+    static inline void name(type *p)                \
+    {                                               \
+        if (*p)                                     \
+            func(*p);                               \
     }
 
-static inline void freep(void *p)
-{
-    free(*(void **)p);
-}
+static inline void freep(void *p) { free(*(void **)p); }
 
 /* Closes an fd >= 0, keeping errno (a cleanup runs on error paths that report it). */
 static inline void closep(int *fd)
@@ -55,18 +52,18 @@ MO_DEFINE_POINTER_CLEANUP(closedirp, DIR *, closedir)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* The value of a pointer variable, which is set to NULL (its cleanup then does nothing). */
-#define TAKE_PTR(p)                                                                                               \
-    __extension__({                                                                                                \
-        __typeof__(p) take_ptr_tmp_ = (p);                                                                         \
-        (p) = NULL;                                                                                                \
-        take_ptr_tmp_;                                                                                             \
+#define TAKE_PTR(p)                        \
+    __extension__({                        \
+        __typeof__(p) take_ptr_tmp_ = (p); \
+        (p) = NULL;                        \
+        take_ptr_tmp_;                     \
     })
 /* The same for an fd variable, set to -1. */
-#define TAKE_FD(fd)                                                                                               \
-    __extension__({                                                                                                \
-        int take_fd_tmp_ = (fd);                                                                                   \
-        (fd) = -1;                                                                                                 \
-        take_fd_tmp_;                                                                                              \
+#define TAKE_FD(fd)              \
+    __extension__({              \
+        int take_fd_tmp_ = (fd); \
+        (fd) = -1;               \
+        take_fd_tmp_;            \
     })
 
 #endif

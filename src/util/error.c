@@ -63,15 +63,9 @@ int error_propagate(struct error **dst, struct error *src)
     return -1;
 }
 
-const char *error_message(const struct error *e)
-{
-    return e ? e->message : "unknown error";
-}
+const char *error_message(const struct error *e) { return e ? e->message : "unknown error"; }
 
-int error_code(const struct error *e)
-{
-    return e ? e->code : 0;
-}
+int error_code(const struct error *e) { return e ? e->code : 0; }
 
 void error_free(struct error *e)
 {

@@ -22,8 +22,8 @@
 #include "util/cleanup.h"
 
 struct error {
-    int code;       /* an errno value when the cause was a system call, else 0 */
-    char *message;  /* one line, never NULL */
+    int code;      /* an errno value when the cause was a system call, else 0 */
+    char *message; /* one line, never NULL */
 };
 
 /* Sets *err (when err is not NULL; *err must be NULL) to a new error. Returns -1. */

@@ -34,7 +34,6 @@ static struct artifact_keys *k_rsa, *k_rsa2, *k_ec, *k_ec2, *k_many;
 
 static char *fx(const char *name) { return xasprintf("%s/%s", dir, name); }
 
-
 static char *slurp(const char *name, size_t *len)
 {
     char *p = fx(name), *buf = NULL;
@@ -213,7 +212,11 @@ static int read_path(const char *path, const struct artifact_keys *keys, struct 
                      struct error **err)
 {
     struct artifact_sink sink = {
-        .ctx = rec, .header = on_header, .file_begin = on_begin, .file_data = on_data, .file_end = on_end,
+        .ctx = rec,
+        .header = on_header,
+        .file_begin = on_begin,
+        .file_data = on_data,
+        .file_end = on_end,
     };
     int rc = artifact_read_file(path, keys, &sink, info, err);
     rec_check(rec);
@@ -551,8 +554,8 @@ static void fixture_truncated(void **state)
         assert_non_null(buf);
         /* The outer tar ends with zero blocks; stop well before the payload end. */
         size_t limit = len - 12 * 1024;
-        size_t points[] = { 0, 1, 100, 511, 512, 513, 1000, 1024, 1536, 2000, 2560, 3000, 4096, 5000, 8000,
-                            limit / 4, limit / 2, limit * 3 / 4, limit };
+        size_t points[] = { 0,    1,    100,  511,  512,  513,       1000,      1024,          1536, 2000,
+                            2560, 3000, 4096, 5000, 8000, limit / 4, limit / 2, limit * 3 / 4, limit };
         for (size_t j = 0; j < sizeof(points) / sizeof(points[0]); j++) {
             char *p = fx("cut.mender");
             FILE *f = fopen(p, "wb");
@@ -611,8 +614,7 @@ static void fixture_two_payloads(void **state)
 {
     (void)state;
     /* data/0000 streams fine, but nothing is final when data/0001 shows up. */
-    expect_bad("two-payloads.mender", NULL, "more than one payload are not supported (data/0001.tar.gz)",
-               IN_PAYLOAD);
+    expect_bad("two-payloads.mender", NULL, "more than one payload are not supported (data/0001.tar.gz)", IN_PAYLOAD);
 }
 
 static void fixture_zstd_named_gz(void **state)
@@ -706,7 +708,8 @@ static void fixture_type_mismatch(void **state)
 {
     (void)state;
     expect_bad("type-mismatch.mender", NULL,
-               "header.tar: headers/0000/type-info: type \"other-type\" does not match header-info type", BEFORE_HEADER);
+               "header.tar: headers/0000/type-info: type \"other-type\" does not match header-info type",
+               BEFORE_HEADER);
 }
 
 static void fixture_not_an_artifact(void **state)
@@ -772,8 +775,11 @@ static void source_small_reads_and_errors(void **state)
         struct chunked c = { .buf = buf, .len = len, .step = 777 };
         struct artifact_source src = { .ctx = &c, .read = chunked_read };
         struct rec rec = { 0 };
-        struct artifact_sink sink = { .ctx = &rec, .header = on_header, .file_begin = on_begin,
-                                      .file_data = on_data, .file_end = on_end };
+        struct artifact_sink sink = { .ctx = &rec,
+                                      .header = on_header,
+                                      .file_begin = on_begin,
+                                      .file_data = on_data,
+                                      .file_end = on_end };
         struct artifact_info info;
         _cleanup_error_ struct error *err = NULL;
         if (artifact_read(&src, NULL, &sink, &info, &err) != 0)
@@ -840,8 +846,8 @@ static char *mktar(const struct ent *e, size_t n, size_t *outlen)
 }
 
 #define STD_VERSION "{\"format\":\"mender\",\"version\":3}"
-#define STD_HI                                                                                                     \
-    "{\"payloads\":[{\"type\":\"t\"}],\"artifact_provides\":{\"artifact_name\":\"a1\"},"                           \
+#define STD_HI                                                                           \
+    "{\"payloads\":[{\"type\":\"t\"}],\"artifact_provides\":{\"artifact_name\":\"a1\"}," \
     "\"artifact_depends\":{\"device_type\":[\"d\"]}}"
 #define STD_TI "{\"type\":\"t\",\"artifact_provides\":{\"t.version\":\"a1\"}}"
 
@@ -994,8 +1000,7 @@ static void synth_header_json_rules(void **state)
     char *hi_nodt = xasprintf("{\"payloads\":[{\"type\":\"t\"}],%s,\"artifact_depends\":{}}", prov);
     char *hi_dtempty = xasprintf("{\"payloads\":[{\"type\":\"t\"}],%s,\"artifact_depends\":{\"device_type\":[]}}",
                                  prov);
-    char *hi_dtnum = xasprintf("{\"payloads\":[{\"type\":\"t\"}],%s,\"artifact_depends\":{\"device_type\":[1]}}",
-                               prov);
+    char *hi_dtnum = xasprintf("{\"payloads\":[{\"type\":\"t\"}],%s,\"artifact_depends\":{\"device_type\":[1]}}", prov);
     char *hi_dtstr = xasprintf("{\"payloads\":[{\"type\":\"t\"}],%s,\"artifact_depends\":{\"device_type\":\"d\"}}",
                                prov);
     char *hi_dup = xasprintf("{\"payloads\":[{\"type\":\"t\"}],\"payloads\":[{\"type\":\"t\"}],%s,%s}", prov, deps);
@@ -1041,8 +1046,7 @@ static void synth_header_json_rules(void **state)
         { NULL, "{\"type\":\"t\",\"artifact_depends\":{\"k\":{}}}", NULL,
           "artifact_depends.k: not a string or list of strings" },
         { NULL, "{\"type\":\"t\",\"artifact_depends\":{\"k\":[1]}}", NULL, "artifact_depends.k[0]: not a string" },
-        { NULL, "{\"type\":\"t\",\"clears_artifact_provides\":\"x\"}", NULL,
-          "clears_artifact_provides: not an array" },
+        { NULL, "{\"type\":\"t\",\"clears_artifact_provides\":\"x\"}", NULL, "clears_artifact_provides: not an array" },
         { NULL, "{\"type\":\"t\",\"clears_artifact_provides\":[1]}", NULL,
           "clears_artifact_provides[0]: not a string" },
         { NULL, big, NULL, "headers/0000/type-info: too large" },
@@ -1104,18 +1108,22 @@ static void synth_header_layout(void **state)
           "invalid state script name" },
         { { { "header-info", STD_HI, 0, 0 }, { "scripts/ArtifactInstall_Enter_01_", "x", 0, 0 }, { 0 } },
           "invalid state script name" },
-        { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", STD_TI, 0, 0 },
+        { { { "header-info", STD_HI, 0, 0 },
+            { "headers/0000/type-info", STD_TI, 0, 0 },
             { "scripts/ArtifactInstall_Enter_01", "x", 0, 0 } },
           "state scripts must come before headers/" },
-        { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", STD_TI, 0, 0 },
+        { { { "header-info", STD_HI, 0, 0 },
+            { "headers/0000/type-info", STD_TI, 0, 0 },
             { "headers/0001/type-info", STD_TI, 0, 0 } },
           "headers/0001/type-info: artifacts with more than one payload are not supported" },
         { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", STD_TI, 0, 0 }, { "foo", "x", 0, 0 } },
           "header.tar: unexpected file in header: foo" },
-        { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", STD_TI, 0, 0 },
+        { { { "header-info", STD_HI, 0, 0 },
+            { "headers/0000/type-info", STD_TI, 0, 0 },
             { "headers/0000/files", "{}", 0, 0 } },
           "unexpected file in header: headers/0000/files" },
-        { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", STD_TI, 0, 0 },
+        { { { "header-info", STD_HI, 0, 0 },
+            { "headers/0000/type-info", STD_TI, 0, 0 },
             { "headers/0000/type-info", STD_TI, 0, 0 } },
           "unexpected file in header: headers/0000/type-info" },
         { { { "header-info", STD_HI, 0, 0 }, { "headers/0000/type-info", NULL, 0, AE_IFLNK }, { 0 } },
@@ -1262,20 +1270,36 @@ static void synth_outer_members(void **state)
         const char *want;
         enum stage st;
     } cases[] = {
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", NULL, 0, AE_IFLNK } }, 2, "manifest: not a regular file", BEFORE_HEADER },
+        { { { "version", STD_VERSION, 0, 0 }, { "manifest", NULL, 0, AE_IFLNK } },
+          2,
+          "manifest: not a regular file",
+          BEFORE_HEADER },
         { { { "version", bigver, 0, 0 } }, 1, "version: too large", BEFORE_HEADER },
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 } }, 2, "header missing from artifact", BEFORE_HEADER },
+        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 } },
+          2,
+          "header missing from artifact",
+          BEFORE_HEADER },
         { { { "version", STD_VERSION, 0, 0 } }, 1, "manifest missing from artifact", BEFORE_HEADER },
         { { { "manifest", man, 0, 0 } }, 1, "unexpected file in artifact: manifest (expected version)", BEFORE_HEADER },
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "header.tar", htar, hl, 0 },
+        { { { "version", STD_VERSION, 0, 0 },
+            { "manifest", man, 0, 0 },
+            { "header.tar", htar, hl, 0 },
             { "header.tar", htar, hl, 0 } },
-          4, "unexpected file in artifact: header.tar (expected data/0000.tar or end of artifact)", BEFORE_PAYLOAD },
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "header.tar.bz2", htar, hl, 0 } }, 3,
-          "unexpected file in artifact: header.tar.bz2", BEFORE_HEADER },
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "header.tar.gz", htar, hl, 0 } }, 3,
-          "header.tar.gz: not listed in manifest", BEFORE_HEADER },
-        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "./header.tar", htar, hl, 0 } }, 3,
-          "unexpected file in artifact: ./header.tar", BEFORE_HEADER },
+          4,
+          "unexpected file in artifact: header.tar (expected data/0000.tar or end of artifact)",
+          BEFORE_PAYLOAD },
+        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "header.tar.bz2", htar, hl, 0 } },
+          3,
+          "unexpected file in artifact: header.tar.bz2",
+          BEFORE_HEADER },
+        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "header.tar.gz", htar, hl, 0 } },
+          3,
+          "header.tar.gz: not listed in manifest",
+          BEFORE_HEADER },
+        { { { "version", STD_VERSION, 0, 0 }, { "manifest", man, 0, 0 }, { "./header.tar", htar, hl, 0 } },
+          3,
+          "unexpected file in artifact: ./header.tar",
+          BEFORE_HEADER },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t ol;

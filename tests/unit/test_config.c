@@ -236,9 +236,10 @@ static void env_overrides_files(void **state)
 {
     struct fixture *f = *state;
     struct config cfg;
-    write_file(f->main_file, "{\"ManifestStore\": \"/file/manifests\",\n"
-                             " \"TopologyComponents\": \"/file/components.yaml\",\n"
-                             " \"ArtifactsCache\": {\"Enabled\": true, \"Path\": \"/file/cache\", \"MaxSizeBytes\": 1000}}\n");
+    write_file(f->main_file,
+               "{\"ManifestStore\": \"/file/manifests\",\n"
+               " \"TopologyComponents\": \"/file/components.yaml\",\n"
+               " \"ArtifactsCache\": {\"Enabled\": true, \"Path\": \"/file/cache\", \"MaxSizeBytes\": 1000}}\n");
     load_ok(&cfg, NULL);
     assert_string_equal(cfg.manifest_store, "/file/manifests");
     assert_string_equal(cfg.topology_components, "/file/components.yaml");
@@ -442,7 +443,8 @@ static void type_errors(void **state)
         { "{\"InterfaceTimeoutSeconds\": 1.5}", "InterfaceTimeoutSeconds: expected a positive integer" },
         { "{\"RebootTimeoutSeconds\": null}", "RebootTimeoutSeconds: expected a positive integer" },
         { "{\"RollbackRebootRetries\": 0}", "RollbackRebootRetries: expected a positive integer" },
-        { "{\"RollbackRebootRetries\": 4294967296}", "RollbackRebootRetries: 4294967296 is too large (at most 2147483647)" },
+        { "{\"RollbackRebootRetries\": 4294967296}",
+          "RollbackRebootRetries: 4294967296 is too large (at most 2147483647)" },
         { "{\"MaxParallelInterfaces\": -1}", "MaxParallelInterfaces: expected a non-negative integer" },
         { "{\"LogLevel\": 3}", "LogLevel: expected a string" },
         { "{\"LogLevel\": \"verbose\"}",
@@ -456,7 +458,8 @@ static void type_errors(void **state)
         { "{\"ArtifactsCache\": true}", "ArtifactsCache: expected an object" },
         { "{\"ArtifactsCache\": {\"Enabled\": \"yes\"}}", "ArtifactsCache.Enabled: expected a boolean" },
         { "{\"ArtifactsCache\": {\"Path\": 5}}", "ArtifactsCache.Path: expected a string" },
-        { "{\"ArtifactsCache\": {\"MaxSizeBytes\": -1}}", "ArtifactsCache.MaxSizeBytes: expected a non-negative integer" },
+        { "{\"ArtifactsCache\": {\"MaxSizeBytes\": -1}}",
+          "ArtifactsCache.MaxSizeBytes: expected a non-negative integer" },
         { "{\"HttpsClient\": \"x\"}", "HttpsClient: expected an object" },
         { "{\"HttpsClient\": {\"Key\": 1}}", "HttpsClient.Key: expected a string" },
         { "{\"ArtifactRepository\": {\"URL\": false}}", "ArtifactRepository.URL: expected a string" },
@@ -502,8 +505,8 @@ static void both_verify_keys(void **state)
     /* one in each file: both end up set */
     write_file(f->main_file, "{\"ArtifactVerifyKey\": \"/a.pem\"}");
     write_file(f->fb_file, "{\"ArtifactVerifyKeys\": [\"/b.pem\"]}");
-    want = fmt("%s: ArtifactVerifyKey and ArtifactVerifyKeys (in %s) are both set; only one may be set",
-               f->main_file, f->fb_file);
+    want = fmt("%s: ArtifactVerifyKey and ArtifactVerifyKeys (in %s) are both set; only one may be set", f->main_file,
+               f->fb_file);
     load_fails_with(NULL, want);
     free(want);
 

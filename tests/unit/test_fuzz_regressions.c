@@ -22,8 +22,8 @@ enum reader { TOPOLOGY, MANIFEST, LEGACY_COMPONENTS, CONFIG, ARTIFACT, ARTIFACT_
 
 struct repro {
     enum reader reader;
-    const char *file;    /* under fuzz/regressions/ */
-    const char *error;   /* the first error line (YAML, config) or the reader's reason (artifact) */
+    const char *file;  /* under fuzz/regressions/ */
+    const char *error; /* the first error line (YAML, config) or the reader's reason (artifact) */
 };
 
 static const struct repro repros[] = {
@@ -162,7 +162,8 @@ int main(void)
     enum { N = sizeof(repros) / sizeof(repros[0]) };
     struct CMUnitTest tests[N];
     for (size_t i = 0; i < N; i++)
-        tests[i] = (struct CMUnitTest){ .name = repros[i].file, .test_func = run_repro,
+        tests[i] = (struct CMUnitTest){ .name = repros[i].file,
+                                        .test_func = run_repro,
                                         .initial_state = (void *)(uintptr_t)&repros[i] };
     return cmocka_run_group_tests(tests, to_regressions, NULL);
 }

@@ -637,9 +637,10 @@ static void saves_write_only_changed_members(void **state)
     struct deployment *d = new_deployment("parts", 5);
     assert_int_equal(journal_insert(j, d, &err), 0);
     assert_int_equal(raw_int(dir, "SELECT count(*) FROM member"), 5);
-    raw_exec(dir, "CREATE TABLE writes (n INTEGER, heads INTEGER); INSERT INTO writes VALUES (0, 0);"
-                  "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;"
-                  "CREATE TRIGGER count_heads AFTER UPDATE ON deployment BEGIN UPDATE writes SET heads = heads + 1; END;");
+    raw_exec(dir,
+             "CREATE TABLE writes (n INTEGER, heads INTEGER); INSERT INTO writes VALUES (0, 0);"
+             "CREATE TRIGGER count_writes AFTER INSERT ON member BEGIN UPDATE writes SET n = n + 1; END;"
+             "CREATE TRIGGER count_heads AFTER UPDATE ON deployment BEGIN UPDATE writes SET heads = heads + 1; END;");
 
     d->seq = 7;
     d->members[3].call_seq = 7;

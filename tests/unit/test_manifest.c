@@ -43,8 +43,7 @@ static void assert_lines(char **got, size_t ngot, const char *const *want)
 }
 
 /* Loads a Manifest expected to fail and checks the exact errors and warnings. */
-static void expect_fail(const char *path, const char *comps, const char *const *errors,
-                        const char *const *warnings)
+static void expect_fail(const char *path, const char *comps, const char *const *errors, const char *const *warnings)
 {
     struct diag_list d = { 0 };
     struct manifest m;
@@ -80,7 +79,7 @@ static void current_manifest(void **state)
     assert_int_equal(m.format, MANIFEST_CURRENT);
     assert_string_equal(m.path, "manifest-ok.yaml");
     char *dir = cwd_join(".");
-    dir[strlen(dir) - 2] = '\0';   /* strip "/." */
+    dir[strlen(dir) - 2] = '\0'; /* strip "/." */
     assert_string_equal(m.dir, dir);
     free(dir);
     assert_string_equal(m.name, "system-core-v2");
@@ -123,7 +122,7 @@ static void current_manifest(void **state)
     assert_memory_equal(m.text, raw, len);
     free(raw);
     manifest_free(&m);
-    manifest_free(&m);   /* idempotent */
+    manifest_free(&m); /* idempotent */
 }
 
 static void relative_path_from_another_directory(void **state)
@@ -134,8 +133,9 @@ static void relative_path_from_another_directory(void **state)
     char *sub = xasprintf("%s/bundle", tmpl);
     assert_int_equal(mkdir(sub, 0755), 0);
     char *path = xasprintf("%s/manifest.yaml", sub);
-    static const char text[] = "api_version: mender/v1\nkind: manifest\nname: n\nsystem_types_compatible: [s]\n"
-                               "component_types:\n  a: {artifact_path: ../images/a.mender, update_strategy: {order: 1}}\n";
+    static const char text[] =
+        "api_version: mender/v1\nkind: manifest\nname: n\nsystem_types_compatible: [s]\n"
+        "component_types:\n  a: {artifact_path: ../images/a.mender, update_strategy: {order: 1}}\n";
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
@@ -337,7 +337,7 @@ static void legacy_seed_fixed(void **state)
         const struct component_def *c = &m.components[i];
         assert_string_equal(c->component_type, types[i]);
         assert_string_equal(c->id, ids[i]);
-        assert_string_equal(c->interface, types[i]);   /* no update_interface: the type */
+        assert_string_equal(c->interface, types[i]); /* no update_interface: the type */
         assert_int_equal(c->args.n, 1);
         assert_string_equal(c->args.v[0], "arg1");
         assert_string_equal(c->file, "legacy-seed-2024-fixed.yaml");
@@ -381,7 +381,7 @@ static void legacy_unused_entry_warns(void **state)
                      NULL });
     assert_int_equal(m.ncomponents, 1);
     const struct component_def *c = &m.components[0];
-    assert_string_equal(c->interface, "rootfs-image");   /* update_interface */
+    assert_string_equal(c->interface, "rootfs-image"); /* update_interface */
     assert_string_equal(m.entries[0].update_interface, "rootfs-image");
     assert_int_equal(c->args.n, 3);
     assert_string_equal(c->args.v[0], "1");

@@ -27,10 +27,10 @@
 struct script {
     const char *id;
     int order;
-    bool skipped;              /* not selected: in no group */
-    enum answer reboot;        /* NeedsArtifactReboot after ArtifactInstall */
-    enum answer rb_reboot;     /* NeedsArtifactReboot after ArtifactRollback */
-    bool no_rollback;          /* SupportsRollback No */
+    bool skipped;          /* not selected: in no group */
+    enum answer reboot;    /* NeedsArtifactReboot after ArtifactInstall */
+    enum answer rb_reboot; /* NeedsArtifactReboot after ArtifactRollback */
+    bool no_rollback;      /* SupportsRollback No */
 };
 
 static void make_deployment(struct deployment *d, const struct script *s, size_t n)
@@ -55,8 +55,8 @@ static void make_deployment(struct deployment *d, const struct script *s, size_t
 
 /* What a case does besides succeeding: stop points requested, and the call that fails. */
 struct run {
-    unsigned stops;            /* a set of enum stop_point */
-    enum state_id fail;        /* with fail_order: the call on the forward path that fails (ST_COUNT_: none) */
+    unsigned stops;     /* a set of enum stop_point */
+    enum state_id fail; /* with fail_order: the call on the forward path that fails (ST_COUNT_: none) */
     int fail_order;
 };
 
@@ -217,9 +217,8 @@ static void forward_one_group(void **state)
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1 } };
     static const char *const want[] = {
-        "g1 work dir", "g1 NeedsUnpackedArtifact", "g1 ProvidePayloadFileSizes", "g1 Download",
-        "g1 SupportsRollback", "g1 ArtifactInstall", "g1 NeedsArtifactReboot",
-        "g1 ArtifactCommit",
+        "g1 work dir",         "g1 NeedsUnpackedArtifact", "g1 ProvidePayloadFileSizes", "g1 Download",
+        "g1 SupportsRollback", "g1 ArtifactInstall",       "g1 NeedsArtifactReboot",     "g1 ArtifactCommit",
         "g1 Cleanup",
     };
     CHECK(s, &plain, want);
@@ -230,9 +229,7 @@ static void forward_one_group_reboot_yes(void **state)
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1, .reboot = ANSWER_YES } };
     static const char *const want[] = {
-        INSTALL("g1"), "g1 ArtifactReboot", "g1 ArtifactVerifyReboot",
-        "g1 ArtifactCommit",
-        "g1 Cleanup",
+        INSTALL("g1"), "g1 ArtifactReboot", "g1 ArtifactVerifyReboot", "g1 ArtifactCommit", "g1 Cleanup",
     };
     CHECK(s, &plain, want);
 }
@@ -242,9 +239,7 @@ static void forward_one_group_reboot_automatic(void **state)
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1, .reboot = ANSWER_AUTOMATIC } };
     static const char *const want[] = {
-        INSTALL("g1"), "reboot g1", "g1 ArtifactVerifyReboot",
-        "g1 ArtifactCommit",
-        "g1 Cleanup",
+        INSTALL("g1"), "reboot g1", "g1 ArtifactVerifyReboot", "g1 ArtifactCommit", "g1 Cleanup",
     };
     CHECK(s, &plain, want);
 }
@@ -254,9 +249,7 @@ static void forward_one_group_stops(void **state)
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1 } };
     static const char *const want[] = {
-        INSTALL("g1"),
-        "stop ArtifactCommit", "g1 ArtifactCommit",
-        "stop Cleanup", "g1 Cleanup",
+        INSTALL("g1"), "stop ArtifactCommit", "g1 ArtifactCommit", "stop Cleanup", "g1 Cleanup",
     };
     CHECK(s, &all_stops, want);
 }
@@ -267,9 +260,7 @@ static void forward_two_groups(void **state)
     /* in Topology order, not group order: the groups go by order */
     static const struct script s[] = { { .id = "b", .order = 2 }, { .id = "a", .order = 1 } };
     static const char *const want[] = {
-        INSTALL("g1"), INSTALL("g2"),
-        "g1 ArtifactCommit", "g2 ArtifactCommit",
-        "g1 Cleanup", "g2 Cleanup",
+        INSTALL("g1"), INSTALL("g2"), "g1 ArtifactCommit", "g2 ArtifactCommit", "g1 Cleanup", "g2 Cleanup",
     };
     CHECK(s, &plain, want);
 }
@@ -282,10 +273,10 @@ static void forward_two_groups_reboots_stops(void **state)
         { .id = "b", .order = 2, .reboot = ANSWER_AUTOMATIC },
     };
     static const char *const want[] = {
-        INSTALL("g1"), "g1 ArtifactReboot", "g1 ArtifactVerifyReboot",
-        INSTALL("g2"), "reboot g2", "g2 ArtifactVerifyReboot",
+        INSTALL("g1"),         "g1 ArtifactReboot", "g1 ArtifactVerifyReboot",
+        INSTALL("g2"),         "reboot g2",         "g2 ArtifactVerifyReboot",
         "stop ArtifactCommit", "g1 ArtifactCommit", "g2 ArtifactCommit",
-        "stop Cleanup", "g1 Cleanup", "g2 Cleanup",
+        "stop Cleanup",        "g1 Cleanup",        "g2 Cleanup",
     };
     CHECK(s, &all_stops, want);
 }
@@ -293,11 +284,12 @@ static void forward_two_groups_reboots_stops(void **state)
 static void forward_three_groups(void **state)
 {
     (void)state;
-    static const struct script s[] = { { .id = "a", .order = 1 }, { .id = "b", .order = 2 }, { .id = "c", .order = 3 } };
+    static const struct script s[] = { { .id = "a", .order = 1 },
+                                       { .id = "b", .order = 2 },
+                                       { .id = "c", .order = 3 } };
     static const char *const want[] = {
-        INSTALL("g1"), INSTALL("g2"), INSTALL("g3"),
-        "g1 ArtifactCommit", "g2 ArtifactCommit", "g3 ArtifactCommit",
-        "g1 Cleanup", "g2 Cleanup", "g3 Cleanup",
+        INSTALL("g1"),       INSTALL("g2"), INSTALL("g3"), "g1 ArtifactCommit", "g2 ArtifactCommit",
+        "g3 ArtifactCommit", "g1 Cleanup",  "g2 Cleanup",  "g3 Cleanup",
     };
     CHECK(s, &plain, want);
 }
@@ -316,11 +308,24 @@ static void forward_three_groups_mixed_reboots(void **state)
         { .id = "c2", .order = 30, .reboot = ANSWER_AUTOMATIC },
     };
     static const char *const want[] = {
-        INSTALL("g10"), "g10 ArtifactReboot [a1]", "g10 ArtifactVerifyReboot [a1]",
-        INSTALL("g20"), "g20 ArtifactReboot [b2]", "reboot g20 [b1]", "g20 ArtifactVerifyReboot",
-        INSTALL("g30"), "reboot g30 [c2]", "g30 ArtifactVerifyReboot [c2]",
-        "stop ArtifactCommit", "g10 ArtifactCommit", "g20 ArtifactCommit", "g30 ArtifactCommit",
-        "stop Cleanup", "g10 Cleanup", "g20 Cleanup", "g30 Cleanup",
+        INSTALL("g10"),
+        "g10 ArtifactReboot [a1]",
+        "g10 ArtifactVerifyReboot [a1]",
+        INSTALL("g20"),
+        "g20 ArtifactReboot [b2]",
+        "reboot g20 [b1]",
+        "g20 ArtifactVerifyReboot",
+        INSTALL("g30"),
+        "reboot g30 [c2]",
+        "g30 ArtifactVerifyReboot [c2]",
+        "stop ArtifactCommit",
+        "g10 ArtifactCommit",
+        "g20 ArtifactCommit",
+        "g30 ArtifactCommit",
+        "stop Cleanup",
+        "g10 Cleanup",
+        "g20 Cleanup",
+        "g30 Cleanup",
     };
     CHECK(s, &all_stops, want);
 }
@@ -337,9 +342,7 @@ static void forward_skipped_members(void **state)
         { .id = "c", .order = 3 },
     };
     static const char *const want[] = {
-        INSTALL("g1"), INSTALL("g3"),
-        "g1 ArtifactCommit", "g3 ArtifactCommit",
-        "g1 Cleanup", "g3 Cleanup",
+        INSTALL("g1"), INSTALL("g3"), "g1 ArtifactCommit", "g3 ArtifactCommit", "g1 Cleanup", "g3 Cleanup",
     };
     CHECK(s, &plain, want);
 }
@@ -352,12 +355,17 @@ static void rollback_one_group_download_fails(void **state)
 {
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1 } };
-    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK | STOP_CLEANUP, .fail = ST_DOWNLOAD,
+    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK | STOP_CLEANUP,
+                                    .fail = ST_DOWNLOAD,
                                     .fail_order = 1 };
     static const char *const want[] = {
-        "g1 work dir", "g1 NeedsUnpackedArtifact", "g1 ProvidePayloadFileSizes", "g1 Download fails",
+        "g1 work dir",
+        "g1 NeedsUnpackedArtifact",
+        "g1 ProvidePayloadFileSizes",
+        "g1 Download fails",
         "-> rollback",
-        "stop Cleanup", "g1 Cleanup",
+        "stop Cleanup",
+        "g1 Cleanup",
     };
     CHECK(s, &run, want);
 }
@@ -368,10 +376,16 @@ static void rollback_one_group(void **state)
     static const struct script s[] = { { .id = "a", .order = 1 } };
     static const struct run run = { .fail = ST_ARTIFACT_INSTALL, .fail_order = 1 };
     static const char *const want[] = {
-        "g1 work dir", "g1 NeedsUnpackedArtifact", "g1 ProvidePayloadFileSizes", "g1 Download",
-        "g1 SupportsRollback", "g1 ArtifactInstall fails",
+        "g1 work dir",
+        "g1 NeedsUnpackedArtifact",
+        "g1 ProvidePayloadFileSizes",
+        "g1 Download",
+        "g1 SupportsRollback",
+        "g1 ArtifactInstall fails",
         "-> rollback",
-        "g1 ArtifactRollback", "g1 NeedsArtifactReboot", "g1 ArtifactFailure",
+        "g1 ArtifactRollback",
+        "g1 NeedsArtifactReboot",
+        "g1 ArtifactFailure",
         "g1 Cleanup",
     };
     CHECK(s, &run, want);
@@ -381,14 +395,20 @@ static void rollback_one_group_reboots(void **state)
 {
     (void)state;
     static const struct script s[] = { { .id = "a", .order = 1, .reboot = ANSWER_YES, .rb_reboot = ANSWER_YES } };
-    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK, .fail = ST_ARTIFACT_VERIFY_REBOOT,
+    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK,
+                                    .fail = ST_ARTIFACT_VERIFY_REBOOT,
                                     .fail_order = 1 };
     static const char *const want[] = {
-        INSTALL("g1"), "g1 ArtifactReboot", "g1 ArtifactVerifyReboot fails",
+        INSTALL("g1"),
+        "g1 ArtifactReboot",
+        "g1 ArtifactVerifyReboot fails",
         "-> rollback",
         "stop ArtifactRollback",
-        "g1 ArtifactRollback", "g1 NeedsArtifactReboot", "g1 ArtifactRollbackReboot",
-        "g1 ArtifactVerifyRollbackReboot", "g1 ArtifactFailure",
+        "g1 ArtifactRollback",
+        "g1 NeedsArtifactReboot",
+        "g1 ArtifactRollbackReboot",
+        "g1 ArtifactVerifyRollbackReboot",
+        "g1 ArtifactFailure",
         "g1 Cleanup",
     };
     CHECK(s, &run, want);
@@ -399,16 +419,28 @@ static void rollback_one_group_reboots(void **state)
 static void rollback_three_groups_second_fails(void **state)
 {
     (void)state;
-    static const struct script s[] = { { .id = "a", .order = 1 }, { .id = "b", .order = 2 }, { .id = "c", .order = 3 } };
-    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK | STOP_CLEANUP, .fail = ST_NEEDS_ARTIFACT_REBOOT,
+    static const struct script s[] = { { .id = "a", .order = 1 },
+                                       { .id = "b", .order = 2 },
+                                       { .id = "c", .order = 3 } };
+    static const struct run run = { .stops = STOP_ARTIFACT_ROLLBACK | STOP_CLEANUP,
+                                    .fail = ST_NEEDS_ARTIFACT_REBOOT,
                                     .fail_order = 2 };
     static const char *const want[] = {
-        INSTALL("g1"), "g2 work dir", "g2 NeedsUnpackedArtifact", "g2 ProvidePayloadFileSizes", "g2 Download",
-        "g2 SupportsRollback", "g2 ArtifactInstall", "g2 NeedsArtifactReboot fails",
+        INSTALL("g1"),
+        "g2 work dir",
+        "g2 NeedsUnpackedArtifact",
+        "g2 ProvidePayloadFileSizes",
+        "g2 Download",
+        "g2 SupportsRollback",
+        "g2 ArtifactInstall",
+        "g2 NeedsArtifactReboot fails",
         "-> rollback",
         "stop ArtifactRollback",
-        ROLLBACK("g2"), ROLLBACK("g1"),
-        "stop Cleanup", "g1 Cleanup", "g2 Cleanup",
+        ROLLBACK("g2"),
+        ROLLBACK("g1"),
+        "stop Cleanup",
+        "g1 Cleanup",
+        "g2 Cleanup",
     };
     CHECK(s, &run, want);
 }
@@ -425,17 +457,31 @@ static void rollback_three_groups_commit_fails_reboots(void **state)
     };
     static const struct run run = { .stops = STOP_ARTIFACT_COMMIT, .fail = ST_ARTIFACT_COMMIT, .fail_order = 2 };
     static const char *const want[] = {
-        INSTALL("g1"), "reboot g1", "g1 ArtifactVerifyReboot",
+        INSTALL("g1"),
+        "reboot g1",
+        "g1 ArtifactVerifyReboot",
         INSTALL("g2"),
-        INSTALL("g3"), "g3 ArtifactReboot", "g3 ArtifactVerifyReboot",
-        "stop ArtifactCommit", "g1 ArtifactCommit", "g2 ArtifactCommit fails",
+        INSTALL("g3"),
+        "g3 ArtifactReboot",
+        "g3 ArtifactVerifyReboot",
+        "stop ArtifactCommit",
+        "g1 ArtifactCommit",
+        "g2 ArtifactCommit fails",
         "-> rollback",
         ROLLBACK("g3"),
-        "g2 ArtifactRollback", "g2 NeedsArtifactReboot", "g2 ArtifactRollbackReboot",
-        "g2 ArtifactVerifyRollbackReboot", "g2 ArtifactFailure",
-        "g1 ArtifactRollback", "g1 NeedsArtifactReboot", "reboot g1", "g1 ArtifactVerifyRollbackReboot",
+        "g2 ArtifactRollback",
+        "g2 NeedsArtifactReboot",
+        "g2 ArtifactRollbackReboot",
+        "g2 ArtifactVerifyRollbackReboot",
+        "g2 ArtifactFailure",
+        "g1 ArtifactRollback",
+        "g1 NeedsArtifactReboot",
+        "reboot g1",
+        "g1 ArtifactVerifyRollbackReboot",
         "g1 ArtifactFailure",
-        "g1 Cleanup", "g2 Cleanup", "g3 Cleanup",
+        "g1 Cleanup",
+        "g2 Cleanup",
+        "g3 Cleanup",
     };
     CHECK(s, &run, want);
 }
@@ -453,12 +499,19 @@ static void rollback_two_groups_without_support(void **state)
     static const struct run run = { .fail = ST_ARTIFACT_INSTALL, .fail_order = 2 };
     static const char *const want[] = {
         INSTALL("g1"),
-        "g2 work dir", "g2 NeedsUnpackedArtifact", "g2 ProvidePayloadFileSizes", "g2 Download",
-        "g2 SupportsRollback", "g2 ArtifactInstall fails",
+        "g2 work dir",
+        "g2 NeedsUnpackedArtifact",
+        "g2 ProvidePayloadFileSizes",
+        "g2 Download",
+        "g2 SupportsRollback",
+        "g2 ArtifactInstall fails",
         "-> rollback",
         ROLLBACK("g2"),
-        "g1 ArtifactRollback [a2]", "g1 NeedsArtifactReboot [a2]", "g1 ArtifactFailure",
-        "g1 Cleanup", "g2 Cleanup",
+        "g1 ArtifactRollback [a2]",
+        "g1 NeedsArtifactReboot [a2]",
+        "g1 ArtifactFailure",
+        "g1 Cleanup",
+        "g2 Cleanup",
     };
     struct deployment d;
     make_deployment(&d, s, N_ELEMS(s));

@@ -224,8 +224,8 @@ static void artifact_provides(void **state)
 
 static struct kvlist existing(void)
 {
-    return kvl("artifact_name=old", "artifact_group=grp0", "rootfs-image.version=v1",
-               "rootfs-image.checksum=abc", "data.x=1", NULL);
+    return kvl("artifact_name=old", "artifact_group=grp0", "rootfs-image.version=v1", "rootfs-image.checksum=abc",
+               "data.x=1", NULL);
 }
 
 static void check_apply(const struct artifact_info *a, const struct kvlist *want)
@@ -284,8 +284,7 @@ static void apply_p_present_c_present(void **state)
     info_provide(&a, "data.x", "2");
     info_clears(&a, "rootfs-image.*");
     /* checksum cleared, data.x overwritten, group survives */
-    struct kvlist want = kvl("artifact_name=new", "artifact_group=grp0", "rootfs-image.version=v2",
-                             "data.x=2", NULL);
+    struct kvlist want = kvl("artifact_name=new", "artifact_group=grp0", "rootfs-image.version=v2", "data.x=2", NULL);
     check_apply(&a, &want);
     kvl_free(&want);
     info_free(&a);
@@ -321,8 +320,8 @@ static void apply_group_rules(void **state)
     /* an empty group: the old one survives when C does not clear it */
     info_init(&a, "new", "");
     info_clears(&a, "data.*");
-    want = kvl("artifact_name=new", "artifact_group=grp0", "rootfs-image.version=v1",
-               "rootfs-image.checksum=abc", NULL);
+    want = kvl("artifact_name=new", "artifact_group=grp0", "rootfs-image.version=v1", "rootfs-image.checksum=abc",
+               NULL);
     check_apply(&a, &want);
     kvl_free(&want);
     info_free(&a);
@@ -459,7 +458,7 @@ static void installed_partial_update(void **state)
     struct kvlist at2 = kvl("rootfs-image.rtos-interface.version=rtos-v1", "app.version=2", NULL);
     struct kvlist at1 = kvl("rootfs-image.rtos-interface.version=rtos-v1", "app.version=1", NULL);
     struct kvlist extra = kvl("rootfs-image.rtos-interface.version=rtos-v1", "app.version=2", "app.extra=x", NULL);
-    assert_true(provides_installed(&at2, &a));   /* uncleared keys kept */
+    assert_true(provides_installed(&at2, &a)); /* uncleared keys kept */
     assert_false(provides_installed(&at1, &a));
     assert_false(provides_installed(&extra, &a)); /* app.extra would be cleared */
 
@@ -473,8 +472,8 @@ static void installed_partial_update(void **state)
     strv_push(&a.clears, "app.*");
     a.artifact_group = xstrdup("grpA");
     assert_false(provides_installed(&at2, &a));
-    struct kvlist grouped = kvl("rootfs-image.rtos-interface.version=rtos-v1", "app.version=2",
-                                "artifact_group=grpA", NULL);
+    struct kvlist grouped = kvl("rootfs-image.rtos-interface.version=rtos-v1", "app.version=2", "artifact_group=grpA",
+                                NULL);
     assert_true(provides_installed(&grouped, &a));
     kvl_free(&grouped);
 

@@ -14,8 +14,8 @@ static void file_names(void **state)
 {
     (void)state;
     static const char *const good[] = { "a.mender", "rel-7/rtos_v2.mender", "x,y+z-1.mender", "A/B/C" };
-    static const char *const bad[] = { "", "/abs.mender", "../x.mender", "a/../b", "./a", "a//b", "a/", "sp ace",
-                                       "q?x", "a\\b", "%2e%2e" };
+    static const char *const bad[] = { "",   "/abs.mender", "../x.mender", "a/../b", "./a",   "a//b",
+                                       "a/", "sp ace",      "q?x",         "a\\b",   "%2e%2e" };
     for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
         assert_true(repo_file_name_ok(good[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)

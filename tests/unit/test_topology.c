@@ -72,7 +72,7 @@ static void valid_topology(void **state)
     assert_string_equal(t.components[3].component_type, "dsp");
     assert_string_equal(t.components[3].interface, "dsp");
     topology_free(&t);
-    topology_free(&t);   /* idempotent */
+    topology_free(&t); /* idempotent */
 }
 
 static void unknown_keys_are_warnings(void **state)
@@ -139,15 +139,15 @@ static void component_errors(void **state)
 static void bad_interface_names(void **state)
 {
     (void)state;
-    expect_errors(
-        "topology-bad-interface.yaml", NULL,
-        (const char *const[]){
-            "topology-bad-interface.yaml:8:16: components[1].interface: \"../x\": invalid interface name",
-            "topology-bad-interface.yaml:10:16: components[2].interface: \"..\": invalid interface name",
-            "topology-bad-interface.yaml:12:16: components[3].interface: \"a/b\": invalid interface name",
-            /* defaulted from the component_type: reported at the component */
-            "topology-bad-interface.yaml:13:5: components[4].interface: \"my type\": invalid interface name",
-            "topology-bad-interface.yaml:15:16: components[5].interface: \"\": invalid interface name", NULL });
+    expect_errors("topology-bad-interface.yaml", NULL,
+                  (const char *const[]){
+                      "topology-bad-interface.yaml:8:16: components[1].interface: \"../x\": invalid interface name",
+                      "topology-bad-interface.yaml:10:16: components[2].interface: \"..\": invalid interface name",
+                      "topology-bad-interface.yaml:12:16: components[3].interface: \"a/b\": invalid interface name",
+                      /* defaulted from the component_type: reported at the component */
+                      "topology-bad-interface.yaml:13:5: components[4].interface: \"my type\": invalid interface name",
+                      "topology-bad-interface.yaml:15:16: components[5].interface: \"\": invalid interface name",
+                      NULL });
 }
 
 static void interface_name_rules(void **state)
@@ -175,12 +175,12 @@ static void interface_name_rules(void **state)
 static void interface_args_must_be_scalars(void **state)
 {
     (void)state;
-    expect_errors(
-        "topology-args.yaml", NULL,
-        (const char *const[]){
-            "topology-args.yaml:6:25: components[0].interface_args[1]: expected a scalar, got a mapping",
-            "topology-args.yaml:6:33: components[0].interface_args[2]: expected a scalar, got a sequence",
-            "topology-args.yaml:8:21: components[1].interface_args: expected a sequence, got a scalar", NULL });
+    expect_errors("topology-args.yaml", NULL,
+                  (const char *const[]){
+                      "topology-args.yaml:6:25: components[0].interface_args[1]: expected a scalar, got a mapping",
+                      "topology-args.yaml:6:33: components[0].interface_args[2]: expected a scalar, got a sequence",
+                      "topology-args.yaml:8:21: components[1].interface_args: expected a sequence, got a scalar",
+                      NULL });
 }
 
 static void separate_components_file(void **state)

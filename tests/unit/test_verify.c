@@ -32,7 +32,6 @@ static const unsigned char manifest[] =
 
 static char *path_of(const char *name) { return xasprintf("%s/%s", tmpdir, name); }
 
-
 static int setup(void **state)
 {
     (void)state;
@@ -40,21 +39,21 @@ static int setup(void **state)
         return -1;
     /* Main keys, a second key of each kind (the wrong key), and keys we refuse. */
     int rc = test_sh("cd %s && "
-                "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out rsa.key 2>/dev/null && "
-                "openssl pkey -in rsa.key -pubout -out rsa.pub && "
-                "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.key 2>/dev/null && "
-                "openssl pkey -in rsa2.key -pubout -out rsa2.pub && "
-                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key && "
-                "openssl pkey -in ec.key -pubout -out ec.pub && "
-                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec2.key && "
-                "openssl pkey -in ec2.key -pubout -out ec2.pub && "
-                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out p384.key && "
-                "openssl pkey -in p384.key -pubout -out p384.pub && "
-                "openssl genpkey -algorithm ED25519 -out ed.key && "
-                "openssl pkey -in ed.key -pubout -out ed.pub && "
-                "openssl rsa -in rsa.key -RSAPublicKey_out -out rsa-pkcs1.pub 2>/dev/null && "
-                "printf 'garbage\\n' > garbage.pub",
-                tmpdir);
+                     "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out rsa.key 2>/dev/null && "
+                     "openssl pkey -in rsa.key -pubout -out rsa.pub && "
+                     "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.key 2>/dev/null && "
+                     "openssl pkey -in rsa2.key -pubout -out rsa2.pub && "
+                     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key && "
+                     "openssl pkey -in ec.key -pubout -out ec.pub && "
+                     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec2.key && "
+                     "openssl pkey -in ec2.key -pubout -out ec2.pub && "
+                     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out p384.key && "
+                     "openssl pkey -in p384.key -pubout -out p384.pub && "
+                     "openssl genpkey -algorithm ED25519 -out ed.key && "
+                     "openssl pkey -in ed.key -pubout -out ed.pub && "
+                     "openssl rsa -in rsa.key -RSAPublicKey_out -out rsa-pkcs1.pub 2>/dev/null && "
+                     "printf 'garbage\\n' > garbage.pub",
+                     tmpdir);
     return rc == 0 ? 0 : -1;
 }
 
@@ -349,8 +348,8 @@ static void garbage_base64(void **state)
         "QUJDRA==QUJD", /* data after padding */
         "Q===",         /* too much padding */
         "====",
-        "QUJDRB==",     /* non-zero unused bits */
-        "QUJDRE=",      /* wrong padding length */
+        "QUJDRB==", /* non-zero unused bits */
+        "QUJDRE=",  /* wrong padding length */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (verify(k, bad[i]) != -1)
