@@ -62,7 +62,7 @@ enum engine_outcome {
 MO_MUST_CHECK enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d);
 
 /* Turns d to the rollback path (the `rollback` command, or a failure). Returns 0, or -1
- * with a reason in err when it cannot: the success path already started Cleanup. */
+ * with *err when it cannot: the success path already started Cleanup. */
 MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err);
 
 /* Parks a deployment whose preparation failed before Cleanup (docs/state-machine.md), as

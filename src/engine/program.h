@@ -42,7 +42,7 @@ enum stop_point {
 };
 
 /* The stop point named name ("ArtifactCommit", "ArtifactRollback", "Cleanup"), or 0. */
-unsigned stop_point_from_name(const char *name);
+MO_MUST_CHECK unsigned stop_point_from_name(const char *name);
 
 enum step_kind {
     SK_WORKDIR,       /* fresh work dir with the verified header (no call) */
