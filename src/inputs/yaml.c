@@ -19,8 +19,8 @@
 
 /* ---- messages --------------------------------------------------------- */
 
-static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n,
-                    const char *fmt, va_list ap)
+static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n, const char *fmt,
+                    va_list ap)
 {
     _cleanup_free_ char *msg = xvasprintf(fmt, ap);
     int line = n ? n->line : 1, col = n ? n->col : 1;
@@ -54,11 +54,26 @@ static char *quote_mem(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': out[o++] = '\\'; out[o++] = '"'; break;
-        case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
-        case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
-        case '\t': out[o++] = '\\'; out[o++] = 't'; break;
-        case '\r': out[o++] = '\\'; out[o++] = 'r'; break;
+        case '"':
+            out[o++] = '\\';
+            out[o++] = '"';
+            break;
+        case '\\':
+            out[o++] = '\\';
+            out[o++] = '\\';
+            break;
+        case '\n':
+            out[o++] = '\\';
+            out[o++] = 'n';
+            break;
+        case '\t':
+            out[o++] = '\\';
+            out[o++] = 't';
+            break;
+        case '\r':
+            out[o++] = '\\';
+            out[o++] = 'r';
+            break;
         default:
             if (c < 0x20 || c == 0x7f)
                 o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
@@ -113,8 +128,8 @@ bool yaml_is_null(const struct ynode *n)
         return strcmp(n->tag, TAG_NULL) == 0;
     if (!n->plain)
         return false;
-    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-           strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+    return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 || strcmp(n->text, "Null") == 0 ||
+           strcmp(n->text, "NULL") == 0;
 }
 
 const char *yaml_kind_name(const struct ynode *n)
@@ -200,7 +215,7 @@ struct frame {
     size_t cap;
 };
 
-struct pending {   /* an error found while building (duplicate key, ...), reported in order at the end */
+struct pending { /* an error found while building (duplicate key, ...), reported in order at the end */
     int line, col;
     char *msg;
 };
@@ -262,7 +277,7 @@ static void anchor_set(struct builder *b, char *name, struct ynode *n)
     unsigned h = hash_name(name);
     a->name = name;
     a->node = n;
-    a->next = b->anchors[h];   /* a redefined anchor shadows the older one */
+    a->next = b->anchors[h]; /* a redefined anchor shadows the older one */
     b->anchors[h] = a;
 }
 
@@ -373,7 +388,7 @@ static void check_duplicates(struct builder *b, const struct ynode *map)
 /* A sequence or mapping begins; false when it would nest too deep. */
 static bool collection_start(struct builder *b, enum ynode_kind kind, const yaml_event_t *e, const yaml_char_t *anchor)
 {
-    if (b->depth >= YAML_MAX_DEPTH) {   /* a nesting bomb: stop before it costs memory */
+    if (b->depth >= YAML_MAX_DEPTH) { /* a nesting bomb: stop before it costs memory */
         pend(b, &e->start_mark, xasprintf("nested deeper than %d levels; flatten the document", YAML_MAX_DEPTH));
         return false;
     }
@@ -387,14 +402,14 @@ static bool collection_end(struct builder *b)
         return true;
     struct frame f = b->stack[--b->depth];
     if (f.node->kind == YNODE_MAPPING) {
-        if (f.pending_key) {   /* cannot happen with a well-formed event stream */
+        if (f.pending_key) { /* cannot happen with a well-formed event stream */
             free(f.anchor);
             pend_at(b, f.node->line, f.node->col, xstrdup("mapping key without a value"));
             return false;
         }
         check_duplicates(b, f.node);
     }
-    anchor_set(b, f.anchor, f.node);   /* only complete nodes: no cycles */
+    anchor_set(b, f.anchor, f.node); /* only complete nodes: no cycles */
     attach(b, f.node);
     return true;
 }
@@ -446,20 +461,13 @@ static bool handle_event(struct builder *b, const yaml_event_t *e)
             return false;
         }
         return true;
-    case YAML_SEQUENCE_START_EVENT:
-        return collection_start(b, YNODE_SEQUENCE, e, e->data.sequence_start.anchor);
-    case YAML_MAPPING_START_EVENT:
-        return collection_start(b, YNODE_MAPPING, e, e->data.mapping_start.anchor);
+    case YAML_SEQUENCE_START_EVENT: return collection_start(b, YNODE_SEQUENCE, e, e->data.sequence_start.anchor);
+    case YAML_MAPPING_START_EVENT: return collection_start(b, YNODE_MAPPING, e, e->data.mapping_start.anchor);
     case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT:
-        return collection_end(b);
-    case YAML_SCALAR_EVENT:
-        scalar(b, e);
-        return true;
-    case YAML_ALIAS_EVENT:
-        return alias(b, e);
-    default:
-        return true;
+    case YAML_MAPPING_END_EVENT: return collection_end(b);
+    case YAML_SCALAR_EVENT: scalar(b, e); return true;
+    case YAML_ALIAS_EVENT: return alias(b, e);
+    default: return true;
     }
 }
 
@@ -492,13 +500,10 @@ static void report_syntax_error(const struct ydoc *doc, const yaml_parser_t *p, 
     _cleanup_free_ char *raw = NULL;
     int line = 1, col = 1;
     switch (p->error) {
-    case YAML_MEMORY_ERROR:
-        diag_error(d, doc->path, 0, 0, "out of memory while reading the YAML");
-        return;
-    case YAML_READER_ERROR:   /* a character the text may not hold; the problem is at a byte offset */
+    case YAML_MEMORY_ERROR: diag_error(d, doc->path, 0, 0, "out of memory while reading the YAML"); return;
+    case YAML_READER_ERROR: /* a character the text may not hold; the problem is at a byte offset */
         text_position(doc->text, doc->len, p->problem_offset, &line, &col);
-        raw = p->problem_value >= 0 ? xasprintf("%s (U+%04X)", problem, (unsigned)p->problem_value)
-                                    : xstrdup(problem);
+        raw = p->problem_value >= 0 ? xasprintf("%s (U+%04X)", problem, (unsigned)p->problem_value) : xstrdup(problem);
         break;
     default:
         line = mark_line(&p->problem_mark);
@@ -521,7 +526,7 @@ static size_t utf8_seq(const unsigned char *t, size_t left)
 {
     unsigned char c = t[0];
     size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
     if (c < 0x80)
         return 1;
     if (c >= 0xc2 && c <= 0xdf)
@@ -596,7 +601,7 @@ static int parse_text(struct ydoc *doc, struct diag_list *d)
     for (;;) {
         _cleanup_(event_deletep) yaml_event_t e = { 0 };
         if (!yaml_parser_parse(p, &e)) {
-            report_syntax_error(doc, p, d);   /* alone: it describes a malformed file */
+            report_syntax_error(doc, p, d); /* alone: it describes a malformed file */
             return -1;
         }
         if (e.type == YAML_STREAM_END_EVENT || !handle_event(&b, &e))
@@ -691,8 +696,7 @@ const struct ynode *yaml_map_get(const struct ynode *map, const char *key)
     return p ? p->value : NULL;
 }
 
-int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known,
-                        struct diag_list *d)
+int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known, struct diag_list *d)
 {
     assert(doc && d);
     int rc = 0;
@@ -724,8 +728,7 @@ const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *
         return NULL;
     }
     if (doc->root->kind != YNODE_MAPPING) {
-        yaml_diag_error(d, doc, doc->root, "expected a mapping at the top level, got %s",
-                        yaml_kind_name(doc->root));
+        yaml_diag_error(d, doc, doc->root, "expected a mapping at the top level, got %s", yaml_kind_name(doc->root));
         return NULL;
     }
     return doc->root;
@@ -743,9 +746,8 @@ static const struct ynode *value_loc(const struct ynode *at, const struct ypair 
 }
 
 /* Finds map[key]; reports a missing required field. */
-static const struct ypair *lookup(const struct ydoc *doc, const struct ynode *map, const char *path,
-                                  const char *key, unsigned flags, const struct ynode *at, int *rc,
-                                  struct diag_list *d)
+static const struct ypair *lookup(const struct ydoc *doc, const struct ynode *map, const char *path, const char *key,
+                                  unsigned flags, const struct ynode *at, int *rc, struct diag_list *d)
 {
     const struct ypair *p = yaml_map_find(map, key);
     *rc = 0;
@@ -756,9 +758,9 @@ static const struct ypair *lookup(const struct ydoc *doc, const struct ynode *ma
     return p;
 }
 
-const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *map, const char *prefix,
-                                  const char *key, enum ynode_kind kind, unsigned flags,
-                                  const struct ynode *at, bool *err, struct diag_list *d)
+const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                                  enum ynode_kind kind, unsigned flags, const struct ynode *at, bool *err,
+                                  struct diag_list *d)
 {
     assert(doc && key && d);
     _cleanup_free_ char *path = yaml_path_key(prefix, key);
@@ -785,8 +787,8 @@ const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *ma
 }
 
 /* Text of a string scalar; reports null, collections and NUL bytes. */
-static int scalar_string(const struct ydoc *doc, const struct ynode *v, const struct ynode *loc,
-                         const char *path, unsigned flags, char **out, struct diag_list *d)
+static int scalar_string(const struct ydoc *doc, const struct ynode *v, const struct ynode *loc, const char *path,
+                         unsigned flags, char **out, struct diag_list *d)
 {
     if (v->kind != YNODE_SCALAR || yaml_is_null(v)) {
         yaml_diag_error(d, doc, loc, "%s: expected a string, got %s", path, yaml_kind_name(v));
@@ -840,7 +842,7 @@ static bool all_digits(const char *s, int base)
         return false;
     for (; *s; s++) {
         char c = *s;
-        bool ok = base == 16 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+        bool ok = base == 16  ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
                   : base == 8 ? (c >= '0' && c <= '7')
                               : (c >= '0' && c <= '9');
         if (!ok)
@@ -881,9 +883,8 @@ bool yaml_scalar_int(const struct ynode *n, long long *out)
     return true;
 }
 
-int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
-                 unsigned flags, long min, long max, const struct ynode *at, long *out, bool *present,
-                 struct diag_list *d)
+int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key, unsigned flags,
+                 long min, long max, const struct ynode *at, long *out, bool *present, struct diag_list *d)
 {
     assert(doc && key && out && d);
     _cleanup_free_ char *path = yaml_path_key(prefix, key);
@@ -909,9 +910,8 @@ int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *pr
     return rc;
 }
 
-int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const char *prefix,
-                         const char *key, unsigned flags, const struct ynode *at, struct strv *out,
-                         bool *present, struct diag_list *d)
+int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                         unsigned flags, const struct ynode *at, struct strv *out, bool *present, struct diag_list *d)
 {
     assert(out);
     bool err = false;
@@ -925,8 +925,7 @@ int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const 
     for (size_t i = 0; i < seq->nitems; i++) {
         const struct ynode *it = seq->items[i];
         if (it->kind != YNODE_SCALAR) {
-            yaml_diag_error(d, doc, at ? at : it, "%s[%zu]: expected a scalar, got %s", path, i,
-                            yaml_kind_name(it));
+            yaml_diag_error(d, doc, at ? at : it, "%s[%zu]: expected a scalar, got %s", path, i, yaml_kind_name(it));
             rc = -1;
         } else if (strlen(it->text) != it->len) {
             yaml_diag_error(d, doc, at ? at : it, "%s[%zu]: contains a NUL character", path, i);

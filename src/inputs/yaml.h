@@ -35,15 +35,15 @@ struct ypair {
 
 struct ynode {
     enum ynode_kind kind;
-    int line, col;        /* 1-based start of the node: its first property (&anchor, !tag) if any,
-                           * else its content (a quote, a block scalar's '|' or '>', a '-', a
-                           * bracket, a first key); an alias's '*'; for an empty value, where it
-                           * would be */
+    /* 1-based start of the node: its first property (&anchor, !tag) if any, else its
+     * content (a quote, a block scalar's '|' or '>', a '-', a bracket, a first key); an
+     * alias's '*'; for an empty value, where it would be */
+    int line, col;
     /* YNODE_SCALAR */
-    char *text;           /* value, NUL-terminated */
-    size_t len;           /* length of text (may contain NUL bytes) */
-    bool plain;           /* plain (unquoted, non-block) style */
-    char *tag;            /* resolved tag ("tag:yaml.org,2002:str"), NULL if none */
+    char *text; /* value, NUL-terminated */
+    size_t len; /* length of text (may contain NUL bytes) */
+    bool plain; /* plain (unquoted, non-block) style */
+    char *tag;  /* resolved tag ("tag:yaml.org,2002:str"), NULL if none */
     /* YNODE_SEQUENCE */
     struct ynode **items;
     size_t nitems;
@@ -51,21 +51,21 @@ struct ynode {
     struct ypair *pairs;
     size_t npairs;
     /* internal */
-    bool borrowed;        /* alias copy: text/items/pairs belong to another node */
+    bool borrowed; /* alias copy: text/items/pairs belong to another node */
     struct ynode *next_alloc;
 };
 
 struct ydoc {
-    char *path;           /* as given, used in messages */
-    char *text;           /* raw bytes of the file, NUL-terminated */
+    char *path; /* as given, used in messages */
+    char *text; /* raw bytes of the file, NUL-terminated */
     size_t len;
-    struct ynode *root;   /* NULL when the stream holds no document */
-    struct ynode *nodes;  /* every node, for freeing */
+    struct ynode *root;  /* NULL when the stream holds no document */
+    struct ynode *nodes; /* every node, for freeing */
 };
 
 /* Getter flags. */
-#define YAML_REQUIRED 0x1u  /* absent key: "field: required field missing" */
-#define YAML_NONEMPTY 0x2u  /* empty string / sequence / mapping: "field: must not be empty" */
+#define YAML_REQUIRED 0x1u /* absent key: "field: required field missing" */
+#define YAML_NONEMPTY 0x2u /* empty string / sequence / mapping: "field: must not be empty" */
 
 /* Reads path (at most YAML_MAX_SIZE bytes) and parses it. Returns 0, or -1 after
  * adding errors to d (doc is then empty; yaml_doc_free is still safe). */
@@ -107,8 +107,7 @@ const struct ypair *yaml_map_find(const struct ynode *map, const char *key);
 const struct ynode *yaml_map_get(const struct ynode *map, const char *key);
 /* Warns "file:line:col: unknown key \"x\"" for every key not in known (NULL
  * terminated); a key that is not a scalar is an error. Returns 0 or -1. */
-int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known,
-                        struct diag_list *d);
+int yaml_map_check_keys(const struct ydoc *doc, const struct ynode *map, const char *const *known, struct diag_list *d);
 
 /* The document's root, which must be a mapping; reports an error otherwise. */
 MO_MUST_CHECK const struct ynode *yaml_root_mapping(const struct ydoc *doc, struct diag_list *d);
@@ -121,9 +120,9 @@ MO_MUST_CHECK const struct ynode *yaml_root_mapping(const struct ydoc *doc, stru
 
 /* The value node of map[key] when it has the given kind; NULL when absent or wrong
  * ("field: expected a mapping, got a scalar"). *err is set to true on error. */
-const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *map, const char *prefix,
-                                  const char *key, enum ynode_kind kind, unsigned flags,
-                                  const struct ynode *at, bool *err, struct diag_list *d);
+const struct ynode *yaml_get_node(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                                  enum ynode_kind kind, unsigned flags, const struct ynode *at, bool *err,
+                                  struct diag_list *d);
 /* A string: any non-null scalar, as its text. *out is a copy, or NULL when absent. */
 int yaml_get_string(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
                     unsigned flags, const struct ynode *at, char **out, struct diag_list *d);
@@ -135,16 +134,14 @@ int yaml_expect_string(const struct ydoc *doc, const struct ynode *map, const ch
  * octal notation, in [min, max]. "10" (quoted), 10.0, out of range: error
  * "field: 10.0: must be an integer from min to max". *present tells whether the
  * key exists. */
-int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
-                 unsigned flags, long min, long max, const struct ynode *at, long *out, bool *present,
-                 struct diag_list *d);
+int yaml_get_int(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key, unsigned flags,
+                 long min, long max, const struct ynode *at, long *out, bool *present, struct diag_list *d);
 /* Parses n as a YAML integer (see yaml_get_int); false if it is not one. */
 bool yaml_scalar_int(const struct ynode *n, long long *out);
 /* A sequence of scalars, appended to out as their text ("1" for 1); an item that
  * is not a scalar is an error "field[i]: expected a scalar, got a mapping". */
-int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const char *prefix,
-                         const char *key, unsigned flags, const struct ynode *at, struct strv *out,
-                         bool *present, struct diag_list *d);
+int yaml_get_scalar_list(const struct ydoc *doc, const struct ynode *map, const char *prefix, const char *key,
+                         unsigned flags, const struct ynode *at, struct strv *out, bool *present, struct diag_list *d);
 
 /* Reports "file:line:col: message" at node n of doc (printf style). */
 void yaml_diag_error(struct diag_list *d, const struct ydoc *doc, const struct ynode *n, const char *fmt, ...)
