@@ -3,7 +3,7 @@
  * A file is read (at most YAML_MAX_SIZE bytes), parsed with libyaml's event
  * parser and turned into a plain tree of ynode whose positions are 1-based
  * line/column (from libyaml's marks). Loading enforces the rules shared by every
- * input file (orchestrator.md §3.4): UTF-8 without NUL or other raw control
+ * input file (docs/manifest.md): UTF-8 without NUL or other raw control
  * characters, exactly one YAML document, no duplicate mapping keys, nesting at most
  * YAML_MAX_DEPTH deep, aliases only to complete nodes; syntax errors reported as one
  * "file:line:col: message" line (libyaml's wording).
