@@ -35,10 +35,10 @@ struct ypair {
 
 struct ynode {
     enum ynode_kind kind;
-    int line, col; /* 1-based start of the node: its first property (&anchor, !tag) if any,
-                           * else its content (a quote, a block scalar's '|' or '>', a '-', a
-                           * bracket, a first key); an alias's '*'; for an empty value, where it
-                           * would be */
+    /* 1-based start of the node: its first property (&anchor, !tag) if any, else its
+     * content (a quote, a block scalar's '|' or '>', a '-', a bracket, a first key); an
+     * alias's '*'; for an empty value, where it would be */
+    int line, col;
     /* YNODE_SCALAR */
     char *text; /* value, NUL-terminated */
     size_t len; /* length of text (may contain NUL bytes) */
