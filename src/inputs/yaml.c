@@ -19,8 +19,8 @@
 
 /* ---- messages --------------------------------------------------------- */
 
-static void vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n, const char *fmt,
-                    va_list ap)
+static void __attribute__((format(printf, 5, 0)))
+vreport(struct diag_list *d, bool error, const struct ydoc *doc, const struct ynode *n, const char *fmt, va_list ap)
 {
     _cleanup_free_ char *msg = xvasprintf(fmt, ap);
     int line = n ? n->line : 1, col = n ? n->col : 1;

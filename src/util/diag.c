@@ -8,7 +8,8 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-static char *vformat_located(const char *file, int line, int col, const char *fmt, va_list ap)
+static char *__attribute__((format(printf, 4, 0)))
+vformat_located(const char *file, int line, int col, const char *fmt, va_list ap)
 {
     char *body = xvasprintf(fmt, ap);
     char *out;

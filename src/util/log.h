@@ -17,7 +17,8 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* The same, tagged with a Component (component_type, id); either may be NULL. */
 void log_comp(enum log_level level, const char *component_type, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap);
+void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

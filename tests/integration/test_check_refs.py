@@ -1,6 +1,7 @@
 """scripts/check-refs: a comment or document naming a file that is not in the repository
 fails the check, naming it; placeholders, URLs and paths inside other paths are no
 references; the repository itself passes."""
+import os
 import pathlib
 import subprocess
 
@@ -15,8 +16,8 @@ MISSING_SRC = "src/" + "gone.c"
 MISSING_SPEC = "spec-" + "only.md"
 
 
-def run(path):
-    return subprocess.run([str(CHECK_REFS), str(path)], capture_output=True, text=True, timeout=120)
+def run(path, env=None):
+    return subprocess.run([str(CHECK_REFS), str(path)], capture_output=True, text=True, timeout=120, env=env)
 
 
 def make_repo(tmp_path, files):
@@ -78,7 +79,10 @@ def test_a_file_git_does_not_track_is_not_a_reference_target(tmp_path):
 
 
 def test_outside_a_repository(tmp_path):
-    r = run(tmp_path)
+    # pytest's temporary folder may lie inside this repository (CI puts it under build-asan/):
+    # git must not look above it
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp_path.parent))
+    r = run(tmp_path, env)
     assert r.returncode == 2
     assert "not in a git repository" in r.stderr
 
