@@ -227,10 +227,7 @@ static int insert_row(struct journal *j, struct deployment *d, struct error **er
                                                      err);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, dep_status_name(d->status), -1, SQLITE_STATIC);
-        db_bind_text(st, 2, d->manifest_name);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)d->started);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)d->ended);
+        db_bind_row_head(st, d);
         if (db_step_done(j, st, err) != 0)
             return -1;
     }

@@ -60,3 +60,11 @@ const char *db_parts_columns(const struct journal *j)
 {
     return j->version >= 2 ? "id, state, fixed" : "id, state, NULL";
 }
+
+void db_bind_row_head(sqlite3_stmt *st, const struct deployment *d)
+{
+    sqlite3_bind_text(st, 1, dep_status_name(d->status), -1, SQLITE_STATIC);
+    db_bind_text(st, 2, d->manifest_name);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->started);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->ended);
+}

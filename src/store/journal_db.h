@@ -54,6 +54,9 @@ int db_step_done(struct journal *j, sqlite3_stmt *st, struct error **err) MO_MUS
 void db_rollback(struct journal *j);
 /* Binds s, or NULL for a NULL s. */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds d's status, manifest name, start and end times to parameters 1 to 4 of st, the
+ * columns every write of a deployment row sets. */
+void db_bind_row_head(sqlite3_stmt *st, const struct deployment *d);
 /* A copy of the column, or NULL. */
 char *db_column_text(sqlite3_stmt *st, int i);
 /* The SELECT list of a deployment row's parts: id, state, fixed (NULL in schema 1). */

@@ -175,10 +175,7 @@ int journal_write_whole(struct journal *j, const struct deployment *d, struct er
                                                      err);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, dep_status_name(d->status), -1, SQLITE_STATIC);
-        db_bind_text(st, 2, d->manifest_name);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)d->started);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)d->ended);
+        db_bind_row_head(st, d);
         sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, d->id);
         if (db_step_done(j, st, err) != 0)
