@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -414,13 +415,9 @@ struct config_texts {
     size_t main_len, fallback_len;
 };
 
-static int load(struct config *cfg, const struct config_overrides *cli, const struct config_texts *texts,
-                struct diag_list *d)
+/* The folders (from the environment) and the defaults of every setting. */
+static void set_defaults(struct config *cfg)
 {
-    size_t errors_before = d->nerrors;
-    memset(cfg, 0, sizeof(*cfg));
-
-    /* Directories. */
     const char *s;
     cfg->conf_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_CONF_DIR")) ? s : DEFAULT_CONF_DIR);
     cfg->data_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_DATA_DIR")) ? s : DEFAULT_DATA_DIR);
@@ -429,7 +426,6 @@ static int load(struct config *cfg, const struct config_overrides *cli, const st
     cfg->main_file = fs_join(cfg->conf_dir, CONFIG_FILE_NAME);
     cfg->fallback_file = fs_join(cfg->datastore_dir, CONFIG_FILE_NAME);
 
-    /* Defaults. */
     cfg->cache_enabled = false;
     cfg->cache_max_bytes = 0;
     cfg->interface_timeout_seconds = 14400;
@@ -438,8 +434,11 @@ static int load(struct config *cfg, const struct config_overrides *cli, const st
     cfg->max_parallel_interfaces = 0;
     strv_push(&cfg->reboot_command, "reboot");
     cfg->reboot_timeout_seconds = 600;
+}
 
-    /* Files. */
+/* The settings of the two files: each key from the main file, else from the fallback. */
+static void apply_files(struct config *cfg, const struct config_texts *texts, struct diag_list *d)
+{
     json_t *main_root = texts ? load_text(cfg->main_file, texts->main_text, texts->main_len, d)
                               : load_file(cfg->main_file, d);
     json_t *fb_root = NULL;
@@ -470,8 +469,13 @@ static int load(struct config *cfg, const struct config_overrides *cli, const st
     }
     json_decref(main_root);
     json_decref(fb_root);
+}
 
-    /* Environment. */
+/* What the environment and then the command line override, and the defaults that
+ * depend on other values. */
+static void apply_overrides(struct config *cfg, const struct config_overrides *cli, struct diag_list *d)
+{
+    const char *s;
     if ((s = env("MENDER_ORCHESTRATOR_TOPOLOGY_COMPONENTS_FILE")))
         set_str(&cfg->topology_components, s);
     if ((s = env("MENDER_ORCHESTRATOR_MANIFEST_STORE_DIR")))
@@ -479,22 +483,30 @@ static int load(struct config *cfg, const struct config_overrides *cli, const st
     if ((s = env("MENDER_ORCHESTRATOR_ARTIFACTS_CACHE_DIR")))
         set_str(&cfg->cache_path, s);
 
-    /* Command line. */
     if (cli && cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
-        char *pv = diag_printable(cli->log_level);
+        _cleanup_free_ char *pv = diag_printable(cli->log_level);
         diag_error(d, NULL, 0, 0, "--log-level: \"%s\": unknown log level (trace, debug, info, warning, error, fatal)",
                    pv);
-        free(pv);
     }
     if (cli && cli->topology_components && cli->topology_components[0])
         set_str(&cfg->topology_components, cli->topology_components);
 
-    /* Defaults that depend on other values. */
     if (!cfg->manifest_store)
         cfg->manifest_store = fs_join(cfg->datastore_dir, "manifests");
     if (!cfg->cache_path)
         cfg->cache_path = fs_join(cfg->datastore_dir, "artifacts");
+}
 
+/* Defaults, then the files, the environment and the command line, each over the one
+ * before. */
+static int load(struct config *cfg, const struct config_overrides *cli, const struct config_texts *texts,
+                struct diag_list *d)
+{
+    size_t errors_before = d->nerrors;
+    memset(cfg, 0, sizeof(*cfg));
+    set_defaults(cfg);
+    apply_files(cfg, texts, d);
+    apply_overrides(cfg, cli, d);
     if (d->nerrors > errors_before) {
         config_free(cfg);
         return -1;
