@@ -467,18 +467,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
 /* Searches PATH for a command without a slash. Caller frees. */
 static char *resolve_command(const char *cmd)
 {
-    if (strchr(cmd, '/'))
-        return xstrdup(cmd);
-    const char *path = getenv("PATH");
-    _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-    char *found = NULL;
-    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *p = fs_join(dir, cmd);
-        if (access(p, X_OK) == 0)
-            found = p;
-        else
-            free(p);
-    }
+    char *found = fs_find_program(cmd);
     return found ? found : xstrdup(cmd);
 }
 
