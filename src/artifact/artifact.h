@@ -59,6 +59,12 @@ struct artifact_info {
     uint64_t payload_bytes;            /* sum of payload file sizes seen */
 };
 
+/* Whether s holds no control character (below 0x20, or 0x7f): Artifact names, groups and
+ * provides are printed one per line (status, history, check, show-provides), so the
+ * reader refuses others ("artifact_provides.artifact_name: \"a\\x0ab\": control characters
+ * are not allowed ..."); so does the repository index. */
+bool artifact_one_line(const char *s);
+
 /* Receives payload files in archive order. Any callback returning non-zero aborts the
  * read with that failure (the reader reports "<what>: refused by the consumer"; a
  * consumer with a better reason keeps it itself, as iface/stream.c does).

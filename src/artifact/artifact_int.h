@@ -28,6 +28,7 @@ struct artifact_codec {
     const char *name;                 /* in messages */
     int filter;                       /* the ARCHIVE_FILTER_* libarchive detects */
     int (*enable)(struct archive *a); /* archive_read_support_filter_*, NULL for none */
+    const char *magic;                /* the bytes a stream of it begins with ("" for none) */
 };
 
 /* The row of "" / ".gz" / ".xz" / ".zst"; NULL for any other suffix. */
@@ -39,6 +40,14 @@ void artifact_codec_enable_all(struct archive *a);
 /* After the first archive_read_next_header: true if the filter chain libarchive
  * detected is exactly `want` (nothing else, no nesting). *found names what was found. */
 bool artifact_codec_matches(struct archive *a, const struct artifact_codec *want, const char **found);
+
+/* The message for libarchive's failure `why` while decoding member (compressed with c,
+ * its first head_len bytes at head), at the payload file `where` (or NULL): for a
+ * compressed member "<member>: corrupt gzip stream[ (it does not even begin like one)][ at
+ * <where>]: <why>; the Artifact file is damaged: build or download it again";
+ * uncompressed, "<where or member>: <why>". Caller frees. */
+char *artifact_codec_failure(const struct artifact_codec *c, const char *member, const char *where, const char *why,
+                             const void *head, size_t head_len);
 
 /* Reads the current entry of a into a NUL-terminated buffer of at most cap bytes.
  * Returns 0, or -1 with *err set ("too large (...)", or libarchive's reason). */

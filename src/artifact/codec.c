@@ -9,12 +9,16 @@
 #include <string.h>
 
 #include "artifact/artifact_int.h"
+#include "util/mem.h"
 
 static const struct artifact_codec codecs[] = {
-    { "", "none", ARCHIVE_FILTER_NONE, NULL },
-    { ".gz", "gzip", ARCHIVE_FILTER_GZIP, archive_read_support_filter_gzip },  /* filter_deps: zlib */
-    { ".xz", "xz", ARCHIVE_FILTER_XZ, archive_read_support_filter_xz },        /* filter_deps: liblzma */
-    { ".zst", "zstd", ARCHIVE_FILTER_ZSTD, archive_read_support_filter_zstd }, /* filter_deps: libzstd */
+    { "", "none", ARCHIVE_FILTER_NONE, NULL, "" },
+    { ".gz", "gzip", ARCHIVE_FILTER_GZIP, archive_read_support_filter_gzip, "\x1f\x8b" }, /* filter_deps: zlib */
+    { ".xz", "xz", ARCHIVE_FILTER_XZ, archive_read_support_filter_xz,
+      "\xfd"
+      "7zXZ" }, /* filter_deps: liblzma */
+    { ".zst", "zstd", ARCHIVE_FILTER_ZSTD, archive_read_support_filter_zstd,
+      "\x28\xb5\x2f\xfd" }, /* filter_deps: libzstd */
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 
@@ -62,4 +66,17 @@ bool artifact_codec_matches(struct archive *a, const struct artifact_codec *want
         return false;
     }
     return got == want;
+}
+
+char *artifact_codec_failure(const struct artifact_codec *c, const char *member, const char *where, const char *why,
+                             const void *head, size_t head_len)
+{
+    assert(c && member && why && (head || head_len == 0));
+    if (artifact_codec_is_none(c))
+        return xasprintf("%s: %s", where ? where : member, why);
+    size_t n = strlen(c->magic);
+    bool begins = head_len >= n && memcmp(head, c->magic, n) == 0;
+    return xasprintf("%s: corrupt %s stream%s%s%s: %s; the Artifact file is damaged: build or download it again",
+                     member, c->name, begins ? "" : " (it does not even begin like one)", where ? " at " : "",
+                     where ? where : "", why);
 }

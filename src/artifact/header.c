@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "artifact/artifact_int.h"
+#include "util/diag.h"
 #include "util/mem.h"
 
 /* Entries in a header (header-info, type-info, meta-data, scripts, directories). */
@@ -98,6 +99,21 @@ static int get_str_array(json_t *obj, const char *key, const char *path, bool re
     return 0;
 }
 
+bool artifact_one_line(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static int not_one_line(const char *path, const char *value, struct error **err)
+{
+    _cleanup_free_ char *shown = diag_printable(value);
+    return error_set(err, 0, "%s: \"%s\": control characters are not allowed; rebuild the Artifact without them", path,
+                     shown);
+}
+
 /* ---- header-info ----------------------------------------------------------------- */
 
 /* payloads: exactly one, its type a non-empty string or null (bootstrap). */
@@ -141,11 +157,15 @@ static int parse_header_info(const char *buf, size_t len, struct artifact_info *
     json_t *name = json_object_get(prov, "artifact_name");
     if (!json_is_string(name) || json_string_length(name) == 0)
         return error_set(err, 0, "artifact_provides.artifact_name: missing or not a non-empty string");
+    if (!artifact_one_line(json_string_value(name)))
+        return not_one_line("artifact_provides.artifact_name", json_string_value(name), err);
     info->artifact_name = xstrdup(json_string_value(name));
     json_t *group = json_object_get(prov, "artifact_group");
     if (group && !json_is_null(group)) {
         if (!json_is_string(group))
             return error_set(err, 0, "artifact_provides.artifact_group: not a string");
+        if (!artifact_one_line(json_string_value(group)))
+            return not_one_line("artifact_provides.artifact_group", json_string_value(group), err);
         if (json_string_length(group) > 0)
             info->artifact_group = xstrdup(json_string_value(group));
     }
@@ -211,6 +231,17 @@ static int type_info_provides(json_t *prov, struct artifact_info *info, struct e
             return error_set(err, 0, "artifact_provides: empty key");
         if (!json_is_string(v))
             return error_set(err, 0, "artifact_provides.%s: not a string", k);
+        if (!artifact_one_line(k) || strchr(k, '=') || strchr(k, ' ')) {
+            _cleanup_free_ char *shown = diag_printable(k);
+            return error_set(err, 0,
+                             "artifact_provides: \"%s\": a key holds no control character, space or '='; rebuild "
+                             "the Artifact with another key",
+                             shown);
+        }
+        if (!artifact_one_line(json_string_value(v))) {
+            _cleanup_free_ char *path = xasprintf("artifact_provides.%s", k);
+            return not_one_line(path, json_string_value(v), err);
+        }
         if (strcmp(k, "artifact_name") == 0 || (strcmp(k, "artifact_group") == 0 && info->artifact_group))
             return error_set(err, 0, "artifact_provides.%s: already provided by header-info", k);
         kvl_set(&info->type_provides, k, json_string_value(v));

@@ -48,9 +48,12 @@ struct rd {
     struct artifact_info *info;
     struct error **err; /* never NULL: the first error of the read */
     struct archive *outer;
-    unsigned char *srcbuf; /* source -> outer reader */
-    la_int64_t data_off;   /* bytes of the outer data entry given to the inner reader */
-    struct hashpipe *hp;   /* inner reader -> sink, hashed on a second thread; made at the first payload file */
+    unsigned char *srcbuf;                   /* source -> outer reader */
+    la_int64_t data_off;                     /* bytes of the outer data entry given to the inner reader */
+    const struct artifact_codec *data_codec; /* the data member's compression */
+    unsigned char data_head[8];              /* its first bytes, for messages */
+    size_t data_head_len;
+    struct hashpipe *hp; /* inner reader -> sink, hashed on a second thread; made at the first payload file */
     struct mline *ml;
     size_t nml;
     char *version_raw;
@@ -337,6 +340,16 @@ static int read_signature(struct rd *r, struct archive_entry *e, const char *nam
 
 /* ---- payload ------------------------------------------------------------------------ */
 
+/* Keeps the data member's first bytes (its compression's magic), for messages. */
+static void keep_head(struct rd *r, const void *block, size_t n)
+{
+    size_t room = sizeof(r->data_head) - r->data_head_len;
+    size_t k = n < room ? n : room;
+    if (k)
+        memcpy(r->data_head + r->data_head_len, block, k);
+    r->data_head_len += k;
+}
+
 /* The inner reader reads the outer data member's blocks where the outer reader holds
  * them (no copy); a block stays valid until the next call, as libarchive asks of a read
  * callback. The member is not sparse (refused in read_outer_member()), so the blocks
@@ -360,6 +373,7 @@ static la_ssize_t inner_read_cb(struct archive *a, void *ud, const void **buf)
             return -1;
         }
         r->data_off += (la_int64_t)n;
+        keep_head(r, *buf, n);
         if (n > 0)
             return (la_ssize_t)n;
     }
@@ -367,6 +381,18 @@ static la_ssize_t inner_read_cb(struct archive *a, void *ud, const void **buf)
 
 /* The reason the inner reader failed: the outer one's when it was the cause. */
 static const char *inner_err(struct rd *r, struct archive *in) { return r->outer_failed ? aerr(r->outer) : aerr(in); }
+
+/* The inner reader of the data member failed (at the payload file `where`, or NULL):
+ * the outer reader's reason when it was the cause, else what decoding the member said. */
+static int inner_fail(struct rd *r, struct archive *in, const char *where)
+{
+    const char *member = r->info->data_member;
+    if (r->outer_failed)
+        return error_set(r->err, 0, "%s: %s", where ? where : member, aerr(r->outer));
+    _cleanup_free_ char *msg = artifact_codec_failure(r->data_codec, member, where, aerr(in), r->data_head,
+                                                      r->data_head_len);
+    return error_set(r->err, 0, "%s", msg);
+}
 
 static bool payload_name_ok(const char *s)
 {
@@ -413,7 +439,7 @@ static int stream_payload_file(struct rd *r, struct archive *in, const char *ful
         unsigned char *buf = hashpipe_slot(r->hp);
         la_ssize_t n = archive_read_data(in, buf, HASHPIPE_SLOT);
         if (n < 0)
-            return error_set(r->err, 0, "%s: %s", full, inner_err(r, in));
+            return inner_fail(r, in, full);
         if (n == 0)
             break;
         hashpipe_push(r->hp, (size_t)n);
@@ -491,13 +517,14 @@ static int read_payload(struct rd *r, struct archive_entry *oe, const char *memb
     artifact_codec_enable_all(in);
     archive_read_support_format_tar(in);
     archive_read_support_format_empty(in);
+    r->data_codec = codec;
     if (archive_read_open(in, r, NULL, inner_read_cb, NULL) != ARCHIVE_OK)
-        return error_set(r->err, 0, "%s: %s", member, inner_err(r, in));
+        return inner_fail(r, in, NULL);
     for (bool first = true;; first = false) {
         struct archive_entry *e;
         int ar = archive_read_next_header(in, &e);
         if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN && ar != ARCHIVE_EOF)
-            return error_set(r->err, 0, "%s: %s", member, inner_err(r, in));
+            return inner_fail(r, in, NULL);
         const char *found;
         if (first && !artifact_codec_matches(in, codec, &found))
             return error_set(r->err, 0, "%s: compression does not match file name (found %s, expected %s)", member,

@@ -12,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/exitcodes.h"
 #include "deploy/prepare.h"
+#include "deploy/select.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -62,8 +63,8 @@ static char *join_provides(const struct artifact_info *a)
 }
 
 /* Checks the local Artifact of one type; prints its line; adds errors to d. */
-static void check_type(const struct type_use *t, const struct manifest_entry *e, const struct artifact_keys *keys,
-                       struct diag_list *d)
+static void check_type(const struct type_use *t, const struct manifest *m, const struct manifest_entry *e,
+                       const struct artifact_keys *keys, struct diag_list *d)
 {
     const char *type = t->component_type;
     if (!e->artifact_abspath || !fs_exists(e->artifact_abspath)) {
@@ -114,9 +115,7 @@ static void check_type(const struct type_use *t, const struct manifest_entry *e,
         if (strcmp(a.payload_type, t->interfaces.v[i]) != 0)
             diag_warn(d, NULL, 0, 0, "component type %s: %s: payload type %s differs from Interface %s", type,
                       e->artifact_abspath, a.payload_type, t->interfaces.v[i]);
-    if (e->artifact_name && strcmp(e->artifact_name, a.artifact_name) != 0)
-        diag_warn(d, NULL, 0, 0, "component type %s: %s: artifact_name is %s, the Manifest names %s", type,
-                  e->artifact_abspath, a.artifact_name, e->artifact_name);
+    (void)select_check_name(m, e, a.artifact_name, d);
 
     _cleanup_free_ char *prov = join_provides(&a);
     printf("component_type=%s artifact_name=%s file=%s payload_type=%s provides=\"%s\" signed=%s verdict=%s\n", type,
@@ -144,7 +143,7 @@ static int check_release(const struct config *cfg, const struct prepare_inputs *
     for (size_t i = 0; i < nt; i++) {
         const struct manifest_entry *e = manifest_find(&in->manifest, types[i].component_type);
         if (e)
-            check_type(&types[i], e, keys, d);
+            check_type(&types[i], &in->manifest, e, keys, d);
         strv_free(&types[i].interfaces);
     }
     return 0;

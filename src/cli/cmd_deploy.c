@@ -128,7 +128,9 @@ static bool none_in_progress(struct session *s)
 /* Prepares d from the command line's Manifest: 0, or -1 with every error logged. */
 static int prepare(const struct cli_args *args, struct session *s, struct deployment *d)
 {
-    const struct prepare_opts o = context_prepare_opts(args, &s->cfg);
+    struct prepare_opts o = context_prepare_opts(args, &s->cfg);
+    o.install = true;
+    o.exit_on_reboot = args->exit_on_reboot;
     struct diag_list diag = { 0 };
     int prepared = prepare_deployment(&o, &s->cfg, d, &diag);
     _cleanup_free_ char *first = diag.nerrors ? xstrdup(diag.errors[0]) : NULL;

@@ -41,6 +41,15 @@ static void view_free(struct system_view *v)
     config_free(&v->cfg);
 }
 
+/* Whether c's lines can be printed: its id is known and names it alone (two Components
+ * under one id would mix their lines; components_query reported them). */
+static bool printable(const struct component *c)
+{
+    if (c->identified && c->duplicate)
+        log_comp(LOG_ERROR, c->def->component_type, c->id, "left out: its id is not unique within its type");
+    return c->identified && !c->duplicate;
+}
+
 static bool is_version_key(const char *key)
 {
     size_t n = strlen(key);
@@ -54,7 +63,7 @@ int cmd_show_provides(const struct cli_args *args)
     view_load(args, &v);
     for (size_t i = 0; i < v.set.n; i++) {
         const struct component *c = &v.set.v[i];
-        if (!c->have_provides)
+        if (!printable(c) || !c->have_provides)
             continue;
         struct kvlist p = { 0 };
         kvl_copy(&p, &c->provides);
@@ -90,7 +99,7 @@ int cmd_show_inventory(const struct cli_args *args)
     struct iface_env env = context_iface_env(&v.cfg);
     for (size_t i = 0; i < v.set.n; i++) {
         const struct component *c = &v.set.v[i];
-        if (!c->identified)
+        if (!printable(c))
             continue;
         const char *type = c->def->component_type;
         for (size_t k = 0; k < c->provides.n; k++)

@@ -55,10 +55,14 @@ struct member {
     /* the journal's view of the call in flight, by step sequence number */
     long call_seq;    /* seq of the step whose call was last started (0 none) */
     long done_seq;    /* seq of the step whose call last finished */
-    int last_rc;      /* 0 = the last finished call succeeded */
+    int last_rc;      /* 0 = the last finished call succeeded, else MEMBER_RC_* */
     char *last_state; /* name of the last call started, for status */
     char *last_error; /* one line, or NULL */
 };
+
+/* A member's last_rc when its last call did not succeed. */
+#define MEMBER_RC_FAILED 1  /* the call failed (exit status, signal, timeout, ...) */
+#define MEMBER_RC_INVALID 2 /* a query exited 0 with an invalid answer */
 
 struct deployment {
     long long id; /* journal row id, 0 until recorded */

@@ -103,6 +103,53 @@ static void record_inputs(const struct prepare_opts *o, const struct prepare_inp
         d->topology_text = prepare_topology_snapshot(&in->topology, diag);
 }
 
+/* RebootCommand runs at a System-device reboot, long after anything was modified: its
+ * program must exist now. */
+static void check_reboot_command(const struct config *cfg, struct diag_list *diag)
+{
+    const char *cmd = cfg->reboot_command.n ? cfg->reboot_command.v[0] : "";
+    _cleanup_free_ char *found = fs_find_program(cmd);
+    if (found)
+        return;
+    diag_error(diag, NULL, 0, 0,
+               "RebootCommand: %s: %s; set RebootCommand in the configuration to a program that reboots the System "
+               "device (or install with --exit-on-reboot and reboot yourself)",
+               cmd, strchr(cmd, '/') ? "not an executable file" : "no such executable in PATH");
+}
+
+/* A file lost at a reboot, needed after one: a warning. */
+static void warn_if_volatile(const char *path, const char *what, struct strv *seen, struct diag_list *diag)
+{
+    const char *kind = fs_volatile_kind(path);
+    if (!kind || strv_contains(seen, path))
+        return;
+    strv_push(seen, path);
+    diag_warn(diag, NULL, 0, 0,
+              "%s %s lies on a %s, which a reboot empties, and may be needed after a System-device reboot; "
+              "keep local Artifacts and the Manifest on storage that survives a reboot",
+              what, path, kind);
+}
+
+/* The Manifest and the local Artifacts of every order group but the first (read after a
+ * System-device reboot may have come) on a RAM file system: warnings. */
+static void warn_volatile_files(const struct deployment *d, struct diag_list *diag)
+{
+    _cleanup_(strv_free) struct strv seen = { 0 };
+    int first = 0;
+    for (size_t i = 0; i < d->nmembers; i++)
+        if (d->members[i].selected && (!first || d->members[i].order < first))
+            first = d->members[i].order;
+    if (d->manifest_path)
+        warn_if_volatile(d->manifest_path, "the Manifest", &seen, diag);
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        if (m->selected && m->order > first && m->artifact_path) {
+            _cleanup_free_ char *what = xasprintf("the Artifact of order group %d", m->order);
+            warn_if_volatile(m->artifact_path, what, &seen, diag);
+        }
+    }
+}
+
 int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, struct deployment *d,
                        struct diag_list *diag)
 {
@@ -133,5 +180,9 @@ int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, s
     /* Selection runs even when a query failed, so every error is reported at once. */
     int s = select_artifacts(cfg, &in.manifest, &set, legacy, keys, d, diag);
     d->plan_hash = plan_hash(d);
+    if (o->install && !o->exit_on_reboot)
+        check_reboot_command(cfg, diag);
+    if (o->install && diag->nerrors == e0)
+        warn_volatile_files(d, diag);
     return q == 0 && s == 0 && diag->nerrors == e0 ? 0 : -1;
 }

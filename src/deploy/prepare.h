@@ -22,6 +22,10 @@ struct prepare_opts {
     const char *topology_path;       /* instead of the configured Topology (plan, check), or NULL */
     const char *manifest_components; /* legacy: the Manifest's components list file, or NULL */
     struct iface_env env;            /* how Identity and Provides are asked (not used by the loading) */
+    /* `install` only: RebootCommand must name an executable (unless exit_on_reboot), and
+     * local files on a RAM file system get a warning (lost at a System-device reboot) */
+    bool install;
+    bool exit_on_reboot;
 };
 
 /* A release as read from disk: the Manifest and the Components it applies to. */

@@ -77,6 +77,22 @@ long select_pick_smallest(const struct select_candidate *c, size_t n)
     return best;
 }
 
+/* ---- the Manifest's artifact_name against the file --------------------------------- */
+
+int select_check_name(const struct manifest *m, const struct manifest_entry *e, const char *artifact_name,
+                      struct diag_list *diag)
+{
+    assert(m && e && artifact_name && diag);
+    if (!e->artifact_name || strcmp(e->artifact_name, artifact_name) == 0)
+        return 0;
+    diag_error(diag, m->path, e->name_line, e->name_col,
+               "component_types.%s.artifact_name: %s does not match the Artifact at artifact_path %s, named %s; "
+               "correct artifact_name, or point artifact_path at the Artifact you mean",
+               e->component_type, e->artifact_name, e->artifact_abspath ? e->artifact_abspath : e->artifact_path,
+               artifact_name);
+    return -1;
+}
+
 /* ---- header cache: each distinct file is read once per call ------------------------ */
 
 struct cached_header {
@@ -221,7 +237,8 @@ struct select_ctx {
     int index_rc;
     char *index_err;
     struct repo_index index;
-    struct strv urls; /* the entries' URLs, in index order */
+    struct strv urls;         /* the entries' URLs, in index order */
+    struct strv name_checked; /* component types whose artifact_name was checked against the file */
 };
 
 static void ctx_free(struct select_ctx *x)
@@ -229,6 +246,7 @@ static void ctx_free(struct select_ctx *x)
     cache_free(&x->cache);
     repo_index_free(&x->index);
     strv_free(&x->urls);
+    strv_free(&x->name_checked);
     free(x->index_err);
 }
 
@@ -361,10 +379,24 @@ static int check_version_key(struct select_ctx *x, const struct component *c)
     return 0;
 }
 
+/* Whether the local file h may be a candidate for entry e: its name must be the entry's
+ * artifact_name, if given (the error, reported once per entry, is in x->diag). */
+static bool name_matches(struct select_ctx *x, const struct manifest *m, const struct manifest_entry *e,
+                         const struct cached_header *h)
+{
+    if (!e->artifact_name || strcmp(e->artifact_name, h->info.artifact_name) == 0)
+        return true;
+    if (!strv_contains(&x->name_checked, e->component_type)) {
+        strv_push(&x->name_checked, e->component_type);
+        (void)select_check_name(m, e, h->info.artifact_name, x->diag);
+    }
+    return false;
+}
+
 /* Step 1: the candidates of c's Manifest entry e, into out. When there are none, the
  * error is in x->diag. */
-static void gather_candidates(struct select_ctx *x, const struct manifest_entry *e, const struct component *c,
-                              struct candidates *out)
+static void gather_candidates(struct select_ctx *x, const struct manifest *m, const struct manifest_entry *e,
+                              const struct component *c, struct candidates *out)
 {
     const char *type = c->def->component_type;
     _cleanup_free_ char *why = NULL;
@@ -374,7 +406,7 @@ static void gather_candidates(struct select_ctx *x, const struct manifest_entry 
             COMP_ERROR(x, c, "no candidate: %s: %s", h->path, h->err);
         else if ((why = unusable(&h->info, type)) != NULL)
             COMP_ERROR(x, c, "no candidate: %s (%s): %s", h->path, h->info.artifact_name, why);
-        else
+        else if (name_matches(x, m, e, h))
             cand_add(out, h);
         return;
     }
@@ -439,7 +471,7 @@ static int select_one(struct select_ctx *x, const struct manifest *m, const stru
         return -1;
 
     _cleanup_(candidates_free) struct candidates cands = { 0 };
-    gather_candidates(x, e, c, &cands);
+    gather_candidates(x, m, e, c, &cands);
     if (cands.n == 0)
         return -1;
 

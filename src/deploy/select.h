@@ -23,6 +23,13 @@ MO_MUST_CHECK int select_artifacts(const struct config *cfg, const struct manife
                                    bool legacy, const struct artifact_keys *keys, struct deployment *d,
                                    struct diag_list *diag);
 
+/* When entry e of Manifest m names an artifact_name that differs from the name inside the
+ * Artifact found at its artifact_path (artifact_name, as read from that file): adds the
+ * error to diag, at e's artifact_name, and returns -1. Else 0. `install`, `plan` and
+ * `check` refuse such an entry alike. */
+int select_check_name(const struct manifest *m, const struct manifest_entry *e, const char *artifact_name,
+                      struct diag_list *diag);
+
 /* The version key a Component's Provides must hold: "rootfs-image.<I>.version", or
  * "rootfs-image.version" for the System device. True if p holds one. */
 bool select_has_version_key(const struct kvlist *p, const char *interface);

@@ -335,7 +335,7 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
 
     pthread_mutex_lock(&e->lock);
     m->done_seq = e->d->seq;
-    m->last_rc = rc == 0 ? 0 : 1;
+    m->last_rc = rc == 0 ? 0 : error_code(err) == EPROTO ? MEMBER_RC_INVALID : MEMBER_RC_FAILED;
     set_str(&m->last_error, rc == 0 ? NULL : error_message(err));
     if (def->kind == SK_QUERY)
         *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
@@ -418,7 +418,8 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
             continue;
         if (def->failure == FAIL_INCONSISTENT)
             e->d->inconsistent = true;
-        if (def->failure == FAIL_ROLLBACK && r == STEP_OK) {
+        bool fails = def->failure == FAIL_ROLLBACK || (def->failure == FAIL_INVALID && m->last_rc == MEMBER_RC_INVALID);
+        if (fails && r == STEP_OK) {
             r = STEP_FAILED;
             if (!e->d->failure)
                 e->d->failure = xasprintf("%s.%s: %s", m->component_type, m->id,
@@ -450,7 +451,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
         log_comp(failed ? LOG_ERROR : LOG_WARNING, m->component_type, m->id, "%s was interrupted; %s", step_name(def),
                  failed ? "that is a failure" : "taking it as done");
         m->done_seq = e->d->seq;
-        m->last_rc = failed ? 1 : 0;
+        m->last_rc = failed ? MEMBER_RC_FAILED : 0;
         if (failed)
             set_str(&m->last_error, "interrupted");
         marked = true;
@@ -466,18 +467,7 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
 /* Searches PATH for a command without a slash. Caller frees. */
 static char *resolve_command(const char *cmd)
 {
-    if (strchr(cmd, '/'))
-        return xstrdup(cmd);
-    const char *path = getenv("PATH");
-    _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-    char *found = NULL;
-    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *p = fs_join(dir, cmd);
-        if (access(p, X_OK) == 0)
-            found = p;
-        else
-            free(p);
-    }
+    char *found = fs_find_program(cmd);
     return found ? found : xstrdup(cmd);
 }
 

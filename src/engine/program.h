@@ -62,6 +62,8 @@ enum on_failure {
     FAIL_ROLLBACK,     /* the deployment fails: whole-System rollback */
     FAIL_LOG,          /* logged, nothing else */
     FAIL_INCONSISTENT, /* logged, and the System may be inconsistent */
+    FAIL_INVALID,      /* a query: an invalid answer fails the deployment as FAIL_ROLLBACK does;
+                          a failed call is logged and counts as No */
 };
 
 struct member;

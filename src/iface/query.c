@@ -1,9 +1,12 @@
 #include "iface/query.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "inputs/topology.h"
+#include "util/diag.h"
 #include "util/mem.h"
 
 static const char *const answer_names[] = { "No", "Yes", "Automatic" };
@@ -25,7 +28,7 @@ int query_parse_answer(const char *query, const char *out, size_t len, int allow
     const char *nl = memchr(out, '\n', len);
     size_t first = nl ? (size_t)(nl - out) : len;
     if (nl && first + 1 < len)
-        return error_set(err, 0, "Too many lines when querying %s", query);
+        return error_set(err, EPROTO, "Too many lines when querying %s", query);
     for (int a = ANSWER_NO; a <= ANSWER_AUTOMATIC; a++) {
         if (a == ANSWER_AUTOMATIC && !allow_automatic)
             break;
@@ -34,8 +37,9 @@ int query_parse_answer(const char *query, const char *out, size_t len, int allow
             return 0;
         }
     }
-    return error_set(err, 0, "Unexpected output when querying %s: \"%.*s\"", query, (int)(first > 64 ? 64 : first),
-                     out);
+    _cleanup_free_ char *line = xstrndup(out, first > 64 ? 64 : first);
+    _cleanup_free_ char *shown = diag_printable(line);
+    return error_set(err, EPROTO, "Unexpected output when querying %s: \"%s\"", query, shown);
 }
 
 static int has_control(const char *s, size_t n)
@@ -58,7 +62,15 @@ int query_parse_identity(const char *out, size_t len, char **id, struct error **
         return error_set(err, 0, "Identity: expected one line \"id=<component id>\"");
     if (len == 3 || has_control(out + 3, len - 3))
         return error_set(err, 0, "Identity: the id must be non-empty and free of control characters");
-    *id = xstrndup(out + 3, len - 3);
+    _cleanup_free_ char *value = xstrndup(out + 3, len - 3);
+    if (!component_id_valid(value)) {
+        _cleanup_free_ char *shown = diag_printable(value);
+        return error_set(err, 0,
+                         "Identity: \"%s\": invalid component id: use 1 to %d characters of %s, not starting "
+                         "with a dot; fix what the Interface prints",
+                         shown, COMPONENT_ID_MAX, COMPONENT_ID_CHARS);
+    }
+    *id = TAKE_PTR(value);
     return 0;
 }
 

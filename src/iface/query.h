@@ -11,7 +11,8 @@ enum answer { ANSWER_NO, ANSWER_YES, ANSWER_AUTOMATIC };
 
 /* Yes/No(/Automatic) queries: the answer is the first line; "X" or "X\n"; anything after
  * the first newline is "Too many lines when querying <query>"; exact match; empty =
- * dflt. Returns 0, or -1 with a one-line reason in *err. */
+ * dflt. Returns 0, or -1 with a one-line reason in *err, whose code is EPROTO (an
+ * invalid answer, as opposed to a call that failed). */
 MO_MUST_CHECK int query_parse_answer(const char *query, const char *out, size_t len, int allow_automatic,
                                      enum answer dflt, enum answer *answer, struct error **err);
 const char *answer_name(enum answer a);

@@ -22,15 +22,22 @@ static void parse_component(const struct ydoc *doc, const struct ynode *item, si
     size_t e0 = d->nerrors;
     struct component_def c = { 0 };
     yaml_map_check_keys(doc, item, known, d);
-    if (yaml_get_string(doc, item, path, "component_type", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.component_type, d) ==
-            0 &&
+    if (yaml_get_string(doc, item, path, "component_type", YAML_REQUIRED | YAML_NONEMPTY | YAML_ONELINE, NULL,
+                        &c.component_type, d) == 0 &&
         types && !yaml_map_find(types, c.component_type)) {
         char *q = yaml_quote(c.component_type);
         yaml_diag_error(d, doc, yaml_map_get(item, "component_type"),
                         "%s.component_type: %s: no entry in component_types", path, q);
         free(q);
     }
-    yaml_get_string(doc, item, path, "id", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.id, d);
+    if (yaml_get_string(doc, item, path, "id", YAML_REQUIRED | YAML_NONEMPTY, NULL, &c.id, d) == 0 && c.id &&
+        !component_id_valid(c.id)) {
+        char *q = yaml_quote(c.id);
+        yaml_diag_error(d, doc, yaml_map_get(item, "id"),
+                        "%s.id: %s: invalid component id: use 1 to %d characters of %s, not starting with a dot", path,
+                        q, COMPONENT_ID_MAX, COMPONENT_ID_CHARS);
+        free(q);
+    }
     if (c.component_type && c.id) {
         for (size_t j = 0; j < m->ncomponents; j++) {
             const struct component_def *o = &m->components[j];
@@ -84,7 +91,7 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
     const char *components_path = components ? components->path : NULL;
     static const char *const known[] = { "api_version", "kind", "version", "component_types", "components", NULL };
     yaml_map_check_keys(doc, root, known, d);
-    yaml_get_string(doc, root, NULL, "version", YAML_REQUIRED | YAML_NONEMPTY, NULL, &m->name, d);
+    yaml_get_string(doc, root, NULL, "version", YAML_REQUIRED | YAML_NONEMPTY | YAML_ONELINE, NULL, &m->name, d);
     manifest_parse_entries(doc, root, true, m, d);
     const struct ynode *types = yaml_map_get(root, "component_types");
     if (types && types->kind != YNODE_MAPPING)

@@ -58,10 +58,7 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
         yaml_diag_error(d, doc, key, "component_types: key must be a component type, got %s", yaml_kind_name(key));
         return;
     }
-    bool ctrl = false;
-    for (size_t i = 0; i < key->len; i++)
-        ctrl = ctrl || (unsigned char)key->text[i] < 0x20 || key->text[i] == 0x7f;
-    if (key->len == 0 || ctrl) {
+    if (key->len == 0 || yaml_has_control(key->text, key->len)) {
         char *q = yaml_quote(key->text);
         yaml_diag_error(d, doc, key, "component_types: %s: invalid component type", q);
         free(q);
@@ -78,8 +75,13 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
     struct manifest_entry e = { .line = key->line, .col = key->col };
     e.component_type = xstrdup(key->text);
     yaml_map_check_keys(doc, v, legacy ? known_legacy : known, d);
-    yaml_get_string(doc, v, path, "artifact_name", YAML_NONEMPTY, NULL, &e.artifact_name, d);
-    yaml_get_string(doc, v, path, "artifact_path", YAML_NONEMPTY, NULL, &e.artifact_path, d);
+    if (yaml_get_string(doc, v, path, "artifact_name", YAML_NONEMPTY | YAML_ONELINE, NULL, &e.artifact_name, d) == 0 &&
+        e.artifact_name) {
+        const struct ynode *at = yaml_map_get(v, "artifact_name");
+        e.name_line = at->line;
+        e.name_col = at->col;
+    }
+    yaml_get_string(doc, v, path, "artifact_path", YAML_NONEMPTY | YAML_ONELINE, NULL, &e.artifact_path, d);
     if (!yaml_map_find(v, "artifact_name") && !yaml_map_find(v, "artifact_path"))
         yaml_diag_error(d, doc, key, "%s: needs artifact_path or artifact_name", path);
     bool err = false;
@@ -136,7 +138,7 @@ static void parse_current(const struct ydoc *doc, const struct ynode *root, stru
     static const char *const known[] = { "api_version",     "kind", "name", "system_types_compatible",
                                          "component_types", NULL };
     yaml_map_check_keys(doc, root, known, d);
-    yaml_get_string(doc, root, NULL, "name", YAML_REQUIRED | YAML_NONEMPTY, NULL, &m->name, d);
+    yaml_get_string(doc, root, NULL, "name", YAML_REQUIRED | YAML_NONEMPTY | YAML_ONELINE, NULL, &m->name, d);
     const struct ypair *p = yaml_map_find(root, "system_types_compatible");
     if (p) {
         m->stc_line = p->key->line;
@@ -149,8 +151,11 @@ static void parse_current(const struct ydoc *doc, const struct ynode *root, stru
         if (it->kind != YNODE_SCALAR || yaml_is_null(it)) {
             yaml_diag_error(d, doc, it, "system_types_compatible[%zu]: expected a string, got %s", i,
                             yaml_kind_name(it));
-        } else if (it->len == 0 || strlen(it->text) != it->len) {
-            yaml_diag_error(d, doc, it, "system_types_compatible[%zu]: must be a non-empty string", i);
+        } else if (it->len == 0 || strlen(it->text) != it->len || yaml_has_control(it->text, it->len)) {
+            yaml_diag_error(d, doc, it,
+                            "system_types_compatible[%zu]: must be a non-empty string without control "
+                            "characters",
+                            i);
         } else {
             strv_push(&m->system_types_compatible, it->text);
         }

@@ -12,12 +12,13 @@ enum manifest_format { MANIFEST_CURRENT, MANIFEST_LEGACY };
 
 struct manifest_entry {
     char *component_type;
-    char *artifact_name;    /* NULL if absent */
-    char *artifact_path;    /* as written, NULL if absent */
-    char *artifact_abspath; /* artifact_path resolved against the Manifest's directory */
-    int order;              /* 1..100 */
-    char *update_interface; /* legacy only, NULL if absent */
-    int line, col;          /* of the component_types key */
+    char *artifact_name;     /* NULL if absent */
+    char *artifact_path;     /* as written, NULL if absent */
+    char *artifact_abspath;  /* artifact_path resolved against the Manifest's directory */
+    int order;               /* 1..100 */
+    char *update_interface;  /* legacy only, NULL if absent */
+    int line, col;           /* of the component_types key */
+    int name_line, name_col; /* of the artifact_name value (0 when absent) */
 };
 
 struct manifest {

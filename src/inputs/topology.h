@@ -40,4 +40,12 @@ void component_def_free(struct component_def *c);
 /* Interface names: one path component of [A-Za-z0-9._-], not "." or "..". */
 int interface_name_valid(const char *name);
 
+/* Component ids (an Identity answer, a legacy Manifest's id): 1 to COMPONENT_ID_MAX
+ * characters of COMPONENT_ID_CHARS, not starting with a dot, so that the
+ * "<component_type>.<id>.<key>=<value>" lines of show-provides and show-inventory stay
+ * one line each, split at the first '=' (docs/protocol.md, Identity). */
+#define COMPONENT_ID_MAX 64
+#define COMPONENT_ID_CHARS "A-Z a-z 0-9 . _ : @ + -"
+int component_id_valid(const char *id);
+
 #endif

@@ -15,6 +15,10 @@
 
 #define TAG_INT "tag:yaml.org,2002:int"
 #define TAG_NULL "tag:yaml.org,2002:null"
+#define TAG_MERGE "tag:yaml.org,2002:merge"
+/* Mapping entries merge keys (<<) may look at in one document: far beyond any real
+ * input, small enough that a file of merges of merges costs nothing. */
+#define MERGE_MAX_VISITS ((size_t)1 << 20)
 #define ANCHOR_BUCKETS 256
 
 /* ---- messages --------------------------------------------------------- */
@@ -119,6 +123,15 @@ char *yaml_path_key(const char *prefix, const char *key)
 char *yaml_path_index(const char *prefix, size_t i) { return xasprintf("%s[%zu]", prefix ? prefix : "", i); }
 
 /* ---- nodes ------------------------------------------------------------ */
+
+bool yaml_has_control(const char *s, size_t len)
+{
+    assert(s || len == 0);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
 
 bool yaml_is_null(const struct ynode *n)
 {
@@ -229,6 +242,7 @@ struct builder {
     struct anchor *anchors[ANCHOR_BUCKETS];
     int ndocs;
     bool failed;
+    size_t merge_visits; /* entries looked at by merge keys so far (MERGE_MAX_VISITS) */
 };
 
 static void builder_free(struct builder *b)
@@ -385,6 +399,135 @@ static void check_duplicates(struct builder *b, const struct ynode *map)
     }
 }
 
+/* ---- merge keys (<<) ---------------------------------------------------- */
+
+/* The set of scalar keys a mapping has so far, by text: open addressing over a power
+ * of two of slots. */
+struct keyset {
+    const struct ynode **slot;
+    size_t mask;
+};
+
+static size_t key_hash(const struct ynode *k)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < k->len; i++)
+        h = (h ^ (unsigned char)k->text[i]) * 16777619u;
+    return h;
+}
+
+/* Adds k; false if a key with the same text is there already. */
+static bool keyset_add(struct keyset *ks, const struct ynode *k)
+{
+    for (size_t i = key_hash(k) & ks->mask;; i = (i + 1) & ks->mask) {
+        if (!ks->slot[i]) {
+            ks->slot[i] = k;
+            return true;
+        }
+        if (same_key(ks->slot[i], k))
+            return false;
+    }
+}
+
+static bool is_merge_key(const struct ynode *k)
+{
+    return k->kind == YNODE_SCALAR && k->len == 2 && memcmp(k->text, "<<", 2) == 0 &&
+           (k->tag ? strcmp(k->tag, TAG_MERGE) == 0 : k->plain);
+}
+
+/* The mappings a merge key's value names: itself, or the items of a list of them. */
+static bool merge_sources(struct builder *b, const struct ynode *v, const struct ynode ***out, size_t *n)
+{
+    if (v->kind == YNODE_MAPPING) {
+        *out = xmalloc(sizeof(**out));
+        (*out)[0] = v;
+        *n = 1;
+        return true;
+    }
+    const struct ynode *bad = v->kind == YNODE_SEQUENCE ? NULL : v;
+    for (size_t i = 0; !bad && i < v->nitems; i++)
+        if (v->items[i]->kind != YNODE_MAPPING)
+            bad = v->items[i];
+    if (bad) {
+        pend_at(b, bad->line, bad->col,
+                xasprintf("merge key <<: expected a mapping or a list of mappings (aliases such as *defaults), got %s",
+                          yaml_kind_name(bad)));
+        return false;
+    }
+    *out = xmalloc((v->nitems ? v->nitems : 1) * sizeof(**out));
+    memcpy(*out, v->items, v->nitems * sizeof(**out));
+    *n = v->nitems;
+    return true;
+}
+
+/* Appends the entries of the mappings merged by the << entry p whose keys map does not
+ * have yet (its own keys win, then earlier sources); false after an error. */
+static bool merge_one(struct builder *b, const struct ypair *p, struct keyset *ks, struct ypair **out, size_t *n)
+{
+    _cleanup_free_ const struct ynode **src = NULL;
+    size_t nsrc = 0;
+    if (!merge_sources(b, p->value, &src, &nsrc))
+        return false;
+    for (size_t s = 0; s < nsrc; s++) {
+        if (src[s]->npairs > MERGE_MAX_VISITS - b->merge_visits) {
+            pend_at(b, p->key->line, p->key->col,
+                    xasprintf("merge keys (<<) copy more than %zu entries in this document; write the mappings out",
+                              MERGE_MAX_VISITS));
+            return false;
+        }
+        b->merge_visits += src[s]->npairs;
+        for (size_t i = 0; i < src[s]->npairs; i++) {
+            const struct ypair *q = &src[s]->pairs[i];
+            if (q->key->kind != YNODE_SCALAR || keyset_add(ks, q->key))
+                (*out)[(*n)++] = *q;
+        }
+    }
+    return true;
+}
+
+/* Resolves the merge keys of a complete mapping (YAML 1.1 "<<", e.g. `<<: *defaults`):
+ * each is replaced, where it stands, by the entries of the mapping(s) it names that the
+ * mapping does not have itself. False after an error. */
+static bool merge_keys(struct builder *b, struct ynode *map)
+{
+    size_t nmerge = 0, room = 0;
+    for (size_t i = 0; i < map->npairs; i++)
+        if (is_merge_key(map->pairs[i].key)) {
+            const struct ynode *v = map->pairs[i].value;
+            nmerge++;
+            if (v->kind == YNODE_MAPPING)
+                room += v->npairs;
+            for (size_t k = 0; v->kind == YNODE_SEQUENCE && k < v->nitems; k++)
+                room += v->items[k]->kind == YNODE_MAPPING ? v->items[k]->npairs : 0;
+        }
+    if (nmerge == 0)
+        return true;
+    if (room > MERGE_MAX_VISITS)
+        room = MERGE_MAX_VISITS; /* merge_one stops there */
+    size_t slots = 16;
+    while (slots < 2 * (map->npairs + room))
+        slots *= 2;
+    _cleanup_free_ const struct ynode **slot = xcalloc(slots, sizeof(*slot));
+    struct keyset ks = { slot, slots - 1 };
+    for (size_t i = 0; i < map->npairs; i++)
+        if (!is_merge_key(map->pairs[i].key) && map->pairs[i].key->kind == YNODE_SCALAR)
+            keyset_add(&ks, map->pairs[i].key);
+    struct ypair *out = xmalloc((map->npairs + room) * sizeof(*out));
+    size_t n = 0;
+    for (size_t i = 0; i < map->npairs; i++) {
+        if (!is_merge_key(map->pairs[i].key))
+            out[n++] = map->pairs[i];
+        else if (!merge_one(b, &map->pairs[i], &ks, &out, &n)) {
+            free(out);
+            return false;
+        }
+    }
+    free(map->pairs);
+    map->pairs = out;
+    map->npairs = n;
+    return true;
+}
+
 /* A sequence or mapping begins; false when it would nest too deep. */
 static bool collection_start(struct builder *b, enum ynode_kind kind, const yaml_event_t *e, const yaml_char_t *anchor)
 {
@@ -408,6 +551,10 @@ static bool collection_end(struct builder *b)
             return false;
         }
         check_duplicates(b, f.node);
+        if (!merge_keys(b, f.node)) {
+            free(f.anchor);
+            return false;
+        }
     }
     anchor_set(b, f.anchor, f.node); /* only complete nodes: no cycles */
     attach(b, f.node);
@@ -800,6 +947,13 @@ static int scalar_string(const struct ydoc *doc, const struct ynode *v, const st
     }
     if ((flags & YAML_NONEMPTY) && v->len == 0) {
         yaml_diag_error(d, doc, loc, "%s: must not be empty", path);
+        return -1;
+    }
+    if ((flags & YAML_ONELINE) && yaml_has_control(v->text, v->len)) {
+        _cleanup_free_ char *q = quote_mem(v->text, v->len);
+        yaml_diag_error(d, doc, loc,
+                        "%s: %s: control characters are not allowed (the value is printed on one line); remove them",
+                        path, q);
         return -1;
     }
     *out = xstrdup(v->text);

@@ -66,6 +66,9 @@ struct ydoc {
 /* Getter flags. */
 #define YAML_REQUIRED 0x1u /* absent key: "field: required field missing" */
 #define YAML_NONEMPTY 0x2u /* empty string / sequence / mapping: "field: must not be empty" */
+/* a string printed on one line of an output (names, types, paths): a control character,
+ * even written as an escape ("\n"), is "field: \"a\\nb\": control characters are not allowed ..." */
+#define YAML_ONELINE 0x4u
 
 /* Reads path (at most YAML_MAX_SIZE bytes) and parses it. Returns 0, or -1 after
  * adding errors to d (doc is then empty; yaml_doc_free is still safe). */
@@ -90,6 +93,9 @@ void yaml_doc_free(struct ydoc *doc);
 #define _cleanup_ydoc_ _cleanup_(yaml_doc_free)
 /* Hands the raw file text to the caller (doc->text becomes NULL). */
 char *yaml_doc_take_text(struct ydoc *doc, size_t *len);
+
+/* Whether s (len bytes) holds a control character (below 0x20, or 0x7f). */
+bool yaml_has_control(const char *s, size_t len);
 
 /* Plain "", "~", "null", "Null", "NULL" (or a !!null tag). */
 bool yaml_is_null(const struct ynode *n);

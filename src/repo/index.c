@@ -165,6 +165,8 @@ static int parse_type_fields(json_t *o, struct artifact_info *a, struct error **
         json_object_foreach(v, k, s) {
             if (!json_is_string(s))
                 return error_set(err, 0, "provides.%s: expected a string", k);
+            if (!artifact_one_line(k) || !artifact_one_line(json_string_value(s)))
+                return error_set(err, 0, "provides: control characters are not allowed");
             kvl_set(&a->type_provides, k, json_string_value(s));
         }
     }
@@ -205,6 +207,8 @@ static int parse_entry(json_t *o, struct repo_entry *e, struct error **err)
         get_str(o, "artifact_group", false, &a->artifact_group, err) < 0 ||
         get_str(o, "payload_type", false, &a->payload_type, err) < 0)
         return -1;
+    if (!artifact_one_line(a->artifact_name) || (a->artifact_group && !artifact_one_line(a->artifact_group)))
+        return error_set(err, 0, "artifact_name, artifact_group: control characters are not allowed");
     json_t *v;
     if ((v = json_object_get(o, "compatible_types")) == NULL)
         return error_set(err, 0, "compatible_types: missing");

@@ -70,8 +70,10 @@ int components_query(const struct iface_env *env, const struct component_def *de
             if (a->identified && b->identified && strcmp(a->def->component_type, b->def->component_type) == 0 &&
                 strcmp(a->id, b->id) == 0) {
                 diag_error(d, NULL, 0, 0,
-                           "component type %s: two Components have the id %s (Topology items %zu and %zu)",
+                           "component type %s: two Components have the id %s (Topology items %zu and %zu); each "
+                           "needs its own: fix what their Interface prints for Identity",
                            a->def->component_type, a->id, i + 1, k + 1);
+                a->duplicate = b->duplicate = true;
                 rc = -1;
             }
         }

@@ -17,6 +17,7 @@ struct component {
     char *id;
     bool identified; /* id known (Identity answered, or legacy) */
     bool have_provides;
+    bool duplicate;         /* another Component of its type has the same id */
     struct kvlist provides; /* the Provides answer (no device_type) */
     char *error;            /* why a query failed, or NULL */
 };
@@ -29,7 +30,7 @@ struct component_set {
 /* Asks each Component, in order, Identity (current format; an empty answer gives
  * "<type>-<n>" with a warning) and then Provides. A failed query is recorded in the
  * component's error and in d; the others are still asked. Duplicate ids within a type
- * are errors in d. Returns 0 when everything was answered and valid. */
+ * are errors in d, and both Components are marked duplicate. Returns 0 when everything was answered and valid. */
 MO_MUST_CHECK int components_query(const struct iface_env *env, const struct component_def *defs, size_t n, bool legacy,
                                    struct component_set *out, struct diag_list *d);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "util/mem.h"
@@ -156,4 +157,46 @@ char *fs_abs_dirname(const char *path)
     char *abs = realpath(dirname(d), NULL);
     free(d);
     return abs;
+}
+
+static bool executable_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+char *fs_find_program(const char *cmd)
+{
+    if (!cmd || !cmd[0])
+        return NULL;
+    if (strchr(cmd, '/'))
+        return executable_file(cmd) ? xstrdup(cmd) : NULL;
+    const char *path = getenv("PATH");
+    char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+    char *found = NULL;
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *p = fs_join(dir, cmd);
+        if (executable_file(p))
+            found = p;
+        else
+            free(p);
+    }
+    free(copy);
+    return found;
+}
+
+/* statfs(2) magic numbers of linux/magic.h */
+#define MO_TMPFS_MAGIC 0x01021994
+#define MO_RAMFS_MAGIC 0x858458f6
+
+const char *fs_volatile_kind(const char *path)
+{
+    struct statfs st;
+    if (!path || statfs(path, &st) != 0)
+        return NULL;
+    if ((unsigned long)st.f_type == MO_TMPFS_MAGIC)
+        return "tmpfs";
+    if ((unsigned long)st.f_type == MO_RAMFS_MAGIC)
+        return "ramfs";
+    return NULL;
 }

@@ -18,5 +18,13 @@ bool fs_is_regular(const char *path);
 char *fs_join(const char *dir, const char *name);
 /* Absolute directory holding path (from realpath of that directory). NULL on error. */
 char *fs_abs_dirname(const char *path);
+/* The program a command names, as execve would run it: cmd itself when it holds a '/',
+ * else the first executable regular file `cmd` in the directories of $PATH (a default
+ * list without it). NULL when there is none (or cmd is not an executable regular file).
+ * Caller frees. */
+char *fs_find_program(const char *cmd);
+/* The name of the RAM file system path lies on ("tmpfs", "ramfs"), whose content a
+ * reboot loses, or NULL when it is another one (or cannot be told). */
+const char *fs_volatile_kind(const char *path);
 
 #endif

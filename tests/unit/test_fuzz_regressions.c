@@ -40,7 +40,8 @@ static const struct repro repros[] = {
     { LEGACY_COMPONENTS, "legacy/components-type-not-interface-name-escaped.yaml",
       "legacy/components-type-not-interface-name-escaped.yaml:8:22: components[0].component_type: "
       "\"gatewa111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
-      "111111111111111111111\\x111111111111y\": invalid interface name (the Interface is named after the type)" },
+      "111111111111111111111\\x111111111111y\": control characters are not allowed (the value is printed on one "
+      "line); remove them" },
     /* libfyaml looped forever on malformed UTF-8 in a directive ("%a\xf0"): check,
      * install and the boot-time resume hung on such a Topology or Manifest */
     { TOPOLOGY, "topology/directive-bad-utf8-hang.yaml",

@@ -187,13 +187,14 @@ static void required_fields_and_types(void **state)
                     "manifest-wrong-types.yaml:4:26: system_types_compatible: expected a sequence, got a scalar",
                     "manifest-wrong-types.yaml:6:3: component_types: expected a mapping, got a sequence", NULL },
                 NONE);
-    expect_fail("manifest-stc-items.yaml", NULL,
-                (const char *const[]){
-                    "manifest-stc-items.yaml:4:40: system_types_compatible[1]: expected a string, got a sequence",
-                    "manifest-stc-items.yaml:4:50: system_types_compatible[2]: must be a non-empty string",
-                    "manifest-stc-items.yaml:6:12: component_types.gateway: expected a mapping, got a sequence",
-                    "manifest-stc-items.yaml:7:3: component_types.rtos: expected a mapping, got null", NULL },
-                NONE);
+    expect_fail(
+        "manifest-stc-items.yaml", NULL,
+        (const char *const[]){
+            "manifest-stc-items.yaml:4:40: system_types_compatible[1]: expected a string, got a sequence",
+            "manifest-stc-items.yaml:4:50: system_types_compatible[2]: must be a non-empty string without control characters",
+            "manifest-stc-items.yaml:6:12: component_types.gateway: expected a mapping, got a sequence",
+            "manifest-stc-items.yaml:7:3: component_types.rtos: expected a mapping, got null", NULL },
+        NONE);
     expect_fail("manifest-kind-bad.yaml", NULL,
                 (const char *const[]){
                     "manifest-kind-bad.yaml:2:7: kind: \"Manifest\": expected \"manifest\" or \"update_manifest\"",

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,7 +52,9 @@ static void bogus_answers_are_protocol_errors(void **state)
     }
     assert_int_equal(answer("SupportsRollback", "Maybe\n", 0, ANSWER_NO, &a), -1);
     assert_string_equal(error_message(last), "Unexpected output when querying SupportsRollback: \"Maybe\"");
-    assert_int_equal(error_code(last), 0);
+    assert_int_equal(error_code(last), EPROTO); /* invalid, not failed: the engine tells them apart */
+    assert_int_equal(answer("SupportsRollback", "Yes\r", 0, ANSWER_NO, &a), -1);
+    assert_string_equal(error_message(last), "Unexpected output when querying SupportsRollback: \"Yes\\x0d\"");
     assert_int_equal(answer("SupportsRollback", "Automatic", 0, ANSWER_NO, &a), -1);
 }
 
@@ -73,6 +76,7 @@ static void two_lines_are_too_many(void **state)
     enum answer a;
     assert_int_equal(answer("SupportsRollback", "Yes\n\n", 0, ANSWER_NO, &a), -1);
     assert_string_equal(error_message(last), "Too many lines when querying SupportsRollback");
+    assert_int_equal(error_code(last), EPROTO);
     assert_int_equal(answer("NeedsArtifactReboot", "No\nYes\n", 1, ANSWER_NO, &a), -1);
     assert_string_equal(error_message(last), "Too many lines when querying NeedsArtifactReboot");
 }
@@ -85,8 +89,11 @@ static void identity_rules(void **state)
     assert_int_equal(query_parse_identity("id=R123\n", 8, &id, &e), 0);
     assert_string_equal(id, "R123");
     free(id);
-    assert_int_equal(query_parse_identity("id=a=b", 6, &id, &e), 0);
-    assert_string_equal(id, "a=b");
+    assert_int_equal(query_parse_identity("id=52:54:00:1d:94:82", 20, &id, &e), 0);
+    assert_string_equal(id, "52:54:00:1d:94:82");
+    free(id);
+    assert_int_equal(query_parse_identity("id=Z.9_a@b+c-d", 14, &id, &e), 0);
+    assert_string_equal(id, "Z.9_a@b+c-d");
     free(id);
     assert_int_equal(query_parse_identity("", 0, &id, &e), 0);
     assert_null(id);
@@ -101,6 +108,30 @@ static void identity_rules(void **state)
     e = NULL;
     assert_int_equal(query_parse_identity("id=x\ny", 6, &id, &e), -1);
     assert_null(id);
+    error_free(e);
+    e = NULL;
+    /* outside the id character set: printed as-is, show-provides would be ambiguous */
+    const char *bad[] = { "id=a=b", "id=a b", "id=../../../escape", "id=.hidden", "id=a/b", "id=a,b", "id=\xc3\xa9" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(query_parse_identity(bad[i], strlen(bad[i]), &id, &e), -1);
+        assert_null(id);
+        assert_non_null(strstr(error_message(e), "invalid component id"));
+        error_free(e);
+        e = NULL;
+    }
+    assert_int_equal(query_parse_identity("id=a b", 6, &id, &e), -1);
+    assert_string_equal(error_message(e),
+                        "Identity: \"a b\": invalid component id: use 1 to 64 characters of A-Z "
+                        "a-z 0-9 . _ : @ + -, not starting with a dot; fix what the Interface prints");
+    error_free(e);
+    e = NULL;
+    char longid[3 + 65 + 1] = "id=";
+    memset(longid + 3, 'a', 65);
+    longid[3 + 65] = '\0';
+    assert_int_equal(query_parse_identity(longid, strlen(longid), &id, &e), -1);
+    longid[3 + 64] = '\0';
+    assert_int_equal(query_parse_identity(longid, strlen(longid), &id, NULL), 0);
+    free(id);
     /* the error is optional */
     assert_int_equal(query_parse_identity("ident=x", 7, &id, NULL), -1);
 }

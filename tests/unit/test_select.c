@@ -431,12 +431,24 @@ static void artifact_path_missing(void **state)
     ASSERT_ERROR(s, "component rtos.R1: no candidate: artifact_name rtos-v2 can only be fetched by name");
     sys_free(s);
 
-    /* the file exists: artifact_path wins over artifact_name */
+    /* the file exists: artifact_path wins over artifact_name, which must then be its name */
     s = sys_new();
     comp(s, "rtos", "rtos-interface", "R1", "rootfs-image.rtos-interface.version=rtos-v1", NULL);
-    entry(s, "rtos", "plain-v2.mender", "something-else", 20);
+    entry(s, "rtos", "plain-v2.mender", "rtos-v2", 20);
     assert_int_equal(run(s, NULL), 0);
     assert_string_equal(mem(s, 0)->artifact_name, "rtos-v2");
+    sys_free(s);
+
+    /* a file named otherwise: refused, once for the entry (two Components use it) */
+    s = sys_new();
+    comp(s, "rtos", "rtos-interface", "R1", "rootfs-image.rtos-interface.version=rtos-v1", NULL);
+    comp(s, "rtos", "rtos-interface", "R2", "rootfs-image.rtos-interface.version=rtos-v1", NULL);
+    entry(s, "rtos", "plain-v2.mender", "something-else", 20);
+    assert_int_equal(run(s, NULL), -1);
+    ASSERT_ERROR(s, "component_types.rtos.artifact_name: something-else does not match the Artifact at artifact_path ");
+    ASSERT_ERROR(s, "plain-v2.mender, named rtos-v2; correct artifact_name, or point artifact_path at the Artifact "
+                    "you mean");
+    assert_int_equal(s->diag.nerrors, 1);
     sys_free(s);
 }
 

@@ -343,6 +343,84 @@ static void yaml_rules(void **state)
     free(q);
 }
 
+static void merge_keys(void **state)
+{
+    (void)state;
+    struct diag_list d = { 0 };
+    struct ydoc doc;
+    /* its own keys win, then the earlier sources; merged entries keep their positions */
+    static const char text[] = "a: &a {x: 1, y: 2}\n"
+                               "b: &b {y: 3, z: 4}\n"
+                               "c:\n"
+                               "  <<: [*a, *b]\n"
+                               "  x: 9\n"
+                               "d: {\"<<\": *a}\n";
+    assert_int_equal(yaml_load_string("m.yaml", text, strlen(text), &doc, &d), 0);
+    const struct ynode *c = yaml_map_get(doc.root, "c");
+    assert_int_equal(c->npairs, 3);
+    assert_string_equal(yaml_map_get(c, "x")->text, "9");
+    assert_string_equal(yaml_map_get(c, "y")->text, "2");
+    assert_string_equal(yaml_map_get(c, "z")->text, "4");
+    assert_int_equal(yaml_map_get(c, "z")->line, 2);
+    assert_int_equal(yaml_map_get(c, "z")->col, 17);
+    assert_non_null(yaml_map_get(yaml_map_get(doc.root, "d"), "<<")); /* quoted: an ordinary key */
+    yaml_doc_free(&doc);
+    /* a merge of something else than mappings: one error, at it */
+    static const char bad[] = "a: [1]\nb:\n  <<: [{k: v}, 7]\n";
+    assert_int_equal(yaml_load_string("m.yaml", bad, strlen(bad), &doc, &d), -1);
+    assert_int_equal(d.nerrors, 1);
+    assert_string_equal(d.errors[0], "m.yaml:3:16: merge key <<: expected a mapping or a list of mappings (aliases "
+                                     "such as *defaults), got a scalar");
+    yaml_doc_free(&doc);
+    diag_free(&d);
+}
+
+static void bare_components_list(void **state)
+{
+    (void)state;
+    static const char main_text[] = "api_version: mender/v1\nkind: topology\nsystem_type: s\n";
+    static const char list[] = "- component_type: gateway\n  interface: rootfs-image\n- component_type: rtos\n";
+    struct yaml_input file = { "main.yaml", main_text, strlen(main_text) };
+    struct yaml_input comps = { "comps.yaml", list, strlen(list) };
+    struct diag_list d = { 0 };
+    struct topology t;
+    assert_int_equal(topology_load_input(&file, &comps, &t, &d), 0);
+    assert_int_equal(d.nerrors + d.nwarnings, 0);
+    assert_int_equal(t.ncomponents, 2);
+    assert_string_equal(t.components[0].interface, "rootfs-image");
+    assert_string_equal(t.components[1].file, "comps.yaml");
+    assert_int_equal(t.components[1].line, 3);
+    topology_free(&t);
+    comps.text = "[]\n";
+    comps.len = 3;
+    assert_int_equal(topology_load_input(&file, &comps, &t, &d), -1);
+    assert_string_equal(d.errors[0], "comps.yaml:1:1: components: must not be empty");
+    diag_free(&d);
+    comps.text = "7\n";
+    comps.len = 2;
+    assert_int_equal(topology_load_input(&file, &comps, &t, &d), -1);
+    assert_string_equal(d.errors[0],
+                        "comps.yaml:1:1: expected the components list, or a mapping holding components:, got a scalar");
+    diag_free(&d);
+}
+
+static void component_id_rules(void **state)
+{
+    (void)state;
+    assert_true(component_id_valid("52:54:00:1d:94:82"));
+    assert_true(component_id_valid("R123"));
+    assert_true(component_id_valid("a.b_c@d+e-f"));
+    const char *bad[] = { NULL, "", ".x", "..", "a b", "a=b", "a/b", "a\nb", "a,b", "\xc3\xa9" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(component_id_valid(bad[i]));
+    char id[COMPONENT_ID_MAX + 2];
+    memset(id, 'a', sizeof(id) - 1);
+    id[COMPONENT_ID_MAX + 1] = '\0';
+    assert_false(component_id_valid(id));
+    id[COMPONENT_ID_MAX] = '\0';
+    assert_true(component_id_valid(id));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +441,9 @@ int main(void)
         cmocka_unit_test(missing_file),
         cmocka_unit_test(size_limit),
         cmocka_unit_test(yaml_rules),
+        cmocka_unit_test(merge_keys),
+        cmocka_unit_test(bare_components_list),
+        cmocka_unit_test(component_id_rules),
     };
     return cmocka_run_group_tests(tests, to_data_dir, NULL);
 }
