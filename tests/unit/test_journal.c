@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "deploy/deployment.h"
@@ -916,7 +917,12 @@ static void lock_is_exclusive(void **state)
     assert_int_equal(stat(lock, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(store_lock_acquire(ds, &err), -1);
-    assert_string_equal(error_message(err), "another mender-orchestrator process is running");
+    /* held by this very process: its PID cannot be learnt, the lock file is named */
+    char *want = xasprintf("another mender-orchestrator process is running (it holds %s); wait for it to end, "
+                           "then try again",
+                           lock);
+    assert_string_equal(error_message(err), want);
+    free(want);
     error_free(err);
     err = NULL;
     close(a);
@@ -924,6 +930,44 @@ static void lock_is_exclusive(void **state)
     assert_true(b >= 0);
     close(b);
     free(lock);
+    free(ds);
+}
+
+/* Held by another process: the message names its PID and the lock file. */
+static void lock_names_the_holder(void **state)
+{
+    char *ds = xasprintf("%s/held", (char *)*state);
+    int ready[2], quit[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(quit), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(quit[1]); /* EOF on quit: the parent is done */
+        struct error *e = NULL;
+        int fd = store_lock_acquire(ds, &e);
+        char c = fd >= 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(quit[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(store_lock_acquire(ds, &err), -1);
+    char *want = xasprintf("another mender-orchestrator process is running (PID %ld holds %s/orchestrator.lock); "
+                           "wait for it to end, then try again",
+                           (long)pid, ds);
+    assert_string_equal(error_message(err), want);
+    free(want);
+    close(quit[1]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(quit[0]);
     free(ds);
 }
 
@@ -1111,6 +1155,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_newest_first_and_pruned, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_empty, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(lock_is_exclusive, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(lock_names_the_holder, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(manifest_store_keeps_two, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(last_reboot_answer, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(concurrent_saves, setup_dir, teardown_dir),
