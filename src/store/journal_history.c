@@ -107,7 +107,7 @@ static void fill_changed(struct history_entry *h, const char *state)
     }
     for (size_t i = 0; i < d.nmembers; i++) {
         const struct member *m = &d.members[i];
-        if (!m->selected)
+        if (!m->selected || !m->install_started) /* skipped, or never modified (e.g. Download failed) */
             continue;
         const char *art = m->artifact_name ? m->artifact_name : m->artifact_path ? m->artifact_path : "-";
         strv_push_owned(&h->changed, xasprintf("%s.%s: %s", m->component_type, m->id, art));

@@ -296,6 +296,18 @@ def test_first_group_download_failure_goes_straight_to_cleanup(system):
                                   "Download", "Cleanup"]
 
 
+def test_history_lists_only_the_components_whose_install_started(system):
+    system.configure("gw", exit={"Download": 1})
+    assert system.install().rc == 1
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["changed"]) == ("failed", [])  # nothing was modified
+    system.configure("gw", exit={"Download": 0})
+    system.configure("r1", exit={"Download": 1})
+    assert system.install().rc == 1
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["changed"]) == ("failed", ["gateway.GW: gateway-v2"])  # installed, rolled back
+
+
 def test_preparation_failure_parked_before_cleanup(system):
     (system.release / "sensor-v2.mender").unlink()
     r = system.install("--stop-before", "Cleanup")
