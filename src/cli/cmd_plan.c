@@ -1,5 +1,6 @@
 /* `plan [--format text|json|dot] MANIFEST` (docs/mender-orchestrator.1): a dry run of install's
- * preparation. Only Identity and Provides are asked; nothing is written. */
+ * preparation: every Component's Identity and Provides are asked, no other state or query;
+ * nothing is written. */
 #include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,12 +15,12 @@
 #include "store/journal.h"
 #include "util/log.h"
 
-/* The NeedsArtifactReboot answer recorded for an Interface in the latest deployment
- * that asked it (ctx: the read-only journal, or NULL when there is none yet). */
-static int plan_last_reboot_answer(void *ctx, const char *interface)
+/* The NeedsArtifactReboot answer recorded for Component m in the latest deployment that
+ * asked it (ctx: the read-only journal, or NULL when there is none yet). */
+static int plan_last_reboot_answer(void *ctx, const struct member *m)
 {
     int answer = ANSWER_UNSET;
-    if (ctx && journal_last_reboot_answer(ctx, interface, &answer) != 1)
+    if (ctx && journal_last_reboot_answer(ctx, m, &answer) != 1)
         answer = ANSWER_UNSET;
     return answer;
 }

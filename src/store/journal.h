@@ -63,9 +63,10 @@ int journal_finish(struct journal *j, const struct deployment *d, struct error *
 
 /* Name and text of the last successful Manifest: 1 if there is one, 0 if not, -1 error. */
 int journal_last_success(struct journal *j, char **name, char **text) MO_MUST_CHECK;
-/* The NeedsArtifactReboot answer recorded for this Interface in the latest deployment
- * that asked it: 1 and *answer set, 0 if none, -1 error. */
-int journal_last_reboot_answer(struct journal *j, const char *interface, int *answer) MO_MUST_CHECK;
+/* The NeedsArtifactReboot answer recorded for Component m (the same component type, id
+ * and Interface) in the latest deployment that asked it: 1 and *answer set, 0 if none,
+ * -1 error. Each Component has its own: another one of the same Interface may differ. */
+int journal_last_reboot_answer(struct journal *j, const struct member *m, int *answer) MO_MUST_CHECK;
 
 struct history_entry {
     long long id;

@@ -478,6 +478,22 @@ def test_plan_shows_the_reboot_answer_of_the_last_deployment(system):
     assert gw["expected_reboot"] == "Yes"
 
 
+def test_plan_shows_each_components_own_reboot_answer(system):
+    """R1 and R2 share an Interface; each one's answer is shown, neither hides the other."""
+    system.configure("r1", answers={"NeedsArtifactReboot": "Yes\n"})
+    system.configure("r2", answers={"NeedsArtifactReboot": "No\n"})
+    assert system.install().rc == 0
+    system.write_manifest("v3")
+    plan = json.loads(system.mo.run("plan", "--format", "json", system.manifest).out)
+    got = {c["id"]: (c["expected_reboot"], c["expected_reboot_source"]) for g in plan["groups"]
+           for c in g["components"]}
+    assert got["R1"][0] == "Yes" and got["R2"][0] == "No", got
+    assert got["R1"][1] == got["R2"][1] != "deployment", got
+    text = system.mo.run("plan", system.manifest).out
+    assert "rtos.R1:" in text and "rtos.R2:" in text
+    assert [l for l in text.splitlines() if "rtos.R2:" in l][0].count("expected reboot: No") == 1, text
+
+
 def test_every_command_documents_its_exit_codes(mo):
     for cmd in ("install", "resume", "rollback", "show-provides", "show-inventory", "check", "plan", "status",
                 "history", "repo-index", "help"):

@@ -677,6 +677,8 @@ static void saves_write_only_changed_members(void **state)
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 9);
 
     /* finishing folds the parts into one document and drops the member rows */
+    for (size_t i = 0; i < got.nmembers; i++) /* a success: every selected member installed */
+        got.members[i].install_started = got.members[i].selected;
     got.status = DEP_SUCCESS;
     got.ended = 1700000100;
     assert_int_equal(journal_finish(j, &got, &err), 0);
@@ -751,7 +753,7 @@ static void schema_1_journal_is_read_and_upgraded(void **state)
     assert_deployment_same(&full, &got);
     deployment_free(&got);
     int answer;
-    assert_int_equal(journal_last_reboot_answer(ro, "iface-0", &answer), 1);
+    assert_int_equal(journal_last_reboot_answer(ro, &full.members[0], &answer), 1);
     journal_close(ro);
     assert_int_equal(raw_int(dir, "PRAGMA user_version"), 1);
 
@@ -843,6 +845,8 @@ static void history_newest_first_and_pruned(void **state)
         last_id = d->id;
         d->status = i % 3 == 0 ? DEP_SUCCESS : DEP_FAILED;
         d->ended = d->started + i;
+        d->members[0].install_started = true;
+        d->members[2].install_started = i % 3 != 1; /* else it failed before c2's ArtifactInstall */
         assert_int_equal(journal_finish(j, d, &err), 0);
         free_deployment(d);
     }
@@ -861,10 +865,13 @@ static void history_newest_first_and_pruned(void **state)
     assert_int_equal(h[n - 1].id, first_id + 5);
     assert_int_equal(h[0].status, 104 % 3 == 0 ? DEP_SUCCESS : DEP_FAILED);
     assert_int_equal(h[0].ended, 1700000000 + 104);
-    /* selected members only: c0 and c2 */
+    /* the members whose ArtifactInstall started: c0 and c2 (c1 is not selected) */
     assert_int_equal(h[0].changed.n, 2);
     assert_string_equal(h[0].changed.v[0], "gateway.c0: m104-art0");
     assert_string_equal(h[0].changed.v[1], "rtos.c2: m104-art2");
+    assert_string_equal(h[1].manifest_name, "m103"); /* ... and only c0 when c2's never started */
+    assert_int_equal(h[1].changed.n, 1);
+    assert_string_equal(h[1].changed.v[0], "gateway.c0: m103-art0");
     history_free(h, n);
 
     assert_int_equal(journal_history(j, 3, &h, &n), 0);
@@ -1039,34 +1046,42 @@ static void last_reboot_answer(void **state)
 {
     _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(*state);
+    struct deployment *probe = new_deployment("probe", 4); /* the Components asked about */
     int a = 99;
-    assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 0);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[2], &a), 0);
     assert_int_equal(a, ANSWER_UNSET);
 
-    struct deployment *d = new_deployment("old", 3);
-    d->members[0].needs_reboot = ANSWER_AUTOMATIC; /* gateway-interface */
-    d->members[2].needs_reboot = ANSWER_YES;       /* rtos-interface */
+    struct deployment *d = new_deployment("old", 4);
+    d->members[0].needs_reboot = ANSWER_AUTOMATIC; /* gateway c0 */
+    d->members[2].needs_reboot = ANSWER_YES;       /* rtos c2 */
+    d->members[3].needs_reboot = ANSWER_AUTOMATIC; /* rtos c3: the same Interface, its own answer */
     assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_SUCCESS;
     assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
-    d = new_deployment("new", 3);
-    d->members[2].needs_reboot = ANSWER_NO; /* rtos asked again; gateway not asked */
+    d = new_deployment("new", 4);
+    d->members[2].needs_reboot = ANSWER_NO; /* c2 asked again; c0 and c3 not asked */
     assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_FAILED;
     assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
-    d = new_deployment("current", 3); /* nothing asked yet */
+    d = new_deployment("current", 4); /* nothing asked yet */
     assert_int_equal(journal_insert(j, d, &err), 0);
     free_deployment(d);
 
-    assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 1);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[2], &a), 1);
     assert_int_equal(a, ANSWER_NO);
-    assert_int_equal(journal_last_reboot_answer(j, "gateway-interface", &a), 1);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[3], &a), 1);
+    assert_int_equal(a, ANSWER_AUTOMATIC); /* not hidden by c2's newer answer */
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[0], &a), 1);
     assert_int_equal(a, ANSWER_AUTOMATIC);
-    assert_int_equal(journal_last_reboot_answer(j, "other-interface", &a), 0);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[1], &a), 0); /* c1 never asked */
+    free(probe->members[3].interface); /* c3 behind another Interface now: the old answer is not its */
+    probe->members[3].interface = xstrdup("other-interface");
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[3], &a), 0);
+    free_deployment(probe);
     journal_close(j);
 }
 
