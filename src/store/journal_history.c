@@ -121,7 +121,7 @@ static void fill_changed(struct history_entry *h, const char *state)
 
 static int status_parse(const char *s, enum dep_status *out)
 {
-    for (int i = DEP_IN_PROGRESS; i <= DEP_INCONSISTENT; i++)
+    for (int i = DEP_IN_PROGRESS; i <= DEP_ROLLED_BACK; i++)
         if (s && strcmp(s, dep_status_name((enum dep_status)i)) == 0) {
             *out = (enum dep_status)i;
             return 0;

@@ -288,6 +288,24 @@ def test_rollback_command_after_stop_before_commit(system):
         assert system.calls(inst)[-4:] == ["ArtifactRollback", "NeedsArtifactReboot", "ArtifactFailure", "Cleanup"]
 
 
+def test_requested_rollback_is_recorded_as_rolled_back_not_failed(system):
+    assert system.install("--stop-before", "ArtifactCommit").rc == 0
+    r = system.mo.run("rollback", "--stop-before", "Cleanup")
+    assert r.rc == 0, r
+    r = system.mo.run("resume")  # resume reports the deployment: it did not install
+    assert r.rc == 1, r
+    assert "rolled back as requested" in r.err and "severity=error" not in r.err, r.err
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["manifest"]) == ("rolled_back", "sys-v2")
+    assert "rolled_back" in system.mo.run("history").out.splitlines()[0]
+    # a failure rolled back, even finished by the rollback command, stays "failed"
+    system.configure("s1", exit={"ArtifactInstall": 1})
+    assert system.install("--stop-before", "ArtifactRollback").rc == 1
+    r = system.mo.run("rollback")
+    assert r.rc == 0, r
+    assert json.loads(system.mo.run("history", "--json").out)[0]["result"] == "failed"
+
+
 def test_first_group_download_failure_goes_straight_to_cleanup(system):
     system.configure("gw", exit={"Download": 1})
     r = system.install("--stop-before", "ArtifactRollback")

@@ -114,6 +114,7 @@ static void fill_deployment(struct deployment *d)
     d->seq = 345;
     d->rollback_top = 1;
     d->inconsistent = true;
+    d->rollback_requested = true;
     d->reboot_pending = true;
     d->boot_id = xstrdup("3c7a4f7e-5c7b-4a7e-9e44-7b1a1d4ad9e0");
     d->resume_seq = 300;
@@ -194,6 +195,7 @@ static void assert_deployment_same(const struct deployment *a, const struct depl
     assert_int_equal(a->seq, b->seq);
     assert_int_equal(a->rollback_top, b->rollback_top);
     assert_int_equal(a->inconsistent, b->inconsistent);
+    assert_int_equal(a->rollback_requested, b->rollback_requested);
     assert_int_equal(a->reboot_pending, b->reboot_pending);
     assert_str_eq_or_null(a->boot_id, b->boot_id);
     assert_int_equal(a->resume_seq, b->resume_seq);
@@ -231,6 +233,7 @@ static void status_names(void **state)
     assert_string_equal(dep_status_name(DEP_SUCCESS), "success");
     assert_string_equal(dep_status_name(DEP_FAILED), "failed");
     assert_string_equal(dep_status_name(DEP_INCONSISTENT), "inconsistent");
+    assert_string_equal(dep_status_name(DEP_ROLLED_BACK), "rolled_back");
 }
 
 static void groups_are_distinct_selected_orders(void **state)
