@@ -264,6 +264,41 @@ def test_stop_points_then_resume(system, stop):
         assert system.calls(inst) == HAPPY
 
 
+def test_status_says_where_a_deployment_stopped_and_what_continues_it(system):
+    def stop():
+        st = json.loads(system.mo.run("status", "--json").out)
+        return st["stopped_before"], st["continue_with"]
+
+    assert system.install("--stop-before", "ArtifactCommit").rc == 0
+    assert stop() == ("ArtifactCommit", ["resume", "rollback"])
+    r = system.mo.run("status")
+    assert ("Stopped before:  ArtifactCommit; run 'mender-orchestrator resume' to continue, or "
+            "'mender-orchestrator rollback' to roll the System back") in r.out.splitlines(), r
+    assert system.mo.run("resume", "--stop-before", "Cleanup").rc == 0
+    assert stop() == ("Cleanup", ["resume", "rollback"])
+    assert system.mo.run("resume").rc == 0
+    # the failure path: stopped before the rollback pass, then before its Cleanup
+    system.write_manifest("v3")
+    system.configure("s1", exit={"ArtifactInstall": 1})
+    assert system.install("--stop-before", "ArtifactRollback").rc == 1
+    assert stop() == ("ArtifactRollback", ["rollback", "resume"])
+    assert "Stopped before:  ArtifactRollback; run 'mender-orchestrator rollback' (or resume) to roll the System " \
+           "back" in system.mo.run("status").out
+    assert system.mo.run("rollback", "--stop-before", "Cleanup").rc == 0
+    assert stop() == ("Cleanup", ["resume", "rollback"])
+    assert "Stopped before:  Cleanup; run 'mender-orchestrator resume' (or rollback) to clean up and end the " \
+           "deployment" in system.mo.run("status").out
+    assert system.mo.run("resume").rc == 1
+
+
+def test_status_of_a_deployment_waiting_for_a_reboot_is_not_stopped(system):
+    system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
+    assert system.install("--exit-on-reboot").rc == 4
+    st = json.loads(system.mo.run("status", "--json").out)
+    assert (st["stopped_before"], st["continue_with"], st["reboot_pending"]) == (None, [], True)
+    assert "Stopped before" not in system.mo.run("status").out
+
+
 def test_stop_before_rollback_then_rollback(system):
     system.configure("s1", exit={"ArtifactInstall": 1})
     r = system.install("--stop-before", "ArtifactRollback", "--stop-before", "Cleanup")
