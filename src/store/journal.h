@@ -18,10 +18,15 @@
 struct journal;
 
 /* Opens the journal, creating the datastore (0700) and the database if missing, and
- * bringing its tables to the current schema. NULL with err on failure. */
+ * bringing its tables to the current schema; then marks the datastore as having one
+ * (store/datastore.h). A journal missing or without tables in a datastore that shows it
+ * had one is lost: NULL with err saying what to do, nothing created. NULL with err on
+ * any failure (a datastore that is not a directory too). */
 struct journal *journal_open(const char *datastore, struct error **err) MO_MUST_CHECK;
 /* Opens an existing journal read-only for status/history/plan; NULL with err, and
- * *missing set when there is no database yet (for the caller, rarely an error). */
+ * *missing set when there is no database yet and nothing shows there was one (for the
+ * caller, rarely an error). A lost journal or an unusable datastore is an error (not
+ * *missing). */
 struct journal *journal_open_readonly(const char *datastore, bool *missing, struct error **err) MO_MUST_CHECK;
 void journal_close(struct journal *j);
 MO_DEFINE_POINTER_CLEANUP(journal_closep, struct journal *, journal_close)

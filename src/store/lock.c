@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "store/datastore.h"
 #include "store/private_dir.h"
 #include "util/fs.h"
 
@@ -42,6 +43,8 @@ static int held_error(int fd, const char *path, struct error **err)
 int store_lock_acquire(const char *datastore, struct error **err)
 {
     assert(datastore);
+    if (datastore_check(datastore, err) != 0)
+        return -1;
     if (private_dir_create(datastore) != 0)
         return error_set_errno(err, errno, "cannot create the datastore directory %s", datastore);
     _cleanup_free_ char *path = fs_join(datastore, "orchestrator.lock");

@@ -20,6 +20,7 @@
 
 #include "deploy/deployment.h"
 #include "iface/query.h"
+#include "iface/workdir.h"
 #include "store/journal.h"
 #include "store/lock.h"
 #include "store/manifest_store.h"
@@ -526,9 +527,125 @@ static void open_fails_cleanly_on_a_file_as_datastore(void **state)
     assert_null(journal_open(ds, &err));
     check_error(&err, ds);
     assert_int_equal(store_lock_acquire(ds, &err), -1);
-    check_error(&err, "cannot create the datastore directory");
+    check_error(&err, "part of its path is a file, not a directory; move the file away");
+    bool missing = true;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_false(missing);
+    check_error(&err, "part of its path is a file");
+    /* the datastore itself a file */
+    assert_null(journal_open(f, &err));
+    check_error(&err, "is not a directory; move the file away, or point MENDER_ORCHESTRATOR_DATASTORE_DIR");
+    assert_null(journal_open_readonly(f, &missing, &err));
+    assert_false(missing);
+    check_error(&err, "is not a directory");
+    assert_int_equal(store_lock_acquire(f, &err), -1);
+    check_error(&err, "is not a directory");
     free(ds);
     free(f);
+}
+
+/* Both opens refuse a lost journal with the same message, and create nothing. */
+static void open_fails_lost(const char *ds, const char *needle)
+{
+    _cleanup_error_ struct error *err = NULL;
+    char *db = xasprintf("%s/orchestrator.db", ds);
+    struct stat before, after;
+    int had = stat(db, &before) == 0;
+    assert_null(journal_open(ds, &err));
+    char *want = xasprintf("%s: the journal is missing or empty, but ", db);
+    check_error(&err, want);
+    assert_null(journal_open(ds, &err));
+    check_error(&err, needle);
+    bool missing = true;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_false(missing);
+    check_error(&err, needle);
+    assert_int_equal(stat(db, &after) == 0, had); /* untouched */
+    if (had)
+        assert_int_equal(after.st_size, before.st_size);
+    free(want);
+    free(db);
+}
+
+static void touch(const char *ds, const char *name)
+{
+    char *p = xasprintf("%s/%s", ds, name);
+    assert_int_equal(fs_write_atomic(p, "", 0, 0600), 0);
+    free(p);
+}
+
+static void lost_journal_is_an_error(void **state)
+{
+    const char *ds = *state;
+    _cleanup_error_ struct error *err = NULL;
+    char *db = xasprintf("%s/orchestrator.db", ds), *marker = xasprintf("%s/orchestrator.created", ds);
+    struct journal *j = open_ok(ds);
+    assert_true(fs_is_regular(marker));
+    struct deployment *d = new_deployment("m1", 2);
+    assert_int_equal(journal_insert(j, d, &err), 0);
+    free_deployment(d);
+    journal_close(j);
+
+    /* emptied, then deleted: the marker tells */
+    assert_int_equal(truncate(db, 0), 0);
+    open_fails_lost(ds, "orchestrator.created shows that this datastore had one: the history is lost");
+    assert_int_equal(unlink(db), 0);
+    open_fails_lost(ds, "then remove ");
+    /* Component work dirs: a deployment was in progress */
+    char *work = xasprintf("%s/work/rtos/R1", ds), *work2 = xasprintf("%s/work/gateway/G", ds);
+    assert_int_equal(workdir_mkdirs(work), 0);
+    open_fails_lost(ds, "/work holds the work dirs of a deployment in progress (rtos/R1)");
+    assert_int_equal(workdir_mkdirs(work2), 0);
+    open_fails_lost(ds, " and 1 more): its Components may be half-updated");
+    char *remove = xasprintf("then remove %s/work and %s to start a new journal", ds, marker);
+    open_fails_lost(ds, remove);
+    free(remove);
+    /* the operator removed the traces: a new journal */
+    assert_int_equal(unlink(marker), 0);
+    char *work_root = xasprintf("%s/work", ds);
+    assert_int_equal(workdir_remove(work_root), 0);
+    /* empty type folders are no trace: Cleanup leaves them */
+    char *type_dir = xasprintf("%s/work/rtos", ds);
+    assert_int_equal(workdir_mkdirs(type_dir), 0);
+    /* SQLite's leftovers are */
+    touch(ds, "orchestrator.db-wal");
+    open_fails_lost(ds, "orchestrator.db-wal shows that this datastore had one");
+    char *wal = xasprintf("%s/orchestrator.db-wal", ds);
+    assert_int_equal(unlink(wal), 0);
+    j = open_ok(ds);
+    assert_true(fs_is_regular(marker));
+    journal_close(j);
+    free(wal), free(type_dir), free(work_root), free(work), free(work2), free(marker), free(db);
+}
+
+/* A crash between creating the file and its tables leaves an empty file: not a loss. */
+static void empty_journal_without_traces_is_new(void **state)
+{
+    const char *ds = *state;
+    touch(ds, "orchestrator.db");
+    bool missing = false;
+    _cleanup_error_ struct error *err = NULL;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_true(missing);
+    journal_close(open_ok(ds));
+}
+
+/* A journal written before the marker existed gets it from a read-write open. */
+static void old_journal_gets_the_marker(void **state)
+{
+    const char *ds = *state;
+    char *marker = xasprintf("%s/orchestrator.created", ds);
+    journal_close(open_ok(ds));
+    assert_int_equal(unlink(marker), 0);
+    bool missing = false;
+    _cleanup_error_ struct error *err = NULL;
+    struct journal *ro = journal_open_readonly(ds, &missing, &err);
+    assert_non_null(ro);
+    journal_close(ro);
+    assert_false(fs_exists(marker)); /* a read-only open writes nothing */
+    journal_close(open_ok(ds));
+    assert_true(fs_is_regular(marker));
+    free(marker);
 }
 
 static void readonly_open(void **state)
@@ -1164,6 +1281,9 @@ int main(void)
         cmocka_unit_test(malformed_json_is_rejected),
         cmocka_unit_test_setup_teardown(open_creates_private_datastore, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(open_fails_cleanly_on_a_file_as_datastore, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(lost_journal_is_an_error, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(empty_journal_without_traces_is_new, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(old_journal_gets_the_marker, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(readonly_open, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(insert_save_load_across_reopen, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(saves_write_only_changed_members, setup_dir, teardown_dir),
