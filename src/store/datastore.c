@@ -81,9 +81,15 @@ static char *join_and(const struct strv *l)
     return s;
 }
 
-/* The SQLite files left beside a journal that is gone. */
+/* The SQLite files left beside a journal that is gone (deleted or emptied). Beside a
+ * file that has SQLite's header but no tables yet they are a creation cut short, not a
+ * trace. */
 static void sqlite_leftovers(const char *dir, struct strv *found)
 {
+    _cleanup_free_ char *db = fs_join(dir, "orchestrator.db");
+    struct stat st;
+    if (stat(db, &st) == 0 && st.st_size > 0)
+        return;
     static const char *const names[] = { "orchestrator.db-wal", "orchestrator.db-shm" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         _cleanup_free_ char *p = fs_join(dir, names[i]);

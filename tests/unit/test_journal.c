@@ -618,7 +618,8 @@ static void lost_journal_is_an_error(void **state)
     free(wal), free(type_dir), free(work_root), free(work), free(work2), free(marker), free(db);
 }
 
-/* A crash between creating the file and its tables leaves an empty file: not a loss. */
+/* A crash between creating the file and its tables leaves an empty file, or one with
+ * SQLite's header in WAL mode and a -wal beside it: not a loss. */
 static void empty_journal_without_traces_is_new(void **state)
 {
     const char *ds = *state;
@@ -628,6 +629,20 @@ static void empty_journal_without_traces_is_new(void **state)
     assert_null(journal_open_readonly(ds, &missing, &err));
     assert_true(missing);
     journal_close(open_ok(ds));
+
+    char *db = xasprintf("%s/orchestrator.db", ds), *marker = xasprintf("%s/orchestrator.created", ds);
+    assert_int_equal(unlink(db), 0);
+    assert_int_equal(unlink(marker), 0);
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    touch(ds, "orchestrator.db-wal");
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_true(missing);
+    journal_close(open_ok(ds));
+    sqlite3_close(raw);
+    free(marker);
+    free(db);
 }
 
 /* A journal written before the marker existed gets it from a read-write open. */
