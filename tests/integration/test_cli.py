@@ -81,6 +81,17 @@ def test_log_level_from_config(mo, bundle):
     assert r.rc == 0 and r.err == "", r
 
 
+def test_config_with_a_bom_or_empty_is_accepted(mo, bundle):
+    args = ("check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")
+    mo.write_config("\ufeff" + '{"LogLevel": "error"}\n')  # as some editors save it
+    r = mo.run(*args)
+    assert (r.rc, r.err) == (0, ""), r
+    mo.write_config("")  # empty: every key takes its default (LogLevel info)
+    mo.write_config("\n", fallback=True)
+    r = mo.run(*args)
+    assert r.rc == 0 and "severity=info" in r.err and "severity=error" not in r.err, r
+
+
 def test_malformed_config_is_reported(mo, bundle):
     p = mo.write_config('{"LogLevel": "error",\n  oops}')
     r = mo.run("check", "--topology", bundle / "topology.yaml", bundle / "manifest.yaml")

@@ -394,7 +394,9 @@ def test_install_while_another_process_runs(system):
     r = system.install()
     p.wait(timeout=60)
     assert r.rc == 1
-    assert "another mender-orchestrator process is running" in r.err
+    lock = system.mo.datastore / "orchestrator.lock"
+    assert (f"another mender-orchestrator process is running (PID {p.pid} holds {lock}); wait for it to end, "
+            "then try again") in r.err, r
 
 
 def test_rollback_refused_once_cleanup_started(system):

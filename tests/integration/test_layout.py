@@ -352,3 +352,14 @@ def test_boot_leaves_a_deployment_parked_at_a_stop_point(boot):
     assert p.returncode == 0, p.stderr
     assert "parked at a stop point" in p.stderr
     assert boot.in_progress() and len(boot.system.kit.calls()) == calls
+
+
+def test_boot_with_a_lost_journal_fails(boot):
+    """Not "nothing in progress" (2, a success for the unit): the unit fails and says why."""
+    r = boot.system.install("--stop-before", "ArtifactCommit")
+    assert r.rc == 0, r
+    os.truncate(boot.mo.datastore / "orchestrator.db", 0)
+    p = boot.run()
+    assert p.returncode == 1, p.stderr
+    assert "the journal is missing or empty" in p.stderr
+    assert "cannot read the deployment in progress" in p.stderr
