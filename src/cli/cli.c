@@ -176,11 +176,11 @@ static void print_usage(FILE *f)
           f);
     for (size_t i = 0; i < N_ELEMS(commands); i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nGlobal options (valid with every command):\n", f);
+    fputs("\nGlobal options:\n", f);
     print_options(f, C_ALL, false);
     fprintf(f, "  %-36s %s\n  %-36s %s\n", "-h, --help", "show usage (of a command after its name)", "--version",
             "print the version number");
-    fputs("\nCommand options (valid with the commands named):\n", f);
+    fputs("\nCommand options (each valid with the commands it names):\n", f);
     print_options(f, C_ALL & ~C_HELP, true);
     fputs("\nExit codes: 0 success, 1 failed (rolled back) or bad input, 2 nothing in progress,\n"
           "3 failed and possibly inconsistent, 4 System-device reboot required.\n"
