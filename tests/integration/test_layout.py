@@ -216,6 +216,18 @@ def test_man_page_documents_environment_config_and_json():
         assert key in text, key
 
 
+def test_man_page_names_what_plan_calls(mo, tmp_path):
+    """The plan entry names every Interface call plan makes, and claims no call-free dry run."""
+    system = System(mo, tmp_path, components=[("gw", "gateway", "gw-if", "GW", 10)])
+    assert mo.run("plan", system.manifest).rc == 0
+    called = {c["call"] for c in system.kit.calls()}
+    assert called == {"Identity", "Provides"}
+    entry = man_commands(ROOT / "docs" / "mender-orchestrator.1")["plan"]
+    for call in called:
+        assert call in entry, call
+    assert "without calling" not in entry
+
+
 def json_keys(v, out):
     if isinstance(v, dict):
         for k, x in v.items():
