@@ -425,6 +425,12 @@ static bool rd_bool(struct rd *r, json_t *o, const char *key)
     return json_is_true(v);
 }
 
+/* A boolean added after records were first written: absent means false. */
+static bool rd_bool_added(struct rd *r, json_t *o, const char *key)
+{
+    return json_object_get(o, key) ? rd_bool(r, o, key) : false;
+}
+
 static int rd_answer(struct rd *r, json_t *o, const char *key)
 {
     json_t *v = rd_get(r, o, key);
@@ -667,7 +673,7 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     d->seq = (long)rd_int(r, o, "seq", LONG_MIN, LONG_MAX);
     d->rollback_top = (int)rd_int(r, o, "rollback_top", INT_MIN, INT_MAX);
     d->inconsistent = rd_bool(r, o, "inconsistent");
-    d->rollback_requested = rd_bool(r, o, "rollback_requested"); /* absent in older records */
+    d->rollback_requested = rd_bool_added(r, o, "rollback_requested"); /* absent in older records */
     d->reboot_pending = rd_bool(r, o, "reboot_pending");
     d->boot_id = rd_str(r, o, "boot_id", 1);
     d->resume_seq = (long)rd_int(r, o, "resume_seq", LONG_MIN, LONG_MAX);

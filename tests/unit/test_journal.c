@@ -285,6 +285,29 @@ static void json_round_trip_every_field(void **state)
     assert_null(a.members);
 }
 
+/* A record written before rollback_requested existed (an in-progress deployment of the
+ * previous version) still loads: not requested. */
+static void json_record_without_rollback_requested(void **state)
+{
+    (void)state;
+    struct deployment a, b;
+    fill_deployment(&a);
+    char *js = deployment_to_json(&a);
+    json_t *o = json_loads(js, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_object_del(o, "rollback_requested"), 0);
+    char *old = json_dumps(o, 0);
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(deployment_from_json(old, &b, &err), 0);
+    assert_false(b.rollback_requested);
+    assert_true(b.inconsistent);
+    free(old);
+    json_decref(o);
+    free(js);
+    deployment_free(&a);
+    deployment_free(&b);
+}
+
 static void json_round_trip_nulls_and_defaults(void **state)
 {
     (void)state;
@@ -1291,6 +1314,7 @@ int main(void)
         cmocka_unit_test(status_names),
         cmocka_unit_test(groups_are_distinct_selected_orders),
         cmocka_unit_test(json_round_trip_every_field),
+        cmocka_unit_test(json_record_without_rollback_requested),
         cmocka_unit_test(json_round_trip_nulls_and_defaults),
         cmocka_unit_test(json_non_utf8_becomes_replacement_character),
         cmocka_unit_test(malformed_json_is_rejected),
