@@ -120,9 +120,8 @@ int datastore_check_journal_lost(const char *dir, struct error **err)
     if (nwork > 0)
         return error_set(err, 0,
                          "the journal is missing or empty, but %s holds the work dirs of a deployment in progress "
-                         "(%s%s): its "
-                         "Components may be half-updated, and without the journal it can be neither resumed nor "
-                         "rolled back; " NEXT_STEP,
+                         "(%s%s): its Components may be half-updated, and without the journal it can be neither "
+                         "resumed nor rolled back; " NEXT_STEP,
                          work, first, more, remove);
     return error_set(err, 0,
                      "the journal is missing or empty, but %s shows that this datastore had one: the history is "
