@@ -39,11 +39,15 @@ struct command {
     const char *exits; /* the exit codes this command gives */
 };
 
-#define EXITS_DEPLOY                                                                               \
-    "  0  done, or stopped on the success path\n"                                                  \
-    "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"    \
-    "     stop point); usage, configuration or validation error; another process holds the lock\n" \
-    "  3  failed, and the System may be inconsistent\n"                                            \
+/* Exit code lines, in ascending order of code: a command's list is pieced together from
+ * these. */
+#define EXITS_DEPLOY_0 "  0  done, or stopped on the success path\n"
+#define EXITS_DEPLOY_1                                                                              \
+    "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"     \
+    "     stop point); usage, configuration or validation error; another process holds the lock;\n" \
+    "     the journal is lost or the datastore unusable\n"
+#define EXITS_DEPLOY_34                                 \
+    "  3  failed, and the System may be inconsistent\n" \
     "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n"
 #define EXITS_SIMPLE "  0  success\n  1  usage, configuration or validation error\n"
 
@@ -51,15 +55,18 @@ static int cmd_help(const struct cli_args *args);
 
 static const struct command commands[] = {
     { "install", C_INSTALL, cmd_install, 1, 1,
-      "install [--stop-before STATE]... [--exit-on-reboot] [--plan-hash HASH] MANIFEST",
-      "Update the System to the Manifest; roll everything back if any step fails.", EXITS_DEPLOY },
-    { "resume", C_RESUME, cmd_resume, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
+      "install [--stop-before STATE]... [--exit-on-reboot] [--progress MODE] [--plan-hash HASH] MANIFEST",
+      "Update the System to the Manifest; roll everything back if any step fails.",
+      EXITS_DEPLOY_0 EXITS_DEPLOY_1 EXITS_DEPLOY_34 },
+    { "resume", C_RESUME, cmd_resume, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot] [--progress MODE]",
       "Continue the deployment in progress after a reboot, stop or interruption.",
-      EXITS_DEPLOY "  2  nothing in progress\n" },
-    { "rollback", C_ROLLBACK, cmd_rollback, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
+      EXITS_DEPLOY_0 EXITS_DEPLOY_1 "  2  nothing in progress\n" EXITS_DEPLOY_34 },
+    { "rollback", C_ROLLBACK, cmd_rollback, 0, 0,
+      "rollback [--stop-before STATE]... [--exit-on-reboot] [--progress MODE]",
       "Roll the whole System back to the previous Manifest.",
       "  0  rolled back (or stopped) with every rollback step successful\n"
-      "  1  cannot roll back: the deployment already succeeded and is cleaning up; usage or configuration error\n"
+      "  1  cannot roll back: the deployment already succeeded and is cleaning up; usage or configuration\n"
+      "     error; another process holds the lock; the journal is lost or the datastore unusable\n"
       "  2  nothing in progress\n  3  a rollback step failed: the System may be inconsistent\n"
       "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n" },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
@@ -71,13 +78,14 @@ static const struct command commands[] = {
     { "check", C_CHECK, cmd_check, 1, 1, "check [--topology FILE] MANIFEST",
       "Validate Topology, Manifest and every local Artifact offline; one line per component type.",
       "  0  all is well\n  1  at least one error (every error found is printed)\n" },
-    { "plan", C_PLAN, cmd_plan, 1, 1, "plan [--format text|json|dot] MANIFEST",
+    { "plan", C_PLAN, cmd_plan, 1, 1, "plan [--format text|json|dot] [--topology FILE] MANIFEST",
       "Show what install would do: selection, skipped Components, groups, reboots.",
-      "  0  install would proceed\n  1  it would not (every error is printed)\n" },
+      "  0  install would proceed\n  1  it would not (every error is printed), e.g. the journal is lost\n" },
     { "status", C_STATUS, cmd_status, 0, 0, "status [--json]", "Show the deployment in progress.",
-      "  0  shown, also when nothing is in progress\n  1  the journal cannot be read\n" },
+      "  0  shown, also when nothing is in progress\n"
+      "  1  the journal cannot be read or is lost, or the datastore is unusable\n" },
     { "history", C_HISTORY, cmd_history, 0, 0, "history [--json] [-n COUNT]", "Show past deployments.",
-      "  0  shown\n  1  the journal cannot be read, or a bad COUNT\n" },
+      "  0  shown\n  1  the journal cannot be read or is lost, the datastore is unusable, or a bad COUNT\n" },
     { "repo-index", C_REPO_INDEX, cmd_repo_index, 1, 1, "repo-index [--output FILE] DIR",
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
     { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.", EXITS_SIMPLE },
@@ -130,21 +138,33 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-static void print_options(FILE *f, unsigned mask)
+static void option_left(const struct option_def *o, char *left, size_t n)
+{
+    const char *sp = o->arg_name ? " " : "", *arg = o->arg_name ? o->arg_name : "";
+    if (o->name && o->short_name)
+        snprintf(left, n, "-%c, --%s%s%s", o->short_name, o->name, sp, arg);
+    else if (o->name)
+        snprintf(left, n, "--%s%s%s", o->name, sp, arg);
+    else
+        snprintf(left, n, "-%c %s", o->short_name, arg);
+}
+
+/* The options valid for command bit mask (not the global ones), or with mask C_ALL the
+ * global ones only. With names, each line says which commands take the option. */
+static void print_options(FILE *f, unsigned mask, bool names)
 {
     for (size_t i = 0; i < N_ELEMS(options); i++) {
         const struct option_def *o = &options[i];
-        if (!(o->commands & mask) || (mask != C_ALL && o->commands == C_ALL))
+        bool global = o->commands == C_ALL;
+        if (mask == C_ALL ? !global : (global || !(o->commands & mask)))
             continue;
         char left[64];
-        if (o->name && o->short_name)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg_name ? " " : "",
-                     o->arg_name ? o->arg_name : "");
-        else if (o->name)
-            snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
-        else
-            snprintf(left, sizeof(left), "-%c %s", o->short_name, o->arg_name);
-        fprintf(f, "  %-36s %s\n", left, o->help);
+        option_left(o, left, sizeof(left));
+        fprintf(f, "  %-36s ", left);
+        for (size_t k = 0; names && k < N_ELEMS(commands); k++)
+            if (o->commands & commands[k].bit)
+                fprintf(f, "%s%s", commands[k].name, (o->commands & ~((commands[k].bit << 1) - 1)) ? ", " : ": ");
+        fprintf(f, "%s\n", o->help);
     }
 }
 
@@ -157,9 +177,11 @@ static void print_usage(FILE *f)
     for (size_t i = 0; i < N_ELEMS(commands); i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
     fputs("\nGlobal options:\n", f);
-    print_options(f, C_ALL);
+    print_options(f, C_ALL, false);
     fprintf(f, "  %-36s %s\n  %-36s %s\n", "-h, --help", "show usage (of a command after its name)", "--version",
             "print the version number");
+    fputs("\nCommand options (each valid with the commands it names):\n", f);
+    print_options(f, C_ALL & ~C_HELP, true);
     fputs("\nExit codes: 0 success, 1 failed (rolled back) or bad input, 2 nothing in progress,\n"
           "3 failed and possibly inconsistent, 4 System-device reboot required.\n"
           "Run 'mender-orchestrator help COMMAND' for a command's options.\n",
@@ -176,7 +198,7 @@ static void print_command_usage(FILE *f, const struct command *c)
             any = 1;
     if (any) {
         fputs("\nOptions:\n", f);
-        print_options(f, mask);
+        print_options(f, mask, false);
     }
     fputs("\nGlobal options (--log-level, -t/--topology-components, --manifest-components, -h/--help)\n"
           "may be given before or after the command.\n",

@@ -222,10 +222,12 @@ int cmd_rollback(const struct cli_args *args)
     if (cur < 0)
         return EXIT_FAILED;
     _cleanup_error_ struct error *rb_err = NULL;
+    bool requested = d.direction == DIR_FORWARD; /* else it failed and is rolling back already */
     if (engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
         log_error("deployment %lld: cannot roll back: %s", d.id, error_message(rb_err));
         return EXIT_FAILED;
     }
+    d.rollback_requested |= requested; /* history: rolled_back, not failed */
     _cleanup_error_ struct error *e = NULL;
     if (journal_save(s.journal, &d, &e) != 0) {
         log_error("journal: %s", error_message(e));

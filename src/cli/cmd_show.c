@@ -24,7 +24,7 @@ static void view_load(const struct cli_args *args, struct system_view *v)
 {
     memset(v, 0, sizeof(*v));
     struct diag_list d = { 0 };
-    if (context_load_config(args, &v->cfg) != 0)
+    if (context_load_config(args, &v->cfg) != 0 || context_check_datastore(&v->cfg) != 0)
         return;
     if (context_load_components(args, &v->cfg, &v->src, &d) == 0) {
         v->usable = true;

@@ -11,6 +11,7 @@
 #include "cli/context.h"
 #include "cli/exitcodes.h"
 #include "engine/engine.h"
+#include "engine/program.h"
 #include "store/journal.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -109,6 +110,35 @@ static const struct member *latest_member(const struct deployment *d)
 
 static const char *direction_name(enum dep_direction dir) { return dir == DIR_ROLLBACK ? "rollback" : "forward"; }
 
+/* Where a deployment parked at a stop point (--stop-before) stands, and the commands
+ * that go on from there (docs/state-machine.md, Stop points). */
+struct stop_view {
+    const char *state;  /* the state it stopped before, NULL when not stopped */
+    const char *cmd[2]; /* the commands that continue it, the usual one first */
+    const char *hint;   /* what to run, for the text form */
+};
+
+static struct stop_view stop_view(const struct deployment *d)
+{
+    _cleanup_(program_free) struct program p = { 0 };
+    program_build(d, &p);
+    if (d->cursor < 0 || (size_t)d->cursor >= p.n || p.steps[d->cursor].def->kind != SK_STOP)
+        return (struct stop_view){ 0 };
+    const char *state = step_name(p.steps[d->cursor].def);
+    if (d->direction == DIR_FORWARD) /* rollback is still possible: Cleanup has not started */
+        return (struct stop_view){ state,
+                                   { "resume", "rollback" },
+                                   "run 'mender-orchestrator resume' to continue, or 'mender-orchestrator rollback' "
+                                   "to roll the System back" };
+    if (p.steps[d->cursor].def->stop == STOP_ARTIFACT_ROLLBACK)
+        return (struct stop_view){ state,
+                                   { "rollback", "resume" },
+                                   "run 'mender-orchestrator rollback' (or resume) to roll the System back" };
+    return (struct stop_view){ state,
+                               { "resume", "rollback" },
+                               "run 'mender-orchestrator resume' (or rollback) to clean up and end the deployment" };
+}
+
 static json_t *status_json(const struct deployment *d)
 {
     json_t *o = json_object();
@@ -119,6 +149,12 @@ static json_t *status_json(const struct deployment *d)
     json_object_set_new(o, "started", jtime(d->started));
     json_object_set_new(o, "direction", json_string(direction_name(d->direction)));
     json_object_set_new(o, "phase", json_string(engine_phase_name(d)));
+    struct stop_view sv = stop_view(d);
+    json_object_set_new(o, "stopped_before", sv.state ? json_string(sv.state) : json_null());
+    json_t *cw = json_array();
+    for (size_t i = 0; sv.state && i < 2; i++)
+        json_array_append_new(cw, json_string(sv.cmd[i]));
+    json_object_set_new(o, "continue_with", cw);
     size_t ng;
     int *groups = deployment_groups(d, &ng);
     json_t *ga = json_array();
@@ -173,6 +209,9 @@ static void status_text(const struct deployment *d)
     printf("Started:         %s\n", t);
     printf("Direction:       %s\n", direction_name(d->direction));
     printf("Phase:           %s\n", engine_phase_name(d));
+    struct stop_view sv = stop_view(d);
+    if (sv.state)
+        printf("Stopped before:  %s; %s\n", sv.state, sv.hint);
     size_t ng;
     int *groups = deployment_groups(d, &ng);
     printf("Groups:          ");

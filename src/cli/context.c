@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/datastore.h"
 #include "store/journal.h"
 #include "util/log.h"
 
@@ -17,6 +18,15 @@ int context_load_config(const struct cli_args *args, struct config *cfg)
     log_info("Running mender-orchestrator %s", MO_VERSION);
     diag_flush(&d);
     return r;
+}
+
+int context_check_datastore(const struct config *cfg)
+{
+    _cleanup_error_ struct error *err = NULL;
+    if (datastore_check(cfg->datastore_dir, &err) == 0)
+        return 0;
+    log_error("%s", error_message(err));
+    return -1;
 }
 
 struct prepare_opts context_prepare_opts(const struct cli_args *args, const struct config *cfg)

@@ -15,6 +15,10 @@
  * Returns 0, or -1 with the errors already logged. */
 MO_MUST_CHECK int context_load_config(const struct cli_args *args, struct config *cfg);
 
+/* Checks that the datastore can be used (a directory, or not there yet). Returns 0, or
+ * -1 with the error logged. */
+MO_MUST_CHECK int context_check_datastore(const struct config *cfg);
+
 /* The release named on the command line (positional MANIFEST, --topology,
  * --manifest-components) and the runner's settings, for deploy/prepare.h. */
 struct prepare_opts context_prepare_opts(const struct cli_args *args, const struct config *cfg);

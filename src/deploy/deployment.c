@@ -87,7 +87,7 @@ int *deployment_groups(const struct deployment *d, size_t *ngroups)
     return g;
 }
 
-static const char *const status_names[] = { "in_progress", "success", "failed", "inconsistent" };
+static const char *const status_names[] = { "in_progress", "success", "failed", "inconsistent", "rolled_back" };
 static const char *const direction_names[] = { "forward", "rollback" };
 
 const char *dep_status_name(enum dep_status s)
@@ -249,6 +249,7 @@ static void add_head(json_t *o, const struct deployment *d)
     json_object_set_new(o, "seq", json_integer(d->seq));
     json_object_set_new(o, "rollback_top", json_integer(d->rollback_top));
     json_object_set_new(o, "inconsistent", json_boolean(d->inconsistent));
+    json_object_set_new(o, "rollback_requested", json_boolean(d->rollback_requested));
     json_object_set_new(o, "reboot_pending", json_boolean(d->reboot_pending));
     json_object_set_new(o, "boot_id", jstr(d->boot_id));
     json_object_set_new(o, "resume_seq", json_integer(d->resume_seq));
@@ -422,6 +423,12 @@ static bool rd_bool(struct rd *r, json_t *o, const char *key)
         return false;
     }
     return json_is_true(v);
+}
+
+/* A boolean added after records were first written: absent means false. */
+static bool rd_bool_added(struct rd *r, json_t *o, const char *key)
+{
+    return json_object_get(o, key) ? rd_bool(r, o, key) : false;
 }
 
 static int rd_answer(struct rd *r, json_t *o, const char *key)
@@ -651,7 +658,8 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
         return;
     }
     d->id = rd_int(r, o, "id", 0, LLONG_MAX);
-    d->status = (enum dep_status)rd_enum(r, o, "status", status_names, 4);
+    d->status = (enum dep_status)rd_enum(r, o, "status", status_names,
+                                         (int)(sizeof(status_names) / sizeof(status_names[0])));
     d->manifest_name = rd_str(r, o, "manifest_name", 1);
     d->manifest_path = rd_str(r, o, "manifest_path", 1);
     d->manifest_dir = rd_str(r, o, "manifest_dir", 1);
@@ -665,6 +673,7 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     d->seq = (long)rd_int(r, o, "seq", LONG_MIN, LONG_MAX);
     d->rollback_top = (int)rd_int(r, o, "rollback_top", INT_MIN, INT_MAX);
     d->inconsistent = rd_bool(r, o, "inconsistent");
+    d->rollback_requested = rd_bool_added(r, o, "rollback_requested"); /* absent in older records */
     d->reboot_pending = rd_bool(r, o, "reboot_pending");
     d->boot_id = rd_str(r, o, "boot_id", 1);
     d->resume_seq = (long)rd_int(r, o, "resume_seq", LONG_MIN, LONG_MAX);

@@ -14,7 +14,10 @@
 
 #define ANSWER_UNSET (-1) /* a query not asked yet; otherwise an enum answer (iface/query.h) */
 
-enum dep_status { DEP_IN_PROGRESS, DEP_SUCCESS, DEP_FAILED, DEP_INCONSISTENT };
+/* How a deployment stands; an ended one (docs/mender-orchestrator.1, history): success,
+ * failed (and rolled back), inconsistent (a rollback step failed or was impossible), or
+ * rolled_back (the rollback command undid it, every rollback step successful). */
+enum dep_status { DEP_IN_PROGRESS, DEP_SUCCESS, DEP_FAILED, DEP_INCONSISTENT, DEP_ROLLED_BACK };
 enum dep_direction { DIR_FORWARD, DIR_ROLLBACK };
 
 /* One Component of the System in this deployment. */
@@ -85,9 +88,10 @@ struct deployment {
     long seq;         /* step sequence number: grows by one at every step entered */
     int rollback_top; /* highest group index in which any state ran (rollback start) */
     bool inconsistent;
-    bool reboot_pending; /* a System-device reboot was started and not yet seen done */
-    char *boot_id;       /* /proc/sys/kernel/random/boot_id when it was started */
-    long resume_seq;     /* seq at the last resume, for the loop guard */
+    bool rollback_requested; /* the rollback command turned it back (it had not failed) */
+    bool reboot_pending;     /* a System-device reboot was started and not yet seen done */
+    char *boot_id;           /* /proc/sys/kernel/random/boot_id when it was started */
+    long resume_seq;         /* seq at the last resume, for the loop guard */
     int resumes_without_progress;
     char *failure; /* the first failure, one line, or NULL */
     time_t started, ended;

@@ -96,7 +96,7 @@ static struct reboot_view member_reboot(const struct member *m, plan_reboot_hint
     if (answer_valid(m->needs_reboot))
         return (struct reboot_view){ m->needs_reboot, RB_DEPLOYMENT };
     if (hint) {
-        int a = hint(ctx, m->interface);
+        int a = hint(ctx, m);
         if (answer_valid(a))
             return (struct reboot_view){ a, RB_LAST_DEPLOYMENT };
     }

@@ -9,8 +9,9 @@
 #include "deploy/deployment.h"
 #include "util/cleanup.h"
 
-/* Reboot answer known for an Interface (from the journal), or ANSWER_UNSET. */
-typedef int (*plan_reboot_hint)(void *ctx, const char *interface);
+/* Reboot answer known for this Component (the same component type, id and Interface;
+ * from the journal), or ANSWER_UNSET. */
+typedef int (*plan_reboot_hint)(void *ctx, const struct member *m);
 
 /* Hex SHA-256 over a canonical form of the plan (members, ids, Artifacts by manifest
  * SHA-256, orders, skipped). Caller frees. */

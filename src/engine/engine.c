@@ -672,7 +672,10 @@ static void prune_cache(struct engine *e)
 static enum engine_outcome finish(struct engine *e)
 {
     struct deployment *d = e->d;
-    d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS : d->inconsistent ? DEP_INCONSISTENT : DEP_FAILED;
+    d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS
+                : d->inconsistent           ? DEP_INCONSISTENT
+                : d->rollback_requested     ? DEP_ROLLED_BACK
+                                            : DEP_FAILED;
     d->ended = time(NULL);
     _cleanup_error_ struct error *err = NULL;
     if (journal_finish(e->o->journal, d, &err) != 0) {
@@ -686,6 +689,9 @@ static enum engine_outcome finish(struct engine *e)
         log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
                   d->failure ? d->failure : "a rollback step failed");
         return ENGINE_INCONSISTENT;
+    case DEP_ROLLED_BACK: /* what the operator asked for: not a failure */
+        log_info("deployment %lld: rolled back as requested; Manifest %s undone", d->id, d->manifest_name);
+        return ENGINE_ROLLED_BACK;
     default:
         log_error("deployment %lld failed and was rolled back: %s", d->id, d->failure ? d->failure : "rollback");
         return ENGINE_ROLLED_BACK;

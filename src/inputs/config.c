@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,26 @@ static void set_str(char **dst, const char *value)
     *dst = v;
 }
 
-/* Parses one file's contents. */
+/* True when buf holds only JSON whitespace. */
+static bool blank(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!strchr(" \t\r\n", buf[i]) || !buf[i])
+            return false;
+    return true;
+}
+
+/* Parses one file's contents. A UTF-8 byte order mark is skipped (editors write one and
+ * hide it); an empty (or blank) file is an empty object: every key takes its default. */
 static json_t *parse_json(const char *path, const char *buf, size_t len, struct diag_list *d)
 {
+    static const char bom[] = "\xEF\xBB\xBF";
+    if (len >= 3 && memcmp(buf, bom, 3) == 0) {
+        buf += 3;
+        len -= 3;
+    }
+    if (blank(buf, len))
+        return json_object();
     json_error_t err;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {

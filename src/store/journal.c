@@ -16,9 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/datastore.h"
 #include "store/journal_db.h"
 #include "store/private_dir.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/testhook.h"
 
@@ -72,24 +74,46 @@ static int journal_mode_wal(struct journal *j, struct error **err)
     return 0;
 }
 
-/* The connection of a read-write open, the tables brought to the current schema. */
-static int open_rw(struct journal *j, struct error **err)
+/* The connection of a read-write open, the tables brought to the current schema. A file
+ * without tables becomes a new journal only when nothing shows that one was lost. */
+static int open_rw(struct journal *j, const char *datastore, struct error **err)
 {
-    if (connect_db(j, SQLITE_OPEN_READWRITE, err) != 0 || journal_mode_wal(j, err) != 0)
+    if (connect_db(j, SQLITE_OPEN_READWRITE, err) != 0)
+        return -1;
+    int v = journal_schema_read(j, err);
+    if (v < 0)
+        return -1;
+    if (v == 0 && datastore_check_journal_lost(datastore, err) != 0)
+        return -1;
+    if (journal_mode_wal(j, err) != 0)
         return -1;
     if (db_exec(j, "PRAGMA synchronous=FULL", err) != 0)
         return error_prefix(err, "cannot set synchronous=FULL");
     return journal_schema_upgrade(j, err);
 }
 
+/* The marker that makes a later loss of the journal visible (store/datastore.h). */
+static void mark(const char *datastore)
+{
+    _cleanup_error_ struct error *e = NULL;
+    if (datastore_mark_journal(datastore, &e) != 0)
+        log_warn("%s; a loss of the journal would go unnoticed", error_message(e));
+}
+
 struct journal *journal_open(const char *datastore, struct error **err)
 {
     assert(datastore);
+    if (datastore_check(datastore, err) != 0)
+        return NULL;
     if (private_dir_create(datastore) != 0) {
         error_set_errno(err, errno, "cannot create the datastore directory %s", datastore);
         return NULL;
     }
     _cleanup_free_ char *path = fs_join(datastore, "orchestrator.db");
+    if (!fs_exists(path) && datastore_check_journal_lost(datastore, err) != 0) {
+        error_prefix(err, "%s", path);
+        return NULL;
+    }
     /* Created by us first, so that it is private (it holds the Manifests). */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -98,22 +122,25 @@ struct journal *journal_open(const char *datastore, struct error **err)
     }
     close(fd);
     _cleanup_journal_ struct journal *j = journal_new(path);
-    if (open_rw(j, err) != 0) {
+    if (open_rw(j, datastore, err) != 0) {
         error_prefix(err, "%s", j->path);
         return NULL;
     }
+    mark(datastore);
     return TAKE_PTR(j);
 }
 
 /* A connection that reads; *missing when the tables were never created. */
-static int open_ro(struct journal *j, bool *missing, struct error **err)
+static int open_ro(struct journal *j, const char *datastore, bool *missing, struct error **err)
 {
     if (connect_db(j, SQLITE_OPEN_READONLY, err) != 0)
         return -1;
     int v = journal_schema_read(j, err);
     if (v < 0)
         return -1;
-    if (v == 0) { /* created, but the tables never were: nothing recorded */
+    if (v == 0) { /* created, but the tables never were: nothing recorded, unless it was lost */
+        if (datastore_check_journal_lost(datastore, err) != 0)
+            return -1;
         *missing = true;
         return error_set(err, ENOENT, "no journal yet");
     }
@@ -125,21 +152,25 @@ struct journal *journal_open_readonly(const char *datastore, bool *missing, stru
 {
     assert(datastore && missing);
     *missing = false;
+    if (datastore_check(datastore, err) != 0)
+        return NULL;
     _cleanup_free_ char *path = fs_join(datastore, "orchestrator.db");
     struct stat sb;
     if (stat(path, &sb) != 0) {
         int e = errno;
-        if (e == ENOENT || e == ENOTDIR) {
+        if (e != ENOENT) {
+            error_set_errno(err, e, "cannot open %s", path);
+        } else if (datastore_check_journal_lost(datastore, err) != 0) {
+            error_prefix(err, "%s", path);
+        } else {
             *missing = true;
             error_set(err, e, "%s: no journal yet", path);
-        } else {
-            error_set_errno(err, e, "cannot open %s", path);
         }
         return NULL;
     }
     _cleanup_journal_ struct journal *j = journal_new(path);
     j->readonly = true;
-    if (open_ro(j, missing, err) != 0) {
+    if (open_ro(j, datastore, missing, err) != 0) {
         error_prefix(err, "%s", j->path);
         return NULL;
     }

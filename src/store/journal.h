@@ -18,10 +18,15 @@
 struct journal;
 
 /* Opens the journal, creating the datastore (0700) and the database if missing, and
- * bringing its tables to the current schema. NULL with err on failure. */
+ * bringing its tables to the current schema; then marks the datastore as having one
+ * (store/datastore.h). A journal missing or without tables in a datastore that shows it
+ * had one is lost: NULL with err saying what to do, nothing created. NULL with err on
+ * any failure (a datastore that is not a directory too). */
 struct journal *journal_open(const char *datastore, struct error **err) MO_MUST_CHECK;
 /* Opens an existing journal read-only for status/history/plan; NULL with err, and
- * *missing set when there is no database yet (for the caller, rarely an error). */
+ * *missing set when there is no database yet and nothing shows there was one (for the
+ * caller, rarely an error). A lost journal or an unusable datastore is an error (not
+ * *missing). */
 struct journal *journal_open_readonly(const char *datastore, bool *missing, struct error **err) MO_MUST_CHECK;
 void journal_close(struct journal *j);
 MO_DEFINE_POINTER_CLEANUP(journal_closep, struct journal *, journal_close)
@@ -63,16 +68,18 @@ int journal_finish(struct journal *j, const struct deployment *d, struct error *
 
 /* Name and text of the last successful Manifest: 1 if there is one, 0 if not, -1 error. */
 int journal_last_success(struct journal *j, char **name, char **text) MO_MUST_CHECK;
-/* The NeedsArtifactReboot answer recorded for this Interface in the latest deployment
- * that asked it: 1 and *answer set, 0 if none, -1 error. */
-int journal_last_reboot_answer(struct journal *j, const char *interface, int *answer) MO_MUST_CHECK;
+/* The NeedsArtifactReboot answer recorded for Component m (the same component type, id
+ * and Interface) in the latest deployment that asked it: 1 and *answer set, 0 if none,
+ * -1 error. Each Component has its own: another one of the same Interface may differ. */
+int journal_last_reboot_answer(struct journal *j, const struct member *m, int *answer) MO_MUST_CHECK;
 
 struct history_entry {
     long long id;
     char *manifest_name;
     time_t started, ended;
     enum dep_status status;
-    struct strv changed; /* "<component_type>.<id>: <artifact_name>" of the selected members */
+    struct strv changed; /* "<component_type>.<id>: <artifact_name>" of the members whose
+                          * ArtifactInstall started (rolled back ones too) */
 };
 /* The latest ended deployments, newest first, at most max: 0, or -1 (nothing in *out). */
 int journal_history(struct journal *j, size_t max, struct history_entry **out, size_t *n) MO_MUST_CHECK;

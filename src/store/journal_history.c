@@ -4,6 +4,7 @@
 #include "store/journal.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +45,15 @@ int journal_last_success(struct journal *j, char **name, char **text)
     return r;
 }
 
-/* d's answer for this Interface: 1 and *answer set, 0 if it has none. */
-static int answer_of(const struct deployment *d, const char *interface, int *answer)
+static bool same_text(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+/* d's answer for Component c: 1 and *answer set, 0 if it has none. */
+static int answer_of(const struct deployment *d, const struct member *c, int *answer)
 {
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
-        if (m->interface && strcmp(m->interface, interface) == 0 && m->needs_reboot != ANSWER_UNSET) {
+        if (same_text(m->component_type, c->component_type) && same_text(m->id, c->id) &&
+            same_text(m->interface, c->interface) && m->needs_reboot != ANSWER_UNSET) {
             *answer = m->needs_reboot;
             return 1;
         }
@@ -57,7 +61,7 @@ static int answer_of(const struct deployment *d, const char *interface, int *ans
     return 0;
 }
 
-static int last_reboot_answer_locked(struct journal *j, const char *interface, int *answer, struct error **err)
+static int last_reboot_answer_locked(struct journal *j, const struct member *c, int *answer, struct error **err)
 {
     char sql[96];
     snprintf(sql, sizeof(sql), "SELECT %s FROM deployment ORDER BY id DESC", db_parts_columns(j));
@@ -74,7 +78,7 @@ static int last_reboot_answer_locked(struct journal *j, const char *interface, i
             log_debug("%s: %s", j->path, error_message(e));
             continue;
         }
-        int found = answer_of(&d, interface, answer);
+        int found = answer_of(&d, c, answer);
         deployment_free(&d);
         if (found)
             return 1;
@@ -84,13 +88,13 @@ static int last_reboot_answer_locked(struct journal *j, const char *interface, i
     return 0;
 }
 
-int journal_last_reboot_answer(struct journal *j, const char *interface, int *answer)
+int journal_last_reboot_answer(struct journal *j, const struct member *m, int *answer)
 {
-    assert(j && interface && answer);
+    assert(j && m && answer);
     *answer = ANSWER_UNSET;
     _cleanup_error_ struct error *e = NULL;
     pthread_mutex_lock(&j->mu);
-    int r = last_reboot_answer_locked(j, interface, answer, &e);
+    int r = last_reboot_answer_locked(j, m, answer, &e);
     pthread_mutex_unlock(&j->mu);
     if (r < 0)
         log_error("%s: cannot read deployments: %s", j->path, error_message(e));
@@ -107,7 +111,7 @@ static void fill_changed(struct history_entry *h, const char *state)
     }
     for (size_t i = 0; i < d.nmembers; i++) {
         const struct member *m = &d.members[i];
-        if (!m->selected)
+        if (!m->selected || !m->install_started) /* skipped, or never modified (e.g. Download failed) */
             continue;
         const char *art = m->artifact_name ? m->artifact_name : m->artifact_path ? m->artifact_path : "-";
         strv_push_owned(&h->changed, xasprintf("%s.%s: %s", m->component_type, m->id, art));
@@ -117,7 +121,7 @@ static void fill_changed(struct history_entry *h, const char *state)
 
 static int status_parse(const char *s, enum dep_status *out)
 {
-    for (int i = DEP_IN_PROGRESS; i <= DEP_INCONSISTENT; i++)
+    for (int i = DEP_IN_PROGRESS; i <= DEP_ROLLED_BACK; i++)
         if (s && strcmp(s, dep_status_name((enum dep_status)i)) == 0) {
             *out = (enum dep_status)i;
             return 0;

@@ -264,6 +264,41 @@ def test_stop_points_then_resume(system, stop):
         assert system.calls(inst) == HAPPY
 
 
+def test_status_says_where_a_deployment_stopped_and_what_continues_it(system):
+    def stop():
+        st = json.loads(system.mo.run("status", "--json").out)
+        return st["stopped_before"], st["continue_with"]
+
+    assert system.install("--stop-before", "ArtifactCommit").rc == 0
+    assert stop() == ("ArtifactCommit", ["resume", "rollback"])
+    r = system.mo.run("status")
+    assert ("Stopped before:  ArtifactCommit; run 'mender-orchestrator resume' to continue, or "
+            "'mender-orchestrator rollback' to roll the System back") in r.out.splitlines(), r
+    assert system.mo.run("resume", "--stop-before", "Cleanup").rc == 0
+    assert stop() == ("Cleanup", ["resume", "rollback"])
+    assert system.mo.run("resume").rc == 0
+    # the failure path: stopped before the rollback pass, then before its Cleanup
+    system.write_manifest("v3")
+    system.configure("s1", exit={"ArtifactInstall": 1})
+    assert system.install("--stop-before", "ArtifactRollback").rc == 1
+    assert stop() == ("ArtifactRollback", ["rollback", "resume"])
+    assert "Stopped before:  ArtifactRollback; run 'mender-orchestrator rollback' (or resume) to roll the System " \
+           "back" in system.mo.run("status").out
+    assert system.mo.run("rollback", "--stop-before", "Cleanup").rc == 0
+    assert stop() == ("Cleanup", ["resume", "rollback"])
+    assert "Stopped before:  Cleanup; run 'mender-orchestrator resume' (or rollback) to clean up and end the " \
+           "deployment" in system.mo.run("status").out
+    assert system.mo.run("resume").rc == 1
+
+
+def test_status_of_a_deployment_waiting_for_a_reboot_is_not_stopped(system):
+    system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
+    assert system.install("--exit-on-reboot").rc == 4
+    st = json.loads(system.mo.run("status", "--json").out)
+    assert (st["stopped_before"], st["continue_with"], st["reboot_pending"]) == (None, [], True)
+    assert "Stopped before" not in system.mo.run("status").out
+
+
 def test_stop_before_rollback_then_rollback(system):
     system.configure("s1", exit={"ArtifactInstall": 1})
     r = system.install("--stop-before", "ArtifactRollback", "--stop-before", "Cleanup")
@@ -288,12 +323,42 @@ def test_rollback_command_after_stop_before_commit(system):
         assert system.calls(inst)[-4:] == ["ArtifactRollback", "NeedsArtifactReboot", "ArtifactFailure", "Cleanup"]
 
 
+def test_requested_rollback_is_recorded_as_rolled_back_not_failed(system):
+    assert system.install("--stop-before", "ArtifactCommit").rc == 0
+    r = system.mo.run("rollback", "--stop-before", "Cleanup")
+    assert r.rc == 0, r
+    r = system.mo.run("resume")  # resume reports the deployment: it did not install
+    assert r.rc == 1, r
+    assert "rolled back as requested" in r.err and "severity=error" not in r.err, r.err
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["manifest"]) == ("rolled_back", "sys-v2")
+    assert "rolled_back" in system.mo.run("history").out.splitlines()[0]
+    # a failure rolled back, even finished by the rollback command, stays "failed"
+    system.configure("s1", exit={"ArtifactInstall": 1})
+    assert system.install("--stop-before", "ArtifactRollback").rc == 1
+    r = system.mo.run("rollback")
+    assert r.rc == 0, r
+    assert json.loads(system.mo.run("history", "--json").out)[0]["result"] == "failed"
+
+
 def test_first_group_download_failure_goes_straight_to_cleanup(system):
     system.configure("gw", exit={"Download": 1})
     r = system.install("--stop-before", "ArtifactRollback")
     assert r.rc == 1, r
     assert system.calls("gw") == ["Identity", "Provides", "NeedsUnpackedArtifact", "ProvidePayloadFileSizes",
                                   "Download", "Cleanup"]
+
+
+def test_history_lists_only_the_components_whose_install_started(system):
+    system.configure("gw", exit={"Download": 1})
+    assert system.install().rc == 1
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["changed"]) == ("failed", [])  # nothing was modified
+    system.configure("gw", exit={"Download": 0})
+    system.configure("r1", exit={"Download": 1})
+    assert system.install().rc == 1
+    h = json.loads(system.mo.run("history", "--json").out)
+    assert (h[0]["result"], h[0]["changed"]) == ("failed", ["gateway.GW: gateway-v2"])  # installed, rolled back
 
 
 def test_preparation_failure_parked_before_cleanup(system):
@@ -329,7 +394,9 @@ def test_install_while_another_process_runs(system):
     r = system.install()
     p.wait(timeout=60)
     assert r.rc == 1
-    assert "another mender-orchestrator process is running" in r.err
+    lock = system.mo.datastore / "orchestrator.lock"
+    assert (f"another mender-orchestrator process is running (PID {p.pid} holds {lock}); wait for it to end, "
+            "then try again") in r.err, r
 
 
 def test_rollback_refused_once_cleanup_started(system):
@@ -464,6 +531,22 @@ def test_plan_shows_the_reboot_answer_of_the_last_deployment(system):
     plan = json.loads(system.mo.run("plan", "--format", "json", system.manifest).out)
     gw = [c for g in plan["groups"] for c in g["components"] if c["id"] == "GW"][0]
     assert gw["expected_reboot"] == "Yes"
+
+
+def test_plan_shows_each_components_own_reboot_answer(system):
+    """R1 and R2 share an Interface; each one's answer is shown, neither hides the other."""
+    system.configure("r1", answers={"NeedsArtifactReboot": "Yes\n"})
+    system.configure("r2", answers={"NeedsArtifactReboot": "No\n"})
+    assert system.install().rc == 0
+    system.write_manifest("v3")
+    plan = json.loads(system.mo.run("plan", "--format", "json", system.manifest).out)
+    got = {c["id"]: (c["expected_reboot"], c["expected_reboot_source"]) for g in plan["groups"]
+           for c in g["components"]}
+    assert got["R1"][0] == "Yes" and got["R2"][0] == "No", got
+    assert got["R1"][1] == got["R2"][1] != "deployment", got
+    text = system.mo.run("plan", system.manifest).out
+    assert "rtos.R1:" in text and "rtos.R2:" in text
+    assert [l for l in text.splitlines() if "rtos.R2:" in l][0].count("expected reboot: No") == 1, text
 
 
 def test_every_command_documents_its_exit_codes(mo):

@@ -216,6 +216,18 @@ def test_man_page_documents_environment_config_and_json():
         assert key in text, key
 
 
+def test_man_page_names_what_plan_calls(mo, tmp_path):
+    """The plan entry names every Interface call plan makes, and claims no call-free dry run."""
+    system = System(mo, tmp_path, components=[("gw", "gateway", "gw-if", "GW", 10)])
+    assert mo.run("plan", system.manifest).rc == 0
+    called = {c["call"] for c in system.kit.calls()}
+    assert called == {"Identity", "Provides"}
+    entry = man_commands(ROOT / "docs" / "mender-orchestrator.1")["plan"]
+    for call in called:
+        assert call in entry, call
+    assert "without calling" not in entry
+
+
 def json_keys(v, out):
     if isinstance(v, dict):
         for k, x in v.items():
@@ -352,3 +364,14 @@ def test_boot_leaves_a_deployment_parked_at_a_stop_point(boot):
     assert p.returncode == 0, p.stderr
     assert "parked at a stop point" in p.stderr
     assert boot.in_progress() and len(boot.system.kit.calls()) == calls
+
+
+def test_boot_with_a_lost_journal_fails(boot):
+    """Not "nothing in progress" (2, a success for the unit): the unit fails and says why."""
+    r = boot.system.install("--stop-before", "ArtifactCommit")
+    assert r.rc == 0, r
+    os.truncate(boot.mo.datastore / "orchestrator.db", 0)
+    p = boot.run()
+    assert p.returncode == 1, p.stderr
+    assert "the journal is missing or empty" in p.stderr
+    assert "cannot read the deployment in progress" in p.stderr

@@ -12,7 +12,9 @@ T0 = 1714557600  # 2024-05-01T10:00:00Z
 
 
 def member(ctype, cid, interface, order, selected=True, artifact=None, state=None, call_seq=0, done_seq=0,
-           last_rc=0, error=None, needs_reboot=None):
+           last_rc=0, error=None, needs_reboot=None, install_started=None):
+    if install_started is None:
+        install_started = state not in (None, "Download")
     return {
         "component_type": ctype, "id": cid, "interface": interface, "args": [], "legacy": False,
         "order": order, "selected": selected,
@@ -21,7 +23,7 @@ def member(ctype, cid, interface, order, selected=True, artifact=None, state=Non
         "provides": {"rootfs-image.version": "v1"}, "new_provides": {},
         "needs_unpacked": "No", "provide_sizes": "No", "supports_rollback": "Yes",
         "needs_reboot": needs_reboot, "rollback_reboot": None,
-        "touched": call_seq > 0, "install_started": False, "rollback_ok": False, "rb_attempts": 0,
+        "touched": call_seq > 0, "install_started": install_started, "rollback_ok": False, "rb_attempts": 0,
         "rb_verified": False, "rb_given_up": False,
         "call_seq": call_seq, "done_seq": done_seq, "last_rc": last_rc,
         "last_state": state, "last_error": error,
@@ -204,6 +206,22 @@ def test_history_nothing_changed(utc):
     r = utc.run("history")
     assert r.out.rstrip().endswith("success  -")
     assert json.loads(utc.run("history", "--json").out)[0]["changed"] == []
+
+
+def test_history_lists_only_components_whose_install_started(utc):
+    """A deployment that failed at Download modified nothing: no Component is listed as changed."""
+    members = [member("gateway", "gw1", "gateway-interface", 10, artifact="gateway-v2", state="Cleanup",
+                      call_seq=3, done_seq=3, install_started=False),
+               member("rtos", "R2", "rtos-interface", 20, artifact="rtos-v2")]
+    members[0]["last_error"] = None
+    seed(utc, deployment("dl-failed", members, status="failed", ended=T0 + 5, failure="Download failed"),
+         deployment("half", system_members(state_rtos2="Download", call2=4, done2=4), status="failed",
+                    ended=T0 + 9))
+    h = json.loads(utc.run("history", "--json").out)
+    assert h[1]["manifest"] == "dl-failed" and h[1]["changed"] == []
+    assert h[0]["manifest"] == "half" and h[0]["changed"] == ["gateway.gw1: gateway-v2"]
+    lines = utc.run("history").out.splitlines()
+    assert lines[1].endswith("failed  -"), lines
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1.5", "2x"])

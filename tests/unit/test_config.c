@@ -382,6 +382,23 @@ static void fallback_value_shadowed(void **state)
     config_free(&cfg);
 }
 
+/* A UTF-8 byte order mark is skipped; an empty or blank file means every default. */
+static void bom_and_empty_files(void **state)
+{
+    struct fixture *f = *state;
+    struct config cfg;
+    write_file(f->main_file, "\xEF\xBB\xBF{\"InterfaceTimeoutSeconds\": 10}\n");
+    write_file(f->fb_file, "");
+    load_ok(&cfg, NULL);
+    assert_int_equal(cfg.interface_timeout_seconds, 10);
+    config_free(&cfg);
+    write_file(f->main_file, "\xEF\xBB\xBF \n\t\r\n");
+    write_file(f->fb_file, "\n");
+    load_ok(&cfg, NULL);
+    assert_int_equal(cfg.interface_timeout_seconds, 14400);
+    config_free(&cfg);
+}
+
 /* ---- errors ---- */
 
 static void malformed_json(void **state)
@@ -410,9 +427,10 @@ static void malformed_json(void **state)
     free(prefix);
     diag_free(&d);
 
-    /* an empty file is not JSON */
-    write_file(f->fb_file, "");
-    want = fmt("%s:1:1: invalid JSON: '[' or '{' expected near end of file", f->fb_file);
+    /* a BOM before the text does not count; a malformed file with one is reported by
+     * the position an editor shows (the BOM hidden) */
+    write_file(f->fb_file, "\xEF\xBB\xBF{\"LogLevel\": tru}");
+    want = fmt("%s:1:16: invalid JSON: invalid token near 'tru'", f->fb_file);
     load_fails_with(NULL, want);
     free(want);
 
@@ -608,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(env_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(env_overrides_files, setup, teardown),
         cmocka_unit_test_setup_teardown(env_empty_is_unset, setup, teardown),
+        cmocka_unit_test_setup_teardown(bom_and_empty_files, setup, teardown),
         cmocka_unit_test_setup_teardown(all_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(main_over_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(fallback_only, setup, teardown),

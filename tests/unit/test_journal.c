@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "deploy/deployment.h"
 #include "iface/query.h"
+#include "iface/workdir.h"
 #include "store/journal.h"
 #include "store/lock.h"
 #include "store/manifest_store.h"
@@ -113,6 +115,7 @@ static void fill_deployment(struct deployment *d)
     d->seq = 345;
     d->rollback_top = 1;
     d->inconsistent = true;
+    d->rollback_requested = true;
     d->reboot_pending = true;
     d->boot_id = xstrdup("3c7a4f7e-5c7b-4a7e-9e44-7b1a1d4ad9e0");
     d->resume_seq = 300;
@@ -193,6 +196,7 @@ static void assert_deployment_same(const struct deployment *a, const struct depl
     assert_int_equal(a->seq, b->seq);
     assert_int_equal(a->rollback_top, b->rollback_top);
     assert_int_equal(a->inconsistent, b->inconsistent);
+    assert_int_equal(a->rollback_requested, b->rollback_requested);
     assert_int_equal(a->reboot_pending, b->reboot_pending);
     assert_str_eq_or_null(a->boot_id, b->boot_id);
     assert_int_equal(a->resume_seq, b->resume_seq);
@@ -230,6 +234,7 @@ static void status_names(void **state)
     assert_string_equal(dep_status_name(DEP_SUCCESS), "success");
     assert_string_equal(dep_status_name(DEP_FAILED), "failed");
     assert_string_equal(dep_status_name(DEP_INCONSISTENT), "inconsistent");
+    assert_string_equal(dep_status_name(DEP_ROLLED_BACK), "rolled_back");
 }
 
 static void groups_are_distinct_selected_orders(void **state)
@@ -278,6 +283,29 @@ static void json_round_trip_every_field(void **state)
     deployment_free(&a);
     deployment_free(&b);
     assert_null(a.members);
+}
+
+/* A record written before rollback_requested existed (an in-progress deployment of the
+ * previous version) still loads: not requested. */
+static void json_record_without_rollback_requested(void **state)
+{
+    (void)state;
+    struct deployment a, b;
+    fill_deployment(&a);
+    char *js = deployment_to_json(&a);
+    json_t *o = json_loads(js, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(json_object_del(o, "rollback_requested"), 0);
+    char *old = json_dumps(o, 0);
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(deployment_from_json(old, &b, &err), 0);
+    assert_false(b.rollback_requested);
+    assert_true(b.inconsistent);
+    free(old);
+    json_decref(o);
+    free(js);
+    deployment_free(&a);
+    deployment_free(&b);
 }
 
 static void json_round_trip_nulls_and_defaults(void **state)
@@ -522,9 +550,140 @@ static void open_fails_cleanly_on_a_file_as_datastore(void **state)
     assert_null(journal_open(ds, &err));
     check_error(&err, ds);
     assert_int_equal(store_lock_acquire(ds, &err), -1);
-    check_error(&err, "cannot create the datastore directory");
+    check_error(&err, "part of its path is a file, not a directory; move the file away");
+    bool missing = true;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_false(missing);
+    check_error(&err, "part of its path is a file");
+    /* the datastore itself a file */
+    assert_null(journal_open(f, &err));
+    check_error(&err, "is not a directory; move the file away, or point MENDER_ORCHESTRATOR_DATASTORE_DIR");
+    assert_null(journal_open_readonly(f, &missing, &err));
+    assert_false(missing);
+    check_error(&err, "is not a directory");
+    assert_int_equal(store_lock_acquire(f, &err), -1);
+    check_error(&err, "is not a directory");
     free(ds);
     free(f);
+}
+
+/* Both opens refuse a lost journal with the same message, and create nothing. */
+static void open_fails_lost(const char *ds, const char *needle)
+{
+    _cleanup_error_ struct error *err = NULL;
+    char *db = xasprintf("%s/orchestrator.db", ds);
+    struct stat before, after;
+    int had = stat(db, &before) == 0;
+    assert_null(journal_open(ds, &err));
+    char *want = xasprintf("%s: the journal is missing or empty, but ", db);
+    check_error(&err, want);
+    assert_null(journal_open(ds, &err));
+    check_error(&err, needle);
+    bool missing = true;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_false(missing);
+    check_error(&err, needle);
+    assert_int_equal(stat(db, &after) == 0, had); /* untouched */
+    if (had)
+        assert_int_equal(after.st_size, before.st_size);
+    free(want);
+    free(db);
+}
+
+static void touch(const char *ds, const char *name)
+{
+    char *p = xasprintf("%s/%s", ds, name);
+    assert_int_equal(fs_write_atomic(p, "", 0, 0600), 0);
+    free(p);
+}
+
+static void lost_journal_is_an_error(void **state)
+{
+    const char *ds = *state;
+    _cleanup_error_ struct error *err = NULL;
+    char *db = xasprintf("%s/orchestrator.db", ds), *marker = xasprintf("%s/orchestrator.created", ds);
+    struct journal *j = open_ok(ds);
+    assert_true(fs_is_regular(marker));
+    struct deployment *d = new_deployment("m1", 2);
+    assert_int_equal(journal_insert(j, d, &err), 0);
+    free_deployment(d);
+    journal_close(j);
+
+    /* emptied, then deleted: the marker tells */
+    assert_int_equal(truncate(db, 0), 0);
+    open_fails_lost(ds, "orchestrator.created shows that this datastore had one: the history is lost");
+    assert_int_equal(unlink(db), 0);
+    open_fails_lost(ds, "then remove ");
+    /* Component work dirs: a deployment was in progress */
+    char *work = xasprintf("%s/work/rtos/R1", ds), *work2 = xasprintf("%s/work/gateway/G", ds);
+    assert_int_equal(workdir_mkdirs(work), 0);
+    open_fails_lost(ds, "/work holds the work dirs of a deployment in progress (rtos/R1)");
+    assert_int_equal(workdir_mkdirs(work2), 0);
+    open_fails_lost(ds, " and 1 more): its Components may be half-updated");
+    char *remove = xasprintf("then remove %s/work and %s to start a new journal", ds, marker);
+    open_fails_lost(ds, remove);
+    free(remove);
+    /* the operator removed the traces: a new journal */
+    assert_int_equal(unlink(marker), 0);
+    char *work_root = xasprintf("%s/work", ds);
+    assert_int_equal(workdir_remove(work_root), 0);
+    /* empty type folders are no trace: Cleanup leaves them */
+    char *type_dir = xasprintf("%s/work/rtos", ds);
+    assert_int_equal(workdir_mkdirs(type_dir), 0);
+    /* SQLite's leftovers are */
+    touch(ds, "orchestrator.db-wal");
+    open_fails_lost(ds, "orchestrator.db-wal shows that this datastore had one");
+    char *wal = xasprintf("%s/orchestrator.db-wal", ds);
+    assert_int_equal(unlink(wal), 0);
+    j = open_ok(ds);
+    assert_true(fs_is_regular(marker));
+    journal_close(j);
+    free(wal), free(type_dir), free(work_root), free(work), free(work2), free(marker), free(db);
+}
+
+/* A crash between creating the file and its tables leaves an empty file, or one with
+ * SQLite's header in WAL mode and a -wal beside it: not a loss. */
+static void empty_journal_without_traces_is_new(void **state)
+{
+    const char *ds = *state;
+    touch(ds, "orchestrator.db");
+    bool missing = false;
+    _cleanup_error_ struct error *err = NULL;
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_true(missing);
+    journal_close(open_ok(ds));
+
+    char *db = xasprintf("%s/orchestrator.db", ds), *marker = xasprintf("%s/orchestrator.created", ds);
+    assert_int_equal(unlink(db), 0);
+    assert_int_equal(unlink(marker), 0);
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    touch(ds, "orchestrator.db-wal");
+    assert_null(journal_open_readonly(ds, &missing, &err));
+    assert_true(missing);
+    journal_close(open_ok(ds));
+    sqlite3_close(raw);
+    free(marker);
+    free(db);
+}
+
+/* A journal written before the marker existed gets it from a read-write open. */
+static void old_journal_gets_the_marker(void **state)
+{
+    const char *ds = *state;
+    char *marker = xasprintf("%s/orchestrator.created", ds);
+    journal_close(open_ok(ds));
+    assert_int_equal(unlink(marker), 0);
+    bool missing = false;
+    _cleanup_error_ struct error *err = NULL;
+    struct journal *ro = journal_open_readonly(ds, &missing, &err);
+    assert_non_null(ro);
+    journal_close(ro);
+    assert_false(fs_exists(marker)); /* a read-only open writes nothing */
+    journal_close(open_ok(ds));
+    assert_true(fs_is_regular(marker));
+    free(marker);
 }
 
 static void readonly_open(void **state)
@@ -676,6 +835,8 @@ static void saves_write_only_changed_members(void **state)
     assert_int_equal(raw_int(dir, "SELECT n FROM writes"), 9);
 
     /* finishing folds the parts into one document and drops the member rows */
+    for (size_t i = 0; i < got.nmembers; i++) /* a success: every selected member installed */
+        got.members[i].install_started = got.members[i].selected;
     got.status = DEP_SUCCESS;
     got.ended = 1700000100;
     assert_int_equal(journal_finish(j, &got, &err), 0);
@@ -750,7 +911,7 @@ static void schema_1_journal_is_read_and_upgraded(void **state)
     assert_deployment_same(&full, &got);
     deployment_free(&got);
     int answer;
-    assert_int_equal(journal_last_reboot_answer(ro, "iface-0", &answer), 1);
+    assert_int_equal(journal_last_reboot_answer(ro, &full.members[0], &answer), 1);
     journal_close(ro);
     assert_int_equal(raw_int(dir, "PRAGMA user_version"), 1);
 
@@ -842,6 +1003,8 @@ static void history_newest_first_and_pruned(void **state)
         last_id = d->id;
         d->status = i % 3 == 0 ? DEP_SUCCESS : DEP_FAILED;
         d->ended = d->started + i;
+        d->members[0].install_started = true;
+        d->members[2].install_started = i % 3 != 1; /* else it failed before c2's ArtifactInstall */
         assert_int_equal(journal_finish(j, d, &err), 0);
         free_deployment(d);
     }
@@ -860,10 +1023,13 @@ static void history_newest_first_and_pruned(void **state)
     assert_int_equal(h[n - 1].id, first_id + 5);
     assert_int_equal(h[0].status, 104 % 3 == 0 ? DEP_SUCCESS : DEP_FAILED);
     assert_int_equal(h[0].ended, 1700000000 + 104);
-    /* selected members only: c0 and c2 */
+    /* the members whose ArtifactInstall started: c0 and c2 (c1 is not selected) */
     assert_int_equal(h[0].changed.n, 2);
     assert_string_equal(h[0].changed.v[0], "gateway.c0: m104-art0");
     assert_string_equal(h[0].changed.v[1], "rtos.c2: m104-art2");
+    assert_string_equal(h[1].manifest_name, "m103"); /* ... and only c0 when c2's never started */
+    assert_int_equal(h[1].changed.n, 1);
+    assert_string_equal(h[1].changed.v[0], "gateway.c0: m103-art0");
     history_free(h, n);
 
     assert_int_equal(journal_history(j, 3, &h, &n), 0);
@@ -916,7 +1082,12 @@ static void lock_is_exclusive(void **state)
     assert_int_equal(stat(lock, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(store_lock_acquire(ds, &err), -1);
-    assert_string_equal(error_message(err), "another mender-orchestrator process is running");
+    /* held by this very process: its PID cannot be learnt, the lock file is named */
+    char *want = xasprintf("another mender-orchestrator process is running (it holds %s); wait for it to end, "
+                           "then try again",
+                           lock);
+    assert_string_equal(error_message(err), want);
+    free(want);
     error_free(err);
     err = NULL;
     close(a);
@@ -924,6 +1095,44 @@ static void lock_is_exclusive(void **state)
     assert_true(b >= 0);
     close(b);
     free(lock);
+    free(ds);
+}
+
+/* Held by another process: the message names its PID and the lock file. */
+static void lock_names_the_holder(void **state)
+{
+    char *ds = xasprintf("%s/held", (char *)*state);
+    int ready[2], quit[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(quit), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(quit[1]); /* EOF on quit: the parent is done */
+        struct error *e = NULL;
+        int fd = store_lock_acquire(ds, &e);
+        char c = fd >= 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(quit[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    _cleanup_error_ struct error *err = NULL;
+    assert_int_equal(store_lock_acquire(ds, &err), -1);
+    char *want = xasprintf("another mender-orchestrator process is running (PID %ld holds %s/orchestrator.lock); "
+                           "wait for it to end, then try again",
+                           (long)pid, ds);
+    assert_string_equal(error_message(err), want);
+    free(want);
+    close(quit[1]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    close(quit[0]);
     free(ds);
 }
 
@@ -995,34 +1204,42 @@ static void last_reboot_answer(void **state)
 {
     _cleanup_error_ struct error *err = NULL;
     struct journal *j = open_ok(*state);
+    struct deployment *probe = new_deployment("probe", 4); /* the Components asked about */
     int a = 99;
-    assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 0);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[2], &a), 0);
     assert_int_equal(a, ANSWER_UNSET);
 
-    struct deployment *d = new_deployment("old", 3);
-    d->members[0].needs_reboot = ANSWER_AUTOMATIC; /* gateway-interface */
-    d->members[2].needs_reboot = ANSWER_YES;       /* rtos-interface */
+    struct deployment *d = new_deployment("old", 4);
+    d->members[0].needs_reboot = ANSWER_AUTOMATIC; /* gateway c0 */
+    d->members[2].needs_reboot = ANSWER_YES;       /* rtos c2 */
+    d->members[3].needs_reboot = ANSWER_AUTOMATIC; /* rtos c3: the same Interface, its own answer */
     assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_SUCCESS;
     assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
-    d = new_deployment("new", 3);
-    d->members[2].needs_reboot = ANSWER_NO; /* rtos asked again; gateway not asked */
+    d = new_deployment("new", 4);
+    d->members[2].needs_reboot = ANSWER_NO; /* c2 asked again; c0 and c3 not asked */
     assert_int_equal(journal_insert(j, d, &err), 0);
     d->status = DEP_FAILED;
     assert_int_equal(journal_finish(j, d, &err), 0);
     free_deployment(d);
 
-    d = new_deployment("current", 3); /* nothing asked yet */
+    d = new_deployment("current", 4); /* nothing asked yet */
     assert_int_equal(journal_insert(j, d, &err), 0);
     free_deployment(d);
 
-    assert_int_equal(journal_last_reboot_answer(j, "rtos-interface", &a), 1);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[2], &a), 1);
     assert_int_equal(a, ANSWER_NO);
-    assert_int_equal(journal_last_reboot_answer(j, "gateway-interface", &a), 1);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[3], &a), 1);
+    assert_int_equal(a, ANSWER_AUTOMATIC); /* not hidden by c2's newer answer */
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[0], &a), 1);
     assert_int_equal(a, ANSWER_AUTOMATIC);
-    assert_int_equal(journal_last_reboot_answer(j, "other-interface", &a), 0);
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[1], &a), 0); /* c1 never asked */
+    free(probe->members[3].interface); /* c3 behind another Interface now: the old answer is not its */
+    probe->members[3].interface = xstrdup("other-interface");
+    assert_int_equal(journal_last_reboot_answer(j, &probe->members[3], &a), 0);
+    free_deployment(probe);
     journal_close(j);
 }
 
@@ -1097,11 +1314,15 @@ int main(void)
         cmocka_unit_test(status_names),
         cmocka_unit_test(groups_are_distinct_selected_orders),
         cmocka_unit_test(json_round_trip_every_field),
+        cmocka_unit_test(json_record_without_rollback_requested),
         cmocka_unit_test(json_round_trip_nulls_and_defaults),
         cmocka_unit_test(json_non_utf8_becomes_replacement_character),
         cmocka_unit_test(malformed_json_is_rejected),
         cmocka_unit_test_setup_teardown(open_creates_private_datastore, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(open_fails_cleanly_on_a_file_as_datastore, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(lost_journal_is_an_error, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(empty_journal_without_traces_is_new, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(old_journal_gets_the_marker, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(readonly_open, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(insert_save_load_across_reopen, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(saves_write_only_changed_members, setup_dir, teardown_dir),
@@ -1111,6 +1332,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_newest_first_and_pruned, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(history_empty, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(lock_is_exclusive, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(lock_names_the_holder, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(manifest_store_keeps_two, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(last_reboot_answer, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(concurrent_saves, setup_dir, teardown_dir),

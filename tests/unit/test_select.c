@@ -543,10 +543,10 @@ static void pick_smallest(void **state)
 
 /* ---- plan ------------------------------------------------------------------------- */
 
-static int hint_automatic(void *ctx, const char *interface)
+static int hint_automatic(void *ctx, const struct member *m)
 {
     (void)ctx;
-    return strcmp(interface, "rtos-interface") == 0 ? ANSWER_AUTOMATIC : ANSWER_UNSET;
+    return strcmp(m->interface, "rtos-interface") == 0 ? ANSWER_AUTOMATIC : ANSWER_UNSET;
 }
 
 static char *print_plan(const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint)
