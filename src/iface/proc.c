@@ -331,7 +331,7 @@ static int read_reports(int fd, int *unrecorded)
 }
 
 /* Starts the child with every signal blocked meanwhile (they are unblocked in it just
- * before execve). Returns 0 with *pid, or an errno value. */
+ * before execve). Returns 0 with p->pid set, or an errno value. */
 static int spawn(const struct proc_spec *spec, int in, int out, int errfd, struct proc *p)
 {
     int fds[2];
