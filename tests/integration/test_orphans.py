@@ -22,12 +22,13 @@ import pytest
 from conftest import command
 from system import System, version_key
 
-SLOW = 2.0      # seconds the slow call's work takes
+SLOW = 4.0      # seconds the slow call's work would take (it is killed long before)
 KILL_AT = 0.3   # seconds into the slow work when the orchestrator is killed
 
 # scenario: (instance, slow call, extra settings per instance)
 SCENARIOS = {
     "forward": ("r1", "ArtifactInstall", {}),
+    "forward-two-calls": ("r1", "ArtifactInstall", {"r2": {"slow": {"ArtifactInstall": SLOW}}}),
     "rollback": ("r1", "ArtifactRollback", {"s1": {"exit": {"ArtifactInstall": 1}}}),
     "download": ("r1", "Download", {}),
 }
@@ -129,6 +130,8 @@ def test_killed_alone_in_a_call_then_resume(system, scenario):
     if scenario == "download":
         # the child was blocked opening stream-next, which nobody will write any more
         assert "stopping 1 Interface call(s) left running by an earlier run" in r.err, r
+    if scenario == "forward-two-calls":
+        assert "stopping 2 Interface call(s) left running by an earlier run" in r.err, r
     # the killed call's work never ended: it was not done behind the rollback's back
     assert not [e for e in trace(system) if e["orch"] == killed and e["ev"] == "end" and (e["instance"], e["call"]) == (inst, call)]
     calls = system.calls(inst)
