@@ -15,6 +15,7 @@
 #include "cli/progress.h"
 #include "deploy/prepare.h"
 #include "engine/engine.h"
+#include "iface/calls.h"
 #include "iface/workdir.h"
 #include "store/journal.h"
 #include "store/lock.h"
@@ -23,10 +24,14 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+/* How long the calls an earlier, killed run left running may take to die once killed. */
+#define LEFTOVER_WAIT_SECONDS 30.0
+
 /* What every deploying command holds while it runs. */
 struct session {
     struct config cfg;
     int lock_fd;
+    struct call_registry *calls; /* what the Interface calls of this run are, for the next one */
     struct journal *journal;
     struct artifact_keys *keys;
 };
@@ -35,6 +40,7 @@ static void session_close(struct session *s)
 {
     artifact_keys_free(s->keys);
     journal_close(s->journal);
+    calls_close(s->calls);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     config_free(&s->cfg);
@@ -50,6 +56,12 @@ static int session_open(const struct cli_args *args, struct session *s)
     _cleanup_error_ struct error *e = NULL;
     s->lock_fd = store_lock_acquire(s->cfg.datastore_dir, &e);
     if (s->lock_fd < 0) {
+        log_error("%s", error_message(e));
+        return EXIT_FAILED;
+    }
+    /* Before anything else: no call of an earlier run that was killed still runs. */
+    s->calls = calls_open(s->cfg.datastore_dir, LEFTOVER_WAIT_SECONDS, &e);
+    if (!s->calls) {
         log_error("%s", error_message(e));
         return EXIT_FAILED;
     }
@@ -83,6 +95,7 @@ static int run_engine(const struct cli_args *args, struct session *s, struct dep
         .stop_before = engine_map_stop_points(&args->stop_before),
         .exit_on_reboot = args->exit_on_reboot,
         .command = cmd,
+        .calls = s->calls,
     };
     return engine_map_exit_code(engine_run(&o, d), cmd);
 }
@@ -131,6 +144,7 @@ static int prepare(const struct cli_args *args, struct session *s, struct deploy
     struct prepare_opts o = context_prepare_opts(args, &s->cfg);
     o.install = true;
     o.exit_on_reboot = args->exit_on_reboot;
+    o.env.calls = s->calls;
     struct diag_list diag = { 0 };
     int prepared = prepare_deployment(&o, &s->cfg, d, &diag);
     _cleanup_free_ char *first = diag.nerrors ? xstrdup(diag.errors[0]) : NULL;

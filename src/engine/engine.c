@@ -760,7 +760,8 @@ enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d
     pthread_cond_init(&e.saved, NULL);
     e.env = (struct iface_env){ .data_dir = o->cfg->data_dir,
                                 .datastore = o->cfg->datastore_dir,
-                                .timeout_seconds = (double)o->cfg->interface_timeout_seconds };
+                                .timeout_seconds = (double)o->cfg->interface_timeout_seconds,
+                                .calls = o->calls };
     program_build(d, &e.prog);
     fetch_opts_from_config(o->cfg, &e.fetch);
     for (size_t i = 0; i < d->nmembers && !e.cache; i++)

@@ -43,6 +43,7 @@ struct engine_opts {
     enum engine_command command;
     engine_event_fn on_event;
     void *event_ctx;
+    struct call_registry *calls; /* Interface calls recorded for the next run (iface/calls.h), or NULL */
 };
 
 /* How a run of the engine ended. Every outcome is logged by the engine; what it means

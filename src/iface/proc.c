@@ -6,16 +6,17 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "iface/calls.h"
 #include "util/mem.h"
 
 #define LINE_MAX_BYTES 4096     /* longer output lines are logged in pieces */
@@ -46,6 +47,9 @@ struct proc {
     enum log_level stdout_level;
     char *log_type, *log_id;
     struct linebuf lines[2];
+    struct call_registry *calls; /* the calls file, or NULL: not recorded */
+    int slot;                    /* the call's slot in it */
+    int unrecorded;              /* errno value: the call could not write its slot */
 };
 
 static double now_seconds(void)
@@ -206,6 +210,8 @@ static void *monitor(void *arg)
 /* Frees p and what it holds (the monitor thread is not running). */
 static void proc_free(struct proc *p)
 {
+    if (p->calls)
+        calls_slot_release(p->calls, p->slot);
     if (p->pidfd >= 0)
         close(p->pidfd);
     for (int i = 0; i < 2; i++)
@@ -218,48 +224,178 @@ static void proc_free(struct proc *p)
     free(p);
 }
 
-/* posix_spawn (vfork-like in glibc): no copy of our page tables per call, which a
- * fork of this multi-threaded process paid (and then its copy-on-write faults).
- * The child: its own process group, no blocked signals, SIGPIPE at its default,
- * stdin /dev/null, stdout and stderr on our pipes, cwd the work dir. An exec or
- * chdir failure comes back as posix_spawn's result (an errno value). */
-static int spawn(const struct proc_spec *spec, int in, int out, int errfd, pid_t *pid)
+/* ---- starting the call ----------------------------------------------------------------- */
+
+/* What the child needs between vfork and execve. It shares our memory until then, so it
+ * only makes system calls (async-signal-safe) and reports through the pipe `report`. */
+struct child_args {
+    const struct proc_spec *spec;
+    int in, out, err; /* become 0, 1, 2 */
+    int report;       /* close-on-exec: EOF once the Interface runs */
+    pid_t parent;
+    int calls_fd; /* -1: the call is not recorded */
+    off_t calls_offset;
+};
+
+enum { NOTE_UNRECORDED = 1, NOTE_FAILED = 2 }; /* what the child reports: {note, errno} */
+
+static void note(int fd, int what, int code)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, in, 0);
-    posix_spawn_file_actions_adddup2(&fa, out, 1);
-    posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-    if (spec->cwd)
-        posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
-    sigset_t none, dflt;
+    int msg[2] = { what, code };
+    ssize_t w = write(fd, msg, sizeof(msg));
+    (void)w;
+}
+
+static _Noreturn void child_fail(const struct child_args *a)
+{
+    note(a->report, NOTE_FAILED, errno);
+    _exit(127);
+}
+
+/* Caught signals back to their default before any is unblocked (a handler must not run in
+ * a child sharing our memory), and SIGPIPE, which we ignore, too. */
+static void reset_signals(void)
+{
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+        if (sigaction(sig, NULL, &sa) != 0)
+            continue;
+        bool caught = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+        if (caught || sig == SIGPIPE) {
+            sa = (struct sigaction){ .sa_handler = SIG_DFL };
+            sigaction(sig, &sa, NULL);
+        }
+    }
+}
+
+static int move_fd(int from, int to)
+{
+    if (from == to)
+        return fcntl(to, F_SETFD, 0); /* kept open across execve */
+    return dup2(from, to) < 0 ? -1 : 0;
+}
+
+/* The child: its own process group; tied to our lifetime (SIGKILL when the thread that
+ * started it ends, which the whole process's death does too; if we died already, getppid
+ * is no longer us); recorded in the calls file before the Interface runs; stdin, stdout,
+ * stderr, cwd; no blocked signals; execve. */
+static _Noreturn void child_main(const struct child_args *a)
+{
+    reset_signals();
+    if (setpgid(0, 0) != 0)
+        child_fail(a);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        child_fail(a);
+    if (getppid() != a->parent)
+        _exit(127);
+    if (a->calls_fd >= 0 && calls_record_self(a->calls_fd, a->calls_offset) != 0)
+        note(a->report, NOTE_UNRECORDED, errno);
+    if (move_fd(a->in, 0) != 0 || move_fd(a->out, 1) != 0 || move_fd(a->err, 2) != 0)
+        child_fail(a);
+    if (a->spec->cwd && chdir(a->spec->cwd) != 0)
+        child_fail(a);
+    sigset_t none;
     sigemptyset(&none);
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &dflt);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, spec->path, &fa, &attr, spec->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    return rc;
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(a->spec->path, a->spec->argv, environ);
+    child_fail(a);
+}
+
+/* vfork: no copy of our page tables per call (a fork of this multi-threaded process paid
+ * for them, and for copy-on-write faults after); this thread waits until the child has
+ * executed the Interface or failed. */
+static pid_t start_child(const struct child_args *a)
+{
+    pid_t pid = vfork();
+    if (pid == 0)
+        child_main(a);
+    return pid;
+}
+
+/* Reads the child's reports until the Interface runs: 0, or the errno value of the step
+ * that failed. */
+static int read_reports(int fd, int *unrecorded)
+{
+    int msg[2], failed = 0;
+    for (;;) {
+        ssize_t r = read(fd, msg, sizeof(msg));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r != (ssize_t)sizeof(msg))
+            return failed;
+        if (msg[0] == NOTE_FAILED)
+            failed = msg[1] ? msg[1] : EIO;
+        else
+            *unrecorded = msg[1] ? msg[1] : EIO;
+    }
+}
+
+/* Starts the child with every signal blocked meanwhile (they are unblocked in it just
+ * before execve). Returns 0 with p->pid set, or an errno value. */
+static int spawn(const struct proc_spec *spec, int in, int out, int errfd, struct proc *p)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return errno;
+    _cleanup_close_ int rd = fds[0], wr = fds[1];
+    struct child_args
+        a = { .spec = spec, .in = in, .out = out, .err = errfd, .report = wr, .parent = getpid(), .calls_fd = -1 };
+    if (p->calls) {
+        a.calls_fd = calls_fd(p->calls);
+        a.calls_offset = calls_slot_offset(p->slot);
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t pid = start_child(&a);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return saved;
+    close(TAKE_FD(wr));
+    int failed = read_reports(rd, &p->unrecorded);
+    if (failed) {
+        waitpid(pid, NULL, 0);
+        return failed;
+    }
+    p->pid = pid;
+    return 0;
+}
+
+/* A proc for spec, not started yet (no child, no thread); its slot taken. */
+static struct proc *proc_new(const struct proc_spec *spec)
+{
+    struct proc *p = xcalloc(1, sizeof(*p));
+    p->pidfd = p->fd[0] = p->fd[1] = -1;
+    p->timeout = spec->timeout_seconds;
+    p->grace = spec->kill_grace_seconds > 0 ? spec->kill_grace_seconds : DEFAULT_KILL_GRACE;
+    p->capture = spec->capture_stdout;
+    p->capture_max = spec->capture_max;
+    p->stdout_level = spec->stdout_level;
+    p->log_type = spec->log_type ? xstrdup(spec->log_type) : NULL;
+    p->log_id = spec->log_id ? xstrdup(spec->log_id) : NULL;
+    p->calls = spec->calls;
+    if (p->calls)
+        p->slot = calls_slot_take(p->calls);
+    pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+static int check_executable(const char *path, struct error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return error_set_errno(err, errno, "%s", path);
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+        return error_set(err, 0, "%s: not an executable file", path);
+    return 0;
 }
 
 struct proc *proc_start(const struct proc_spec *spec, struct error **err)
 {
     assert(spec && spec->path && spec->argv && spec->argv[0]);
-    struct stat st;
-    if (stat(spec->path, &st) < 0) {
-        error_set_errno(err, errno, "%s", spec->path);
+    if (check_executable(spec->path, err) != 0)
         return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) < 0) {
-        error_set(err, 0, "%s: not an executable file", spec->path);
-        return NULL;
-    }
     _cleanup_close_ int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0) {
         error_set_errno(err, errno, "/dev/null");
@@ -276,32 +412,28 @@ struct proc *proc_start(const struct proc_spec *spec, struct error **err)
         return NULL;
     }
     _cleanup_close_ int err_r = fds[0], err_w = fds[1];
-    pid_t pid;
-    int rc = spawn(spec, devnull, out_w, err_w, &pid);
+    struct proc *p = proc_new(spec);
+    int rc = spawn(spec, devnull, out_w, err_w, p);
     /* Our copies of the write ends go now: the pipes reach EOF when the call's own do. */
     close(TAKE_FD(out_w));
     close(TAKE_FD(err_w));
     if (rc != 0) {
+        proc_free(p);
         error_set_errno(err, rc, "%s: cannot execute", spec->path);
         return NULL;
     }
-    struct proc *p = xcalloc(1, sizeof(*p));
-    p->pid = pid;
-    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec; -1 on older kernels */
+    if (p->unrecorded)
+        log_comp(LOG_WARNING, p->log_type, p->log_id,
+                 "cannot record the call in %s (%s): if the orchestrator is killed, the next run cannot stop what "
+                 "the call leaves running",
+                 CALLS_FILE, strerror(p->unrecorded));
+    p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0); /* close-on-exec; -1 on older kernels */
     p->fd[0] = TAKE_FD(out_r);
     p->fd[1] = TAKE_FD(err_r);
-    p->timeout = spec->timeout_seconds;
-    p->grace = spec->kill_grace_seconds > 0 ? spec->kill_grace_seconds : DEFAULT_KILL_GRACE;
-    p->capture = spec->capture_stdout;
-    p->capture_max = spec->capture_max;
-    p->stdout_level = spec->stdout_level;
-    p->log_type = spec->log_type ? xstrdup(spec->log_type) : NULL;
-    p->log_id = spec->log_id ? xstrdup(spec->log_id) : NULL;
-    pthread_mutex_init(&p->mu, NULL);
     rc = pthread_create(&p->thread, NULL, monitor, p);
     if (rc != 0) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        kill(-p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
         proc_free(p);
         error_set(err, rc, "cannot start a monitor thread");
         return NULL;

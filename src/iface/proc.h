@@ -1,6 +1,9 @@
 /* Running one Interface call: execve without a shell, own process group, stdin
  * /dev/null, stdout and stderr drained concurrently and logged line by line, a
- * timeout that terminates then kills the whole group. */
+ * timeout that terminates then kills the whole group. The call's process is tied to
+ * the thread that starts it (SIGKILL when that thread ends: the orchestrator's death
+ * kills it), so that thread must outlive the call; with a calls file, the call is
+ * recorded in it before the program starts (iface/calls.h). */
 #ifndef MO_PROC_H
 #define MO_PROC_H
 
@@ -10,6 +13,8 @@
 
 #include "util/error.h"
 #include "util/log.h"
+
+struct call_registry;
 
 struct proc_spec {
     const char *path;            /* absolute path of the executable (argv[0] too) */
@@ -22,6 +27,7 @@ struct proc_spec {
     enum log_level stdout_level; /* level of "Update Interface output (stdout)" lines */
     const char *log_type;        /* Component tag for log lines (may be NULL) */
     const char *log_id;
+    struct call_registry *calls; /* records the call for the next run (iface/calls.h); NULL = not */
 };
 
 struct proc_result {

@@ -58,6 +58,7 @@ static struct proc *start(const struct iface_env *env, const struct iface_target
         .stdout_level = query ? LOG_DEBUG : LOG_INFO,
         .log_type = t->component_type,
         .log_id = t->id,
+        .calls = env->calls,
     };
     log_comp(LOG_DEBUG, t->component_type, t->id, "Calling Interface %s %s", t->interface, call);
     struct proc *p = proc_start(&spec, err);

@@ -13,10 +13,11 @@
 
 /* Where and how calls run; filled from the configuration. */
 struct iface_env {
-    const char *data_dir;      /* Interfaces are in {data}/interfaces/v1/ */
-    const char *datastore;     /* work and query dirs */
-    double timeout_seconds;    /* InterfaceTimeoutSeconds */
-    double kill_grace_seconds; /* 0 = 10 s */
+    const char *data_dir;        /* Interfaces are in {data}/interfaces/v1/ */
+    const char *datastore;       /* work and query dirs */
+    double timeout_seconds;      /* InterfaceTimeoutSeconds */
+    double kill_grace_seconds;   /* 0 = 10 s */
+    struct call_registry *calls; /* where calls are recorded for the next run (iface/calls.h); NULL = not */
 };
 
 /* One Component as the runner sees it. */

@@ -192,7 +192,9 @@ static int begin_file(struct dl *d, const char *name, int64_t size)
             return 0;
     }
     _cleanup_free_ char *tmp = tmp_name(d, name);
-    d->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* O_NONBLOCK: a FIFO put there (by what an Interface left running) fails the open at
+     * once rather than blocking it for ever; a regular file does not mind. */
+    d->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0600);
     if (d->fd < 0)
         return fail(d, errno, "files/: %s", strerror(errno));
     strv_push(&d->pending, name);

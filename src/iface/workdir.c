@@ -104,11 +104,12 @@ static int write_all(int fd, const char *p, size_t left)
     return 0;
 }
 
-/* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. */
+/* Writes a file (0600), fsynced if durable; the directory is fsynced by the caller. Never
+ * blocks on a FIFO found there (O_NONBLOCK: no reader fails the open). */
 static int put_file(const char *dir, const char *name, const void *data, size_t len, bool durable, struct error **err)
 {
     _cleanup_free_ char *path = fs_join(dir, name);
-    _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0600);
     if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0))
         return error_set_errno(err, errno, "%s", path);
     return 0;

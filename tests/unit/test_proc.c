@@ -1,5 +1,6 @@
 /* proc: one Interface call as a child process (exit status, output, timeout, the
- * process group), with /bin/sh programs standing in for Interfaces. */
+ * process group, its tie to the orchestrator's lifetime), with /bin/sh programs standing
+ * in for Interfaces; calls: the calls file and what the next run does with it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "iface/calls.h"
 #include "iface/proc.h"
 #include "testutil.h"
 #include "util/fs.h"
@@ -430,6 +433,190 @@ static void cancel_and_has_exited(void **state)
     sh_free(&s);
 }
 
+/* ---- the orchestrator's death (iface/calls.h) ------------------------------------------ */
+
+/* The first line of path once written (waits up to 10 s). */
+static char *wait_line(const char *path)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *text = NULL;
+        size_t len;
+        if (fs_read_file(path, 4096, &text, &len) == 0 && len && text[len - 1] == '\n')
+            return text;
+        free(text);
+        usleep(10000);
+    }
+    fail_msg("%s: nothing written", path);
+    return NULL;
+}
+
+static bool running(long pid)
+{
+    struct proc_stat st;
+    _cleanup_free_ char *path = xasprintf("/proc/%ld/stat", pid);
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    return fs_read_file(path, 4096, &text, &len) == 0 && proc_stat_parse(text, len, &st) == 0 && st.state != 'Z';
+}
+
+static struct proc_stat stat_of(long pid)
+{
+    struct proc_stat st = { 0 };
+    _cleanup_free_ char *path = xasprintf("/proc/%ld/stat", pid);
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    assert_int_equal(fs_read_file(path, 4096, &text, &len), 0);
+    assert_int_equal(proc_stat_parse(text, len, &st), 0);
+    return st;
+}
+
+/* A stand-in orchestrator: a forked process that starts script as a call (recorded in the
+ * calls file of datastore, if not NULL) and waits to be killed. */
+static pid_t stand_in(const char *script, const char *datastore)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0)
+        return pid;
+    struct call_registry *r = datastore ? calls_open(datastore, 5, NULL) : NULL;
+    struct sh s;
+    sh_spec(&s, script);
+    s.spec.calls = r;
+    if ((datastore && !r) || !proc_start(&s.spec, NULL))
+        _exit(1);
+    for (;;)
+        pause();
+}
+
+static void kill_stand_in(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void proc_stat_fields(void **state)
+{
+    (void)state;
+    const char *line = "1234 (a) b (c) S 1 1234 1200 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 9 9 9\n";
+    struct proc_stat st;
+    assert_int_equal(proc_stat_parse(line, strlen(line), &st), 0);
+    assert_int_equal(st.state, 'S');
+    assert_int_equal(st.pgrp, 1234);
+    assert_int_equal(st.session, 1200);
+    assert_int_equal(st.start_time, 987654);
+    assert_int_equal(proc_stat_parse(line, 40, &st), -1); /* cut before field 22 */
+    assert_int_equal(proc_stat_parse("1234 no parenthesis", 19, &st), -1);
+    const char *bad = "1 (x) S 1 x 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654\n";
+    assert_int_equal(proc_stat_parse(bad, strlen(bad), &st), -1);
+
+    st = stat_of(getpid());
+    assert_int_equal(st.pgrp, getpgrp());
+    assert_int_equal(st.session, getsid(0));
+    assert_true(st.start_time > 0);
+}
+
+static void a_call_dies_with_the_orchestrator(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *pidfile = fs_join(dir, "lifetime.pid");
+    _cleanup_free_ char *script = xasprintf("echo $$ > '%s'; exec sleep 30", pidfile);
+    pid_t orch = stand_in(script, NULL);
+    _cleanup_free_ char *line = wait_line(pidfile);
+    long call = strtol(line, NULL, 10);
+    assert_true(call > 0 && running(call));
+    kill_stand_in(orch);
+    assert_true(gone(call));
+}
+
+/* The calls file: "boot_id=<id>" then one slot, each padded to a line of CALLS_SLOT_SIZE. */
+static void write_calls_file(const char *datastore, const char *boot_id, const char *slot)
+{
+    char text[2 * CALLS_SLOT_SIZE + 1];
+    snprintf(text, sizeof(text), "boot_id=%-*s\n%-*s\n", CALLS_SLOT_SIZE - 9, boot_id, CALLS_SLOT_SIZE - 1, slot);
+    _cleanup_free_ char *path = fs_join(datastore, CALLS_FILE);
+    assert_int_equal(fs_write_atomic(path, text, strlen(text), 0600), 0);
+}
+
+static char *boot_id(void)
+{
+    char *id = NULL;
+    size_t len;
+    assert_int_equal(fs_read_file("/proc/sys/kernel/random/boot_id", 4096, &id, &len), 0);
+    id[strcspn(id, "\n")] = '\0';
+    return id;
+}
+
+static void leftovers_are_stopped_by_the_next_run(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *ds = fs_join(dir, "ds-leftovers");
+    _cleanup_free_ char *pidfile = fs_join(dir, "leftovers.pid");
+    assert_int_equal(mkdir(ds, 0700), 0);
+    /* The call leaves a child doing its work, as a shell's command would. */
+    _cleanup_free_ char *script = xasprintf("sleep 30 & echo $$ $! > '%s'; wait", pidfile);
+    pid_t orch = stand_in(script, ds);
+    _cleanup_free_ char *line = wait_line(pidfile);
+    char *end;
+    long call = strtol(line, &end, 10), child = strtol(end, NULL, 10);
+    assert_true(call > 0 && child > 0);
+
+    /* Recorded before it ran: its group, start time and session, in slot 0. */
+    _cleanup_free_ char *path = fs_join(ds, CALLS_FILE), *text = NULL;
+    size_t len;
+    assert_int_equal(fs_read_file(path, 1 << 20, &text, &len), 0);
+    assert_int_equal(len, 65 * CALLS_SLOT_SIZE);
+    struct proc_stat st = stat_of(call);
+    _cleanup_free_ char *want = xasprintf("%ld %llu %ld ", call, st.start_time, st.session);
+    assert_memory_equal(text + CALLS_SLOT_SIZE, want, strlen(want));
+
+    kill_stand_in(orch);
+    assert_true(gone(call));     /* tied to the orchestrator */
+    assert_true(running(child)); /* its child is not: the next run stops it */
+    _cleanup_error_ struct error *e = NULL;
+    struct call_registry *r = calls_open(ds, 5, &e);
+    assert_non_null(r);
+    assert_true(gone(child));
+    free(text);
+    text = NULL;
+    assert_int_equal(fs_read_file(path, 1 << 20, &text, &len), 0);
+    assert_int_equal(len, 65 * CALLS_SLOT_SIZE);
+    assert_int_equal(text[CALLS_SLOT_SIZE], ' '); /* afresh */
+    calls_close(r);
+}
+
+static void records_of_other_processes_are_left_alone(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *ds = fs_join(dir, "ds-others");
+    _cleanup_free_ char *pidfile = fs_join(dir, "others.pid");
+    assert_int_equal(mkdir(ds, 0700), 0);
+    _cleanup_free_ char *script = xasprintf("echo $$ > '%s'; exec sleep 30", pidfile);
+    struct sh s;
+    sh_spec(&s, script);
+    struct proc *p = proc_start(&s.spec, NULL);
+    assert_non_null(p);
+    _cleanup_free_ char *line = wait_line(pidfile);
+    long pid = strtol(line, NULL, 10);
+    struct proc_stat st = stat_of(pid);
+    assert_int_equal(st.pgrp, pid);
+    _cleanup_free_ char *id = boot_id();
+    _cleanup_free_ char *other_start = xasprintf("%ld %llu %ld", pid, st.start_time + 1, st.session);
+    _cleanup_free_ char *same = xasprintf("%ld %llu %ld", pid, st.start_time, st.session);
+    const char *cases[][2] = { { id, other_start }, { "another-boot", same }, { id, same } };
+    for (int i = 0; i < 3; i++) {
+        write_calls_file(ds, cases[i][0], cases[i][1]);
+        _cleanup_error_ struct error *e = NULL;
+        struct call_registry *r = calls_open(ds, 5, &e);
+        assert_non_null(r);
+        calls_close(r);
+        assert_true(i < 2 ? running(pid) : gone(pid)); /* a pid taken again, an earlier boot: not ours */
+    }
+    struct proc_result res;
+    proc_finish(p, &res);
+    assert_true(res.signaled && res.status == SIGKILL);
+    sh_free(&s);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -459,6 +646,10 @@ int main(void)
         cmocka_unit_test(sigkill_after_the_grace_time),
         cmocka_unit_test(nothing_of_the_group_outlives_the_call),
         cmocka_unit_test(cancel_and_has_exited),
+        cmocka_unit_test(proc_stat_fields),
+        cmocka_unit_test(a_call_dies_with_the_orchestrator),
+        cmocka_unit_test(leftovers_are_stopped_by_the_next_run),
+        cmocka_unit_test(records_of_other_processes_are_left_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
