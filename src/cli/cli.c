@@ -43,7 +43,8 @@ struct command {
     "  0  done, or stopped on the success path\n"                                                  \
     "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"    \
     "     stop point); usage, configuration or validation error; another process holds the lock\n" \
-    "  3  failed, and the System may be inconsistent\n"                                            \
+    "  3  failed, and the System may be inconsistent (a failed rollback keeps the deployment\n"    \
+    "     open: see rollback); or the journal cannot be written: free space, then run resume\n"    \
     "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n"
 #define EXITS_SIMPLE "  0  success\n  1  usage, configuration or validation error\n"
 
@@ -56,11 +57,14 @@ static const struct command commands[] = {
     { "resume", C_RESUME, cmd_resume, 0, 0, "resume [--stop-before STATE]... [--exit-on-reboot]",
       "Continue the deployment in progress after a reboot, stop or interruption.",
       EXITS_DEPLOY "  2  nothing in progress\n" },
-    { "rollback", C_ROLLBACK, cmd_rollback, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot]",
-      "Roll the whole System back to the previous Manifest.",
+    { "rollback", C_ROLLBACK, cmd_rollback, 0, 0, "rollback [--stop-before STATE]... [--exit-on-reboot] [--give-up]",
+      "Roll the whole System back to the previous Manifest; after a failed rollback, retry it (or give it up).",
       "  0  rolled back (or stopped) with every rollback step successful\n"
-      "  1  cannot roll back: the deployment already succeeded and is cleaning up; usage or configuration error\n"
-      "  2  nothing in progress\n  3  a rollback step failed: the System may be inconsistent\n"
+      "  1  cannot roll back: the deployment already succeeded and is cleaning up; --give-up while the rollback\n"
+      "     has not failed; usage or configuration error\n"
+      "  2  nothing in progress\n"
+      "  3  a rollback step failed: the System may be inconsistent; the deployment stays open (fix the cause, then\n"
+      "     run rollback again, or rollback --give-up); also after --give-up\n"
       "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n" },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
       "Print every Component's provides as <component_type>.<id>.<key>=<value>.",
@@ -114,6 +118,8 @@ static const struct option_def options[] = {
       "exit with code 4 instead of rebooting the System device" },
     { "progress", 0, OPT_STRING, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(progress), "MODE",
       "json (JSON lines on stdout), text (the default on a terminal) or none" },
+    { "give-up", 0, OPT_FLAG, C_ROLLBACK, FIELD(give_up), NULL,
+      "after a failed rollback: record the System as inconsistent and run Cleanup" },
     { "plan-hash", 0, OPT_STRING, C_INSTALL, FIELD(plan_hash), "HASH",
       "refuse to install unless the plan has this hash (from 'plan --format json')" },
     { "json", 0, OPT_FLAG, C_STATUS | C_HISTORY, FIELD(json), NULL, "print JSON" },

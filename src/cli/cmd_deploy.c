@@ -118,7 +118,12 @@ static bool none_in_progress(struct session *s)
 {
     _cleanup_(deployment_free) struct deployment cur = { 0 };
     int r = load_current(s, &cur);
-    if (r > 0)
+    if (r > 0 && cur.rollback_failed)
+        log_error("deployment %lld (Manifest %s) failed to roll back and is still open; fix the cause, then run "
+                  "'mender-orchestrator rollback', or give up with 'mender-orchestrator rollback --give-up' "
+                  "('mender-orchestrator status' names the Components and steps)",
+                  cur.id, cur.manifest_name ? cur.manifest_name : "?");
+    else if (r > 0)
         log_error("deployment %lld (Manifest %s) is in progress; run 'mender-orchestrator resume' to finish it "
                   "or 'mender-orchestrator rollback' to undo it",
                   cur.id, cur.manifest_name ? cur.manifest_name : "?");
@@ -214,16 +219,20 @@ int cmd_rollback(const struct cli_args *args)
     _cleanup_(deployment_free) struct deployment d = { 0 };
     int cur = load_current(&s, &d);
     if (cur == 0) {
-        log_info("nothing to roll back: no deployment is in progress");
+        log_info("nothing to %s: no deployment is in progress", args->give_up ? "give up" : "roll back");
         return EXIT_NOTHING;
     }
     if (cur < 0)
         return EXIT_FAILED;
     _cleanup_error_ struct error *rb_err = NULL;
-    if (engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
-        log_error("deployment %lld: cannot roll back: %s", d.id, error_message(rb_err));
+    if (args->give_up ? engine_give_up(&d, &rb_err) != 0
+                      : engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
+        log_error("deployment %lld: cannot %s: %s", d.id, args->give_up ? "give up" : "roll back",
+                  error_message(rb_err));
         return EXIT_FAILED;
     }
+    if (!args->give_up)
+        (void)engine_retry_rollback(&d, true); /* after a failed rollback: the operator retries it */
     _cleanup_error_ struct error *e = NULL;
     if (journal_save(s.journal, &d, &e) != 0) {
         log_error("journal: %s", error_message(e));
