@@ -330,3 +330,36 @@ def test_full_datastore_when_a_successful_deployment_ends(mo, tmp_path, tiny_dat
     h = json.loads(mo.run("history", "--json").out)
     assert [x["result"] for x in h] == ["success"], h
     assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+
+
+@pytest.mark.parametrize("reserve", [True, False])
+def test_full_datastore_when_resume_or_rollback_starts(mo, tmp_path, tiny_datastore, reserve):
+    """A deployment stopped before ArtifactCommit, then the datastore fills up: rollback uses
+    the reserve to open the journal and goes on; without one, resume and rollback change
+    nothing and exit 3, "free space, then run ... again" (never 1, "failed and rolled back")."""
+    s = System(mo, tmp_path, components=[("gw", "gateway", "gw-if", "GW", 10), ("r1", "rtos", "rtos-if", "R1", 20)])
+    r = s.install("--stop-before", "ArtifactCommit")
+    assert r.rc == 0, r
+    if not reserve:
+        (tiny_datastore / "orchestrator.reserve").unlink()
+    filler = fill(tiny_datastore)
+    if reserve:
+        r = mo.run("rollback")
+        assert r.rc == 0, r
+        assert "using the space kept in reserve" in r.err, r
+        assert s.versions() == {"gw": "gateway-v1", "r1": "rtos-v1"}
+        filler.unlink()
+        assert json.loads(mo.run("history", "--json").out)[0]["result"] == "failed"
+        return
+    calls = len(s.kit.calls())
+    for cmd in ("resume", "rollback"):
+        r = mo.run(cmd)
+        assert r.rc == 3, r
+        last = error_lines(r)[-1]
+        assert "the datastore is full and nothing was done" in last and f"then run 'mender-orchestrator {cmd}'" in last
+    assert len(s.kit.calls()) == calls
+    filler.unlink()
+    r = mo.run("resume")
+    assert r.rc == 0, r
+    assert s.versions() == {"gw": "gateway-v2", "r1": "rtos-v2"}
+    assert json.loads(mo.run("history", "--json").out)[0]["result"] == "success"
