@@ -64,7 +64,8 @@ static const struct command commands[] = {
       "     has not failed; usage or configuration error\n"
       "  2  nothing in progress\n"
       "  3  a rollback step failed: the System may be inconsistent; the deployment stays open (fix the cause, then\n"
-      "     run rollback again, or rollback --give-up); also after --give-up\n"
+      "     run rollback again, or rollback --give-up); also after --give-up; or the journal cannot be\n"
+      "     written: free space, then run rollback again\n"
       "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n" },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
       "Print every Component's provides as <component_type>.<id>.<key>=<value>.",
