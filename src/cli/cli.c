@@ -46,8 +46,9 @@ struct command {
     "  1  the update failed and the System was rolled back (or the failure path stopped at a\n"     \
     "     stop point); usage, configuration or validation error; another process holds the lock;\n" \
     "     the journal is lost or the datastore unusable\n"
-#define EXITS_DEPLOY_34                                 \
-    "  3  failed, and the System may be inconsistent\n" \
+#define EXITS_DEPLOY_34                                                                         \
+    "  3  failed, and the System may be inconsistent (a failed rollback keeps the deployment\n" \
+    "     open: see rollback); or the journal cannot be written: free space, then run resume\n" \
     "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n"
 #define EXITS_SIMPLE "  0  success\n  1  usage, configuration or validation error\n"
 
@@ -62,12 +63,16 @@ static const struct command commands[] = {
       "Continue the deployment in progress after a reboot, stop or interruption.",
       EXITS_DEPLOY_0 EXITS_DEPLOY_1 "  2  nothing in progress\n" EXITS_DEPLOY_34 },
     { "rollback", C_ROLLBACK, cmd_rollback, 0, 0,
-      "rollback [--stop-before STATE]... [--exit-on-reboot] [--progress MODE]",
-      "Roll the whole System back to the previous Manifest.",
+      "rollback [--stop-before STATE]... [--exit-on-reboot] [--progress MODE] [--give-up]",
+      "Roll the whole System back to the previous Manifest; after a failed rollback, retry it (or give it up).",
       "  0  rolled back (or stopped) with every rollback step successful\n"
-      "  1  cannot roll back: the deployment already succeeded and is cleaning up; usage or configuration\n"
-      "     error; another process holds the lock; the journal is lost or the datastore unusable\n"
-      "  2  nothing in progress\n  3  a rollback step failed: the System may be inconsistent\n"
+      "  1  cannot roll back: the deployment already succeeded and is cleaning up; --give-up while the rollback\n"
+      "     has not failed; usage or configuration error; another process holds the lock; the journal is lost\n"
+      "     or the datastore unusable\n"
+      "  2  nothing in progress\n"
+      "  3  a rollback step failed: the System may be inconsistent; the deployment stays open (fix the cause, then\n"
+      "     run rollback again, or rollback --give-up); also after --give-up; or the journal cannot be\n"
+      "     written: free space, then run rollback again\n"
       "  4  a System-device reboot is needed (--exit-on-reboot): reboot, then run resume\n" },
     { "show-provides", C_SHOW_PROVIDES, cmd_show_provides, 0, 0, "show-provides",
       "Print every Component's provides as <component_type>.<id>.<key>=<value>.",
@@ -122,6 +127,8 @@ static const struct option_def options[] = {
       "exit with code 4 instead of rebooting the System device" },
     { "progress", 0, OPT_STRING, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(progress), "MODE",
       "json (JSON lines on stdout), text (the default on a terminal) or none" },
+    { "give-up", 0, OPT_FLAG, C_ROLLBACK, FIELD(give_up), NULL,
+      "after a failed rollback: record the System as inconsistent and run Cleanup" },
     { "plan-hash", 0, OPT_STRING, C_INSTALL, FIELD(plan_hash), "HASH",
       "refuse to install unless the plan has this hash (from 'plan --format json')" },
     { "json", 0, OPT_FLAG, C_STATUS | C_HISTORY, FIELD(json), NULL, "print JSON" },

@@ -22,6 +22,7 @@ struct cli_args {
     const char *progress;    /* install, resume, rollback: json, text or none */
     struct strv stop_before; /* install, resume, rollback */
     bool exit_on_reboot;
+    bool give_up; /* rollback --give-up */
     bool json;
 };
 

@@ -1,6 +1,7 @@
 /* `install`, `resume` and `rollback` (docs/state-machine.md, docs/mender-orchestrator.1): the journal's deployment
  * handed to the engine, one deployment at a time. */
 #include <assert.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,51 @@ static void session_close(struct session *s)
     config_free(&s->cfg);
 }
 
+/* The datastore is full (err says so): what to do. A deployment may be in progress, so this
+ * is the "journal cannot be written" outcome of docs/state-machine.md, exit 3, but for
+ * install, which has not started anything (exit 1). */
+static int full_datastore(const struct cli_args *args, const struct config *cfg, const struct error *err)
+{
+    if (error_code(err) != ENOSPC || strcmp(args->command, "install") == 0) {
+        log_error("%s", error_message(err));
+        return EXIT_FAILED;
+    }
+    log_error("%s: the datastore is full and nothing was done; free space in %s, then run 'mender-orchestrator %s' "
+              "again",
+              error_message(err), cfg->datastore_dir, args->command);
+    return EXIT_INCONSISTENT;
+}
+
+/* Opens the journal; a full disk gets the space kept in reserve, as the engine's saves do.
+ * Returns 0 or an exit code. */
+static int open_journal(const struct cli_args *args, struct session *s)
+{
+    _cleanup_error_ struct error *e = NULL;
+    s->journal = journal_open(s->cfg.datastore_dir, &e);
+    if (!s->journal && error_code(e) == ENOSPC && reserve_release(s->cfg.datastore_dir)) {
+        log_warn("%s; using the space kept in reserve", error_message(e));
+        error_free(TAKE_PTR(e));
+        s->journal = journal_open(s->cfg.datastore_dir, &e);
+    }
+    return s->journal ? 0 : full_datastore(args, &s->cfg, e);
+}
+
+/* Saves d before the engine runs it, likewise. Returns 0 or an exit code. */
+static int save_first(const struct cli_args *args, struct session *s, const struct deployment *d)
+{
+    _cleanup_error_ struct error *e = NULL;
+    int r = journal_save(s->journal, d, &e);
+    if (r != 0 && error_code(e) == ENOSPC && reserve_release(s->cfg.datastore_dir)) {
+        log_warn("journal: %s; using the space kept in reserve", error_message(e));
+        error_free(TAKE_PTR(e));
+        r = journal_save(s->journal, d, &e);
+    }
+    if (r == 0)
+        return 0;
+    error_prefix(&e, "journal");
+    return full_datastore(args, &s->cfg, e);
+}
+
 /* Configuration, the lock, the journal, the verification keys. Returns 0 or an exit code. */
 static int session_open(const struct cli_args *args, struct session *s)
 {
@@ -65,11 +111,9 @@ static int session_open(const struct cli_args *args, struct session *s)
         log_error("%s", error_message(e));
         return EXIT_FAILED;
     }
-    s->journal = journal_open(s->cfg.datastore_dir, &e);
-    if (!s->journal) {
-        log_error("%s", error_message(e));
-        return EXIT_FAILED;
-    }
+    int rc = open_journal(args, s);
+    if (rc != 0)
+        return rc;
     workdir_sweep_scratch(s->cfg.datastore_dir);
     if (s->cfg.verify_keys.n) {
         _cleanup_error_ struct error *kerr = NULL;
@@ -131,7 +175,12 @@ static bool none_in_progress(struct session *s)
 {
     _cleanup_(deployment_free) struct deployment cur = { 0 };
     int r = load_current(s, &cur);
-    if (r > 0)
+    if (r > 0 && cur.rollback_failed)
+        log_error("deployment %lld (Manifest %s) failed to roll back and is still open; fix the cause, then run "
+                  "'mender-orchestrator rollback', or give up with 'mender-orchestrator rollback --give-up' "
+                  "('mender-orchestrator status' names the Components and steps)",
+                  cur.id, cur.manifest_name ? cur.manifest_name : "?");
+    else if (r > 0)
         log_error("deployment %lld (Manifest %s) is in progress; run 'mender-orchestrator resume' to finish it "
                   "or 'mender-orchestrator rollback' to undo it",
                   cur.id, cur.manifest_name ? cur.manifest_name : "?");
@@ -230,23 +279,25 @@ int cmd_rollback(const struct cli_args *args)
     _cleanup_(deployment_free) struct deployment d = { 0 };
     int cur = load_current(&s, &d);
     if (cur == 0) {
-        log_info("nothing to roll back: no deployment is in progress");
+        log_info("nothing to %s: no deployment is in progress", args->give_up ? "give up" : "roll back");
         return EXIT_NOTHING;
     }
     if (cur < 0)
         return EXIT_FAILED;
     _cleanup_error_ struct error *rb_err = NULL;
     bool requested = d.direction == DIR_FORWARD; /* else it failed and is rolling back already */
-    if (engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
-        log_error("deployment %lld: cannot roll back: %s", d.id, error_message(rb_err));
+    if (args->give_up ? engine_give_up(&d, &rb_err) != 0
+                      : engine_begin_rollback(&d, "rollback requested", &rb_err) != 0) {
+        log_error("deployment %lld: cannot %s: %s", d.id, args->give_up ? "give up" : "roll back",
+                  error_message(rb_err));
         return EXIT_FAILED;
     }
     d.rollback_requested |= requested; /* history: rolled_back, not failed */
-    _cleanup_error_ struct error *e = NULL;
-    if (journal_save(s.journal, &d, &e) != 0) {
-        log_error("journal: %s", error_message(e));
-        return EXIT_FAILED;
-    }
+    if (!args->give_up)
+        (void)engine_retry_rollback(&d, true); /* after a failed rollback: the operator retries it */
+    rc = save_first(args, &s, &d);
+    if (rc != 0)
+        return rc;
     log_info("deployment %lld: rolling back Manifest %s", d.id, d.manifest_name);
     store_manifest(&s, &d);
     return run_engine(args, &s, &d, ENGINE_ROLLBACK);

@@ -108,6 +108,17 @@ static const struct member *latest_member(const struct deployment *d)
     return best;
 }
 
+/* The rollback step that did not complete for m, or null. */
+static json_t *rollback_failure_json(const struct member *m)
+{
+    if (!m->rb_failed_step)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "state", jstr(m->rb_failed_step));
+    json_object_set_new(o, "error", jstr(m->rb_failed_error));
+    return o;
+}
+
 static const char *direction_name(enum dep_direction dir) { return dir == DIR_ROLLBACK ? "rollback" : "forward"; }
 
 /* Where a deployment parked at a stop point (--stop-before) stands, and the commands
@@ -174,7 +185,8 @@ static json_t *status_json(const struct deployment *d)
         json_object_set_new(o, "last_step", json_null());
     }
     json_object_set_new(o, "reboot_pending", json_boolean(d->reboot_pending));
-    json_object_set_new(o, "inconsistent", json_boolean(d->inconsistent));
+    json_object_set_new(o, "inconsistent", json_boolean(deployment_may_be_inconsistent(d)));
+    json_object_set_new(o, "rollback_failed", json_boolean(d->rollback_failed));
     json_object_set_new(o, "failure", jstr(d->failure));
     json_t *comps = json_array();
     for (size_t i = 0; i < d->nmembers; i++) {
@@ -189,6 +201,7 @@ static json_t *status_json(const struct deployment *d)
         json_object_set_new(c, "state", jstr(m->last_state));
         json_object_set_new(c, "result", json_string(member_result(m)));
         json_object_set_new(c, "error", jstr(m->last_error));
+        json_object_set_new(c, "rollback_failure", rollback_failure_json(m));
         json_array_append_new(comps, c);
     }
     json_object_set_new(o, "components", comps);
@@ -228,9 +241,16 @@ static void status_text(const struct deployment *d)
         printf("Last step:       none yet\n");
     }
     printf("Reboot pending:  %s\n", d->reboot_pending ? "yes" : "no");
-    printf("Inconsistent:    %s\n", d->inconsistent ? "yes" : "no");
+    printf("Inconsistent:    %s\n", deployment_may_be_inconsistent(d) ? "yes" : "no");
     if (d->failure)
         printf("Failure:         %s\n", d->failure);
+    for (size_t i = 0; i < d->nmembers; i++)
+        if (d->members[i].rb_failed_step)
+            printf("Rollback failed: %s.%s: %s\n", d->members[i].component_type, d->members[i].id,
+                   dash(d->members[i].rb_failed_error));
+    if (d->rollback_failed)
+        printf("Next:            fix the cause, then run 'mender-orchestrator rollback' to retry what did not "
+               "complete, or give up with 'mender-orchestrator rollback --give-up'\n");
 
     status_table(d);
 }

@@ -24,8 +24,8 @@ int engine_map_exit_code(enum engine_outcome outcome, enum engine_command cmd)
         /* What the user asked for is a success; the same end reached after a failure is not. */
         return cmd == ENGINE_ROLLBACK ? EXIT_OK : EXIT_FAILED;
     case ENGINE_INCONSISTENT:
+    case ENGINE_ROLLBACK_FAILED:
     case ENGINE_JOURNAL_FAILED: return EXIT_INCONSISTENT;
-    case ENGINE_UNRECORDED: return EXIT_FAILED;
     }
     assert(!"not an engine outcome");
     return EXIT_FAILED;

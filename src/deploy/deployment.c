@@ -41,6 +41,8 @@ static void member_free(struct member *m)
     kvl_free(&m->new_provides);
     free(m->last_state);
     free(m->last_error);
+    free(m->rb_failed_step);
+    free(m->rb_failed_error);
     member_init(m);
 }
 
@@ -60,6 +62,21 @@ void deployment_free(struct deployment *d)
     free(d->boot_id);
     free(d->failure);
     memset(d, 0, sizeof(*d));
+}
+
+bool deployment_rollback_incomplete(const struct deployment *d)
+{
+    assert(d);
+    for (size_t i = 0; i < d->nmembers; i++)
+        if (d->members[i].rb_failed_step)
+            return true;
+    return false;
+}
+
+bool deployment_may_be_inconsistent(const struct deployment *d)
+{
+    assert(d);
+    return d->inconsistent || deployment_rollback_incomplete(d);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -217,6 +234,9 @@ static json_t *member_to_json(const struct member *m)
     json_object_set_new(o, "rb_attempts", json_integer(m->rb_attempts));
     json_object_set_new(o, "rb_verified", json_boolean(m->rb_verified));
     json_object_set_new(o, "rb_given_up", json_boolean(m->rb_given_up));
+    json_object_set_new(o, "failure_ok", json_boolean(m->failure_ok));
+    json_object_set_new(o, "rb_failed_step", jstr(m->rb_failed_step));
+    json_object_set_new(o, "rb_failed_error", jstr(m->rb_failed_error));
     json_object_set_new(o, "call_seq", json_integer(m->call_seq));
     json_object_set_new(o, "done_seq", json_integer(m->done_seq));
     json_object_set_new(o, "last_rc", json_integer(m->last_rc));
@@ -255,6 +275,8 @@ static void add_head(json_t *o, const struct deployment *d)
     json_object_set_new(o, "resume_seq", json_integer(d->resume_seq));
     json_object_set_new(o, "resumes_without_progress", json_integer(d->resumes_without_progress));
     json_object_set_new(o, "failure", jstr(d->failure));
+    json_object_set_new(o, "rollback_failed", json_boolean(d->rollback_failed));
+    json_object_set_new(o, "rollback_retries", json_integer(d->rollback_retries));
     json_object_set_new(o, "started", json_integer((json_int_t)d->started));
     json_object_set_new(o, "ended", json_integer((json_int_t)d->ended));
 }
@@ -301,6 +323,8 @@ char *deployment_member_json(const struct member *m)
     return dump(member_to_json(m));
 }
 
+static bool str_same(const char *a, const char *b) { return a ? b && strcmp(a, b) == 0 : !b; }
+
 /* The member fields that change after preparation: every one of them must be here. */
 bool member_progress_same(const struct member *a, const struct member *b)
 {
@@ -310,16 +334,18 @@ bool member_progress_same(const struct member *a, const struct member *b)
            a->needs_reboot == b->needs_reboot && a->rollback_reboot == b->rollback_reboot && a->touched == b->touched &&
            a->install_started == b->install_started && a->rollback_ok == b->rollback_ok &&
            a->rb_attempts == b->rb_attempts && a->rb_verified == b->rb_verified && a->rb_given_up == b->rb_given_up &&
-           a->call_seq == b->call_seq && a->done_seq == b->done_seq && a->last_rc == b->last_rc &&
-           (a->last_state ? b->last_state && strcmp(a->last_state, b->last_state) == 0 : !b->last_state) &&
-           (a->last_error ? b->last_error && strcmp(a->last_error, b->last_error) == 0 : !b->last_error);
+           a->failure_ok == b->failure_ok && a->call_seq == b->call_seq && a->done_seq == b->done_seq &&
+           a->last_rc == b->last_rc && str_same(a->last_state, b->last_state) &&
+           str_same(a->last_error, b->last_error) && str_same(a->rb_failed_step, b->rb_failed_step) &&
+           str_same(a->rb_failed_error, b->rb_failed_error);
 }
+
+static char *str_copy(const char *s) { return s ? xstrdup(s) : NULL; }
 
 void member_progress_copy(struct member *dst, const struct member *src)
 {
     assert(dst && src);
-    free(dst->last_state);
-    free(dst->last_error);
+    member_progress_free(dst);
     memcpy(dst->manifest_sha256, src->manifest_sha256, sizeof(dst->manifest_sha256));
     dst->needs_unpacked = src->needs_unpacked;
     dst->provide_sizes = src->provide_sizes;
@@ -332,11 +358,14 @@ void member_progress_copy(struct member *dst, const struct member *src)
     dst->rb_attempts = src->rb_attempts;
     dst->rb_verified = src->rb_verified;
     dst->rb_given_up = src->rb_given_up;
+    dst->failure_ok = src->failure_ok;
     dst->call_seq = src->call_seq;
     dst->done_seq = src->done_seq;
     dst->last_rc = src->last_rc;
-    dst->last_state = src->last_state ? xstrdup(src->last_state) : NULL;
-    dst->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
+    dst->last_state = str_copy(src->last_state);
+    dst->last_error = str_copy(src->last_error);
+    dst->rb_failed_step = str_copy(src->rb_failed_step);
+    dst->rb_failed_error = str_copy(src->rb_failed_error);
 }
 
 void member_progress_free(struct member *m)
@@ -344,7 +373,9 @@ void member_progress_free(struct member *m)
     assert(m);
     free(m->last_state);
     free(m->last_error);
-    m->last_state = m->last_error = NULL;
+    free(m->rb_failed_step);
+    free(m->rb_failed_error);
+    m->last_state = m->last_error = m->rb_failed_step = m->rb_failed_error = NULL;
 }
 
 /* ---- from JSON ---- */
@@ -425,10 +456,21 @@ static bool rd_bool(struct rd *r, json_t *o, const char *key)
     return json_is_true(v);
 }
 
-/* A boolean added after records were first written: absent means false. */
-static bool rd_bool_added(struct rd *r, json_t *o, const char *key)
+/* Fields added after schema 2 was first written: absent in older records, read as their
+ * default. */
+static bool rd_opt_bool(struct rd *r, json_t *o, const char *key)
 {
     return json_object_get(o, key) ? rd_bool(r, o, key) : false;
+}
+
+static char *rd_opt_str(struct rd *r, json_t *o, const char *key)
+{
+    return json_object_get(o, key) ? rd_str(r, o, key, 1) : NULL;
+}
+
+static int rd_opt_int(struct rd *r, json_t *o, const char *key)
+{
+    return json_object_get(o, key) ? (int)rd_int(r, o, key, 0, INT_MAX) : 0;
 }
 
 static int rd_answer(struct rd *r, json_t *o, const char *key)
@@ -564,6 +606,9 @@ static void member_from_json(struct rd *r, json_t *o, struct member *m)
     m->rb_attempts = (int)rd_int(r, o, "rb_attempts", INT_MIN, INT_MAX);
     m->rb_verified = rd_bool(r, o, "rb_verified");
     m->rb_given_up = rd_bool(r, o, "rb_given_up");
+    m->failure_ok = rd_opt_bool(r, o, "failure_ok");
+    m->rb_failed_step = rd_opt_str(r, o, "rb_failed_step");
+    m->rb_failed_error = rd_opt_str(r, o, "rb_failed_error");
     m->call_seq = (long)rd_int(r, o, "call_seq", LONG_MIN, LONG_MAX);
     m->done_seq = (long)rd_int(r, o, "done_seq", LONG_MIN, LONG_MAX);
     m->last_rc = (int)rd_int(r, o, "last_rc", INT_MIN, INT_MAX);
@@ -673,12 +718,14 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     d->seq = (long)rd_int(r, o, "seq", LONG_MIN, LONG_MAX);
     d->rollback_top = (int)rd_int(r, o, "rollback_top", INT_MIN, INT_MAX);
     d->inconsistent = rd_bool(r, o, "inconsistent");
-    d->rollback_requested = rd_bool_added(r, o, "rollback_requested"); /* absent in older records */
+    d->rollback_requested = rd_opt_bool(r, o, "rollback_requested"); /* absent in older records */
     d->reboot_pending = rd_bool(r, o, "reboot_pending");
     d->boot_id = rd_str(r, o, "boot_id", 1);
     d->resume_seq = (long)rd_int(r, o, "resume_seq", LONG_MIN, LONG_MAX);
     d->resumes_without_progress = (int)rd_int(r, o, "resumes_without_progress", INT_MIN, INT_MAX);
     d->failure = rd_str(r, o, "failure", 1);
+    d->rollback_failed = rd_opt_bool(r, o, "rollback_failed");
+    d->rollback_retries = rd_opt_int(r, o, "rollback_retries");
     d->started = (time_t)rd_int(r, o, "started", LLONG_MIN, LLONG_MAX);
     d->ended = (time_t)rd_int(r, o, "ended", LLONG_MIN, LLONG_MAX);
 }

@@ -54,6 +54,11 @@ struct member {
     int rb_attempts;      /* rollback reboot attempts made */
     bool rb_verified;     /* ArtifactVerifyRollbackReboot succeeded */
     bool rb_given_up;     /* RollbackRebootRetries attempts ran out */
+    bool failure_ok;      /* ArtifactFailure succeeded */
+    /* a rollback step that did not complete for it in the last rollback pass (its name, and
+     * the reason, one line), or NULL: retried by the next pass (docs/state-machine.md) */
+    char *rb_failed_step;
+    char *rb_failed_error;
 
     /* the journal's view of the call in flight, by step sequence number */
     long call_seq;    /* seq of the step whose call was last started (0 none) */
@@ -84,22 +89,34 @@ struct deployment {
 
     /* position */
     enum dep_direction direction;
-    int cursor;       /* index of the current step in the program */
-    long seq;         /* step sequence number: grows by one at every step entered */
-    int rollback_top; /* highest group index in which any state ran (rollback start) */
-    bool inconsistent;
+    int cursor;              /* index of the current step in the program */
+    long seq;                /* step sequence number: grows by one at every step entered */
+    int rollback_top;        /* highest group index in which any state ran (rollback start) */
+    bool inconsistent;       /* for good: a modified member cannot roll back, a step was skipped, or the
+                        * operator gave the rollback up (a rollback step that may still be retried
+                        * is recorded in its member instead) */
     bool rollback_requested; /* the rollback command turned it back (it had not failed) */
     bool reboot_pending;     /* a System-device reboot was started and not yet seen done */
     char *boot_id;           /* /proc/sys/kernel/random/boot_id when it was started */
     long resume_seq;         /* seq at the last resume, for the loop guard */
     int resumes_without_progress;
     char *failure; /* the first failure, one line, or NULL */
+    /* the rollback pass ended with steps that did not complete (members' rb_failed_step): the
+     * deployment waits, open, for a retry or for the operator to give up */
+    bool rollback_failed;
+    int rollback_retries; /* retry passes resume started by itself since the operator's last */
     time_t started, ended;
 };
 
 void member_init(struct member *m);
 /* Frees what d holds and zeroes it; also a cleanup: _cleanup_(deployment_free). */
 void deployment_free(struct deployment *d);
+
+/* True when a member's rollback did not complete (rb_failed_step set). */
+bool deployment_rollback_incomplete(const struct deployment *d);
+/* True when the System may be inconsistent: the inconsistent flag, or a rollback that did
+ * not complete. */
+bool deployment_may_be_inconsistent(const struct deployment *d);
 
 /* Distinct orders of the selected members, ascending. Caller frees. */
 int *deployment_groups(const struct deployment *d, size_t *ngroups);

@@ -25,7 +25,8 @@
 #include "util/strv.h"
 #include "util/testhook.h"
 
-#define LOOP_GUARD_MAX 5 /* resumes at one position before the deployment is failed */
+#define LOOP_GUARD_MAX 5          /* resumes at one position before the deployment is failed */
+#define RESUME_ROLLBACK_RETRIES 3 /* retry passes resume starts by itself for a rollback that failed */
 
 struct engine {
     const struct engine_opts *o;
@@ -43,7 +44,7 @@ struct engine {
     pthread_cond_t saved;
 };
 
-enum step_result { STEP_OK, STEP_FAILED, STEP_JUMP, STEP_STOP, STEP_REBOOT, STEP_ERROR };
+enum step_result { STEP_OK, STEP_FAILED, STEP_JUMP, STEP_STOP, STEP_PARK, STEP_REBOOT, STEP_ERROR };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -337,10 +338,14 @@ static void run_member(struct engine *e, const struct step_def *def, struct memb
     m->done_seq = e->d->seq;
     m->last_rc = rc == 0 ? 0 : error_code(err) == EPROTO ? MEMBER_RC_INVALID : MEMBER_RC_FAILED;
     set_str(&m->last_error, rc == 0 ? NULL : error_message(err));
-    if (def->kind == SK_QUERY)
-        *(int *)((char *)m + def->answer_offset) = rc == 0 ? answer : (int)ANSWER_NO;
+    if (def->kind == SK_QUERY) /* a failed rollback query stays unanswered: the next pass asks again */
+        *(int *)((char *)m + def->answer_offset) = rc == 0                           ? answer
+                                                   : def->failure == FAIL_INCOMPLETE ? ANSWER_UNSET
+                                                                                     : (int)ANSWER_NO;
     if (rc == 0 && def->state == ST_ARTIFACT_ROLLBACK)
         m->rollback_ok = true;
+    if (rc == 0 && def->state == ST_ARTIFACT_FAILURE)
+        m->failure_ok = true;
     if (rc == 0 && def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_verified = true;
     save_locked(e);
@@ -408,6 +413,20 @@ static size_t step_members(struct engine *e, const struct step *st, struct membe
     return n;
 }
 
+/* Records that a rollback step did not complete for m (the first one of the pass is kept:
+ * the later ones mostly follow from it). why: one line, or NULL. */
+static void mark_incomplete(struct member *m, const char *step, const char *why)
+{
+    if (m->rb_failed_step)
+        return;
+    m->rb_failed_step = xstrdup(step);
+    size_t n = strlen(step);
+    if (why && strncmp(why, step, n) == 0 && why[n] == ':')
+        m->rb_failed_error = xstrdup(why);
+    else
+        m->rb_failed_error = xasprintf("%s: %s", step, why ? why : "failed");
+}
+
 /* Applies the failure policy of a step to the members whose call failed. */
 static enum step_result judge(struct engine *e, const struct step_def *def, struct member **ms, size_t n)
 {
@@ -416,8 +435,8 @@ static enum step_result judge(struct engine *e, const struct step_def *def, stru
         struct member *m = ms[i];
         if (m->done_seq != e->d->seq || m->last_rc == 0)
             continue;
-        if (def->failure == FAIL_INCONSISTENT)
-            e->d->inconsistent = true;
+        if (def->failure == FAIL_INCOMPLETE)
+            mark_incomplete(m, step_name(def), m->last_error);
         bool fails = def->failure == FAIL_ROLLBACK || (def->failure == FAIL_INVALID && m->last_rc == MEMBER_RC_INVALID);
         if (fails && r == STEP_OK) {
             r = STEP_FAILED;
@@ -542,15 +561,51 @@ static enum step_result rollback_retry(struct engine *e, const struct step *st, 
             again = true;
             continue;
         }
-        log_comp(LOG_ERROR, ms[i]->component_type, ms[i]->id,
-                 "the rollback reboot could not be verified after %d attempts", ms[i]->rb_attempts);
+        _cleanup_free_ char *why = xasprintf("the rollback reboot could not be verified after %d attempts",
+                                             ms[i]->rb_attempts);
+        log_comp(LOG_ERROR, ms[i]->component_type, ms[i]->id, "%s", why);
         ms[i]->rb_given_up = true;
-        e->d->inconsistent = true;
+        mark_incomplete(ms[i], state_name(ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT), why);
     }
     if (!again)
         return save(e) == 0 ? STEP_OK : STEP_ERROR;
     *jump = program_find(&e->prog, 0, ST_ARTIFACT_ROLLBACK_REBOOT, st->group);
     return STEP_JUMP;
+}
+
+/* The members whose rollback did not complete, one line: "t.id: Step: reason; ...". */
+static char *incomplete_list(const struct deployment *d)
+{
+    char *out = xstrdup("");
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        if (!m->rb_failed_step)
+            continue;
+        char *next = xasprintf("%s%s%s.%s: %s", out, *out ? "; " : "", m->component_type, m->id, m->rb_failed_error);
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+/* End of the rollback pass: if a member's rollback did not complete, the deployment stays
+ * open here, before Cleanup (which would delete the Interfaces' rollback data), until a
+ * retry pass or the operator gives up (docs/state-machine.md). */
+static enum step_result rollback_check(struct engine *e)
+{
+    struct deployment *d = e->d;
+    if (!deployment_rollback_incomplete(d))
+        return STEP_OK;
+    d->rollback_failed = true;
+    if (save(e) != 0)
+        return STEP_ERROR;
+    _cleanup_free_ char *what = incomplete_list(d);
+    log_error("deployment %lld: the rollback did not complete: %s. The System may be inconsistent; the deployment "
+              "stays open and every work dir, with the Interfaces' rollback data, is kept. Fix the cause, then run "
+              "'mender-orchestrator rollback' to retry what did not complete, or give up with "
+              "'mender-orchestrator rollback --give-up'",
+              d->id, what);
+    return STEP_PARK;
 }
 
 static enum step_result run_step(struct engine *e, const struct step *st, int *jump)
@@ -562,6 +617,7 @@ static enum step_result run_step(struct engine *e, const struct step *st, int *j
         return save(e) == 0 ? STEP_STOP : STEP_ERROR; /* status and resume start from here */
     case SK_SYSTEM_REBOOT: return system_reboot(e, st);
     case SK_RB_RETRY: return rollback_retry(e, st, jump);
+    case SK_RB_CHECK: return rollback_check(e);
     default: return run_calls(e, st);
     }
 }
@@ -610,6 +666,50 @@ int engine_begin_rollback(struct deployment *d, const char *reason, struct error
     return 0;
 }
 
+bool engine_retry_rollback(struct deployment *d, bool by_operator)
+{
+    assert(d);
+    if (!d->rollback_failed)
+        return false;
+    _cleanup_free_ char *what = incomplete_list(d);
+    log_info("deployment %lld: retrying the rollback steps that did not complete: %s", d->id, what);
+    for (size_t i = 0; i < d->nmembers; i++) {
+        struct member *m = &d->members[i];
+        if (m->rb_given_up) { /* another round of rollback reboots and verifications */
+            m->rb_given_up = false;
+            m->rb_attempts = 0;
+        }
+        free(m->rb_failed_step);
+        free(m->rb_failed_error);
+        m->rb_failed_step = m->rb_failed_error = NULL;
+    }
+    d->rollback_failed = false;
+    d->rollback_retries = by_operator ? 0 : d->rollback_retries + 1;
+    d->cursor = 0; /* the whole rollback program: its steps call only who has not completed them */
+    d->seq++;
+    return true;
+}
+
+int engine_give_up(struct deployment *d, struct error **err)
+{
+    assert(d);
+    if (!d->rollback_failed)
+        return error_set(err, 0,
+                         "its rollback has not failed, so there is nothing to give up; run 'mender-orchestrator "
+                         "rollback' or 'mender-orchestrator resume' to go on");
+    _cleanup_(program_free) struct program p = { 0 };
+    program_build(d, &p);
+    _cleanup_free_ char *what = incomplete_list(d);
+    log_warn("deployment %lld: giving up the rollback of %s. The System is recorded as inconsistent; Cleanup now "
+             "removes every work dir, with the Interfaces' rollback data",
+             d->id, what);
+    d->inconsistent = true;
+    d->rollback_failed = false;
+    d->cursor = program_cleanup_start(&p);
+    d->seq++;
+    return 0;
+}
+
 void engine_park_failed(struct deployment *d, const char *reason)
 {
     assert(d);
@@ -624,6 +724,8 @@ void engine_park_failed(struct deployment *d, const char *reason)
 const char *engine_phase_name(const struct deployment *d)
 {
     assert(d);
+    if (d->rollback_failed)
+        return "rollback-failed";
     _cleanup_(program_free) struct program p = { 0 };
     program_build(d, &p);
     if (d->cursor < 0 || (size_t)d->cursor >= p.n)
@@ -635,10 +737,32 @@ const char *engine_phase_name(const struct deployment *d)
     return p.steps[d->cursor].def->state == ST_ARTIFACT_COMMIT ? "commit" : "install";
 }
 
+/* The loop guard's way past the step at the cursor. On the rollback path, the members for
+ * which a rollback step has no result are marked as not completed (the next retry pass
+ * calls them again); any other step skipped there makes the System inconsistent for good. */
+static void skip_step(struct engine *e)
+{
+    struct deployment *d = e->d;
+    const struct step *st = &e->prog.steps[d->cursor];
+    if (d->direction == DIR_ROLLBACK && st->def->failure == FAIL_INCOMPLETE && st->group >= 0) {
+        _cleanup_free_ struct member **ms = xcalloc(d->nmembers + 1, sizeof(*ms));
+        size_t n = step_members(e, st, ms);
+        for (size_t i = 0; i < n; i++)
+            if (ms[i]->done_seq != d->seq)
+                mark_incomplete(ms[i], step_name(st->def), "interrupted too many times in a row");
+    } else if (d->direction == DIR_ROLLBACK) {
+        d->inconsistent = true;
+    }
+    d->cursor++;
+    d->seq++;
+}
+
 static void loop_guard(struct engine *e)
 {
     struct deployment *d = e->d;
-    bool at_stop = (size_t)d->cursor < e->prog.n && e->prog.steps[d->cursor].def->kind == SK_STOP;
+    /* a stop point, or a deployment waiting after a failed rollback: no progress expected */
+    bool at_stop = (size_t)d->cursor < e->prog.n &&
+                   (e->prog.steps[d->cursor].def->kind == SK_STOP || e->prog.steps[d->cursor].def->kind == SK_RB_CHECK);
     if (at_stop || d->seq != d->resume_seq) {
         d->resumes_without_progress = 0;
         d->resume_seq = d->seq;
@@ -652,9 +776,7 @@ static void loop_guard(struct engine *e)
         program_free(&e->prog);
         program_build(d, &e->prog);
     } else {
-        d->inconsistent = d->direction == DIR_ROLLBACK ? true : d->inconsistent;
-        d->cursor++;
-        d->seq++;
+        skip_step(e);
     }
     d->resume_seq = d->seq;
 }
@@ -669,26 +791,72 @@ static void prune_cache(struct engine *e)
     repo_cache_prune(e->o->cfg, &keep);
 }
 
+/* Writes d's end to the journal; a full disk gets the space kept in reserve, as saves do.
+ * Returns 0, or -1 (logged: what to do). */
+static int record_end(struct engine *e)
+{
+    struct deployment *d = e->d;
+    testhook_pause("finish");
+    _cleanup_error_ struct error *err = NULL;
+    int r = journal_finish(e->o->journal, d, &err);
+    if (r != 0 && reserve_release(e->o->cfg->datastore_dir)) {
+        log_warn("journal: %s; using the space kept in reserve", error_message(err));
+        error_free(TAKE_PTR(err));
+        r = journal_finish(e->o->journal, d, &err);
+    }
+    if (r == 0)
+        return 0;
+    log_error("deployment %lld ran to its end, but the end cannot be recorded: %s; free space in %s (or repair it), "
+              "then run 'mender-orchestrator resume' to record it",
+              d->id, error_message(err), e->o->cfg->datastore_dir);
+    return -1;
+}
+
+/* Why the System may be inconsistent, one line: the Components and what they lack. */
+static char *inconsistency(const struct deployment *d)
+{
+    char *out = xstrdup("");
+    for (size_t i = 0; i < d->nmembers; i++) {
+        const struct member *m = &d->members[i];
+        _cleanup_free_ char *one = NULL;
+        if (m->rb_failed_step)
+            one = xasprintf("%s.%s did not roll back (%s; given up)", m->component_type, m->id, m->rb_failed_error);
+        else if (m->install_started && m->supports_rollback != ANSWER_YES)
+            one = xasprintf("%s.%s was modified but does not support rollback", m->component_type, m->id);
+        if (!one)
+            continue;
+        char *next = xasprintf("%s%s%s", out, *out ? "; " : "", one);
+        free(out);
+        out = next;
+    }
+    if (!*out) {
+        free(out);
+        out = xstrdup("a rollback step was skipped after repeated interruptions (see the log)");
+    }
+    return out;
+}
+
 static enum engine_outcome finish(struct engine *e)
 {
     struct deployment *d = e->d;
-    d->status = d->direction == DIR_FORWARD ? DEP_SUCCESS
-                : d->inconsistent           ? DEP_INCONSISTENT
-                : d->rollback_requested     ? DEP_ROLLED_BACK
-                                            : DEP_FAILED;
+    d->status = d->direction == DIR_FORWARD         ? DEP_SUCCESS
+                : deployment_may_be_inconsistent(d) ? DEP_INCONSISTENT
+                : d->rollback_requested             ? DEP_ROLLED_BACK
+                                                    : DEP_FAILED;
     d->ended = time(NULL);
-    _cleanup_error_ struct error *err = NULL;
-    if (journal_finish(e->o->journal, d, &err) != 0) {
-        log_error("journal: %s", error_message(err));
-        return ENGINE_UNRECORDED;
-    }
+    if (record_end(e) != 0)
+        return ENGINE_JOURNAL_FAILED;
     prune_cache(e);
     switch (d->status) {
     case DEP_SUCCESS: log_info("deployment %lld: Manifest %s installed", d->id, d->manifest_name); return ENGINE_DONE;
-    case DEP_INCONSISTENT:
-        log_error("deployment %lld failed and the System may be inconsistent: %s", d->id,
-                  d->failure ? d->failure : "a rollback step failed");
+    case DEP_INCONSISTENT: {
+        _cleanup_free_ char *why = inconsistency(d);
+        log_error("deployment %lld ended and the System may be inconsistent: %s. Check those Components "
+                  "('mender-orchestrator show-provides') and bring them to a known version, e.g. by installing a "
+                  "Manifest",
+                  d->id, why);
         return ENGINE_INCONSISTENT;
+    }
     case DEP_ROLLED_BACK: /* what the operator asked for: not a failure */
         log_info("deployment %lld: rolled back as requested; Manifest %s undone", d->id, d->manifest_name);
         return ENGINE_ROLLED_BACK;
@@ -703,7 +871,7 @@ static enum engine_outcome stopped(const struct engine *e)
 {
     if (e->d->direction == DIR_FORWARD)
         return ENGINE_STOPPED;
-    return e->d->inconsistent ? ENGINE_INCONSISTENT : ENGINE_STOPPED_ROLLBACK;
+    return deployment_may_be_inconsistent(e->d) ? ENGINE_INCONSISTENT : ENGINE_STOPPED_ROLLBACK;
 }
 
 /* The deployment failed on the forward path: the rest of the run is the rollback path. */
@@ -720,6 +888,23 @@ static void turn_back(struct engine *e)
     emit(e, EV_DIRECTION, NULL, "rollback", -1, 0);
 }
 
+/* resume on a deployment whose rollback failed: a retry pass, a few times at most (the
+ * boot-time unit runs resume at every boot); then the operator decides. */
+static void resume_retry(struct deployment *d)
+{
+    if (d->rollback_retries < RESUME_ROLLBACK_RETRIES) {
+        log_info("deployment %lld: resume retries the failed rollback (%d of %d)", d->id, d->rollback_retries + 1,
+                 RESUME_ROLLBACK_RETRIES);
+        bool retried = engine_retry_rollback(d, false);
+        assert(retried);
+        (void)retried;
+        return;
+    }
+    log_warn("deployment %lld: resume already retried the failed rollback %d times and does not retry it again by "
+             "itself",
+             d->id, d->rollback_retries);
+}
+
 /* Runs the program from d's position until it ends, stops, needs a reboot or cannot
  * write the journal. */
 static enum engine_outcome walk(struct engine *e)
@@ -728,13 +913,15 @@ static enum engine_outcome walk(struct engine *e)
     while ((size_t)d->cursor < e->prog.n) {
         const struct step *st = &e->prog.steps[d->cursor];
         int jump = -1;
-        if (st->def->kind != SK_STOP)
+        if (st->group >= 0) /* not a stop point or the rollback check */
             emit(e, EV_STEP, NULL, step_name(st->def), st->group, 0);
         enum step_result r = run_step(e, st, &jump);
         if (r == STEP_STOP) {
             log_info("stopped before %s", step_name(st->def));
             return stopped(e);
         }
+        if (r == STEP_PARK)
+            return ENGINE_ROLLBACK_FAILED;
         if (r == STEP_REBOOT)
             return ENGINE_REBOOT_REQUIRED;
         if (r == STEP_ERROR)
@@ -770,6 +957,8 @@ enum engine_outcome engine_run(const struct engine_opts *o, struct deployment *d
             break;
         }
     bool ready = true;
+    if (o->command == ENGINE_RESUME && d->rollback_failed)
+        resume_retry(d);
     if (o->command != ENGINE_INSTALL) {
         loop_guard(&e);
         ready = save(&e) == 0;

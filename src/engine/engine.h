@@ -55,8 +55,10 @@ enum engine_outcome {
     ENGINE_ROLLED_BACK,      /* the rollback path ended, the System consistent */
     ENGINE_STOPPED_ROLLBACK, /* stopped at a requested stop point of the rollback path, consistent */
     ENGINE_INCONSISTENT,     /* on the rollback path (ended or stopped), and the System may be inconsistent */
-    ENGINE_JOURNAL_FAILED,   /* interrupted: the journal cannot be written; the System may be half-updated */
-    ENGINE_UNRECORDED,       /* ended, but its end could not be written to the journal */
+    ENGINE_ROLLBACK_FAILED,  /* the rollback pass ended with steps that did not complete: the deployment waits,
+                              * open, for a retry or for the operator to give up; the System may be inconsistent */
+    ENGINE_JOURNAL_FAILED,   /* the journal cannot be written (also: the end of a deployment that ran to it); the
+                              * deployment stays in progress for resume */
 };
 
 /* Runs d from its saved position until it ends, stops, or needs a reboot. */
@@ -66,11 +68,23 @@ MO_MUST_CHECK enum engine_outcome engine_run(const struct engine_opts *o, struct
  * with *err when it cannot: the success path already started Cleanup. */
 MO_MUST_CHECK int engine_begin_rollback(struct deployment *d, const char *reason, struct error **err);
 
+/* Starts a retry pass of a deployment whose rollback failed (d->rollback_failed): the
+ * rollback program from its start, calling only the members whose steps did not complete.
+ * by_operator: the rollback command (the count of resume's own retries starts again), else
+ * resume. Returns false (d unchanged) when d's rollback has not failed. */
+bool engine_retry_rollback(struct deployment *d, bool by_operator);
+
+/* The operator gives a failed rollback up (rollback --give-up): d is recorded as
+ * inconsistent and moves on to Cleanup. Returns 0, or -1 with *err when d's rollback has
+ * not failed. */
+MO_MUST_CHECK int engine_give_up(struct deployment *d, struct error **err);
+
 /* Parks a deployment whose preparation failed before Cleanup (docs/state-machine.md), as
  * a first-group Download failure would be: rollback path, nothing to roll back. */
 void engine_park_failed(struct deployment *d, const char *reason);
 
-/* Names of the phase d is in, for status: "install", "commit", "cleanup", "rollback". */
+/* Names of the phase d is in, for status: "install", "commit", "cleanup", "rollback",
+ * "rollback-failed". */
 const char *engine_phase_name(const struct deployment *d);
 
 #endif

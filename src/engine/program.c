@@ -19,8 +19,13 @@ static bool reboot_yes(const struct member *m) { return m->needs_reboot == ANSWE
 static bool reboot_automatic(const struct member *m) { return m->needs_reboot == ANSWER_AUTOMATIC; }
 static bool rebooted(const struct member *m) { return reboot_yes(m) || reboot_automatic(m); }
 static bool touched(const struct member *m) { return m->touched; }
-static bool can_roll_back(const struct member *m) { return m->install_started && m->supports_rollback == ANSWER_YES; }
-static bool rolled_back(const struct member *m) { return m->rollback_ok; }
+/* The rollback steps call only members for which they have not completed yet, so that a
+ * retry pass repeats only what did not (docs/state-machine.md). */
+static bool can_roll_back(const struct member *m)
+{
+    return m->install_started && m->supports_rollback == ANSWER_YES && !m->rollback_ok;
+}
+static bool rolled_back(const struct member *m) { return m->rollback_ok && m->rollback_reboot == ANSWER_UNSET; }
 static bool rb_pending(const struct member *m)
 {
     return m->rollback_ok && !m->rb_verified && !m->rb_given_up &&
@@ -31,7 +36,7 @@ static bool rb_reboot_automatic(const struct member *m)
 {
     return rb_pending(m) && m->rollback_reboot == ANSWER_AUTOMATIC;
 }
-static bool install_started(const struct member *m) { return m->install_started; }
+static bool failure_pending(const struct member *m) { return m->install_started && !m->failure_ok; }
 
 #define ANSWER_AT(field) offsetof(struct member, field)
 
@@ -54,6 +59,7 @@ static const char *const state_names[ST_COUNT_] = {
     [ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT] = "ArtifactVerifyRollbackReboot",
     [ST_ROLLBACK_REBOOT_RETRY] = "RollbackRebootRetry",
     [ST_ARTIFACT_FAILURE] = "ArtifactFailure",
+    [ST_ROLLBACK_CHECK] = "RollbackCheck",
 };
 
 const char *state_name(enum state_id s)
@@ -145,12 +151,14 @@ static const struct step_def rollback_group[] = {
       .kind = SK_STATE,
       .applies = can_roll_back,
       .interrupted = INT_RERUN,
-      .failure = FAIL_INCONSISTENT },
+      .failure = FAIL_INCOMPLETE },
+    /* Asked again, as the Mender Client does (docs/state-machine.md); a failure leaves it
+     * unanswered, so the next pass asks again. */
     { .state = ST_NEEDS_ARTIFACT_REBOOT,
       .kind = SK_QUERY,
       .applies = rolled_back,
       .interrupted = INT_RERUN,
-      .failure = FAIL_INCONSISTENT,
+      .failure = FAIL_INCOMPLETE,
       .automatic = true,
       .dflt = ANSWER_NO,
       .answer_offset = ANSWER_AT(rollback_reboot) },
@@ -173,12 +181,18 @@ static const struct step_def rollback_group[] = {
       .kind = SK_RB_RETRY,
       .applies = rb_pending,
       .interrupted = INT_RERUN,
-      .failure = FAIL_INCONSISTENT },
+      .failure = FAIL_INCOMPLETE },
     { .state = ST_ARTIFACT_FAILURE,
       .kind = SK_STATE,
-      .applies = install_started,
+      .applies = failure_pending,
       .interrupted = INT_RERUN,
-      .failure = FAIL_INCONSISTENT },
+      .failure = FAIL_INCOMPLETE },
+};
+
+/* After the rollback groups: a member whose rollback did not complete keeps the deployment
+ * open before Cleanup, its work dir and rollback data kept, until a retry or give-up. */
+static const struct step_def rollback_check = {
+    .state = ST_ROLLBACK_CHECK, .kind = SK_RB_CHECK, .interrupted = INT_DONE, .failure = FAIL_INCOMPLETE
 };
 
 /* The stop points by the name --stop-before gives them. */
@@ -217,6 +231,7 @@ void program_build(const struct deployment *d, struct program *p)
         push(p, &stop_rollback, -1);
         for (int g = d->rollback_top; g >= 0; g--)
             push_group_steps(p, rollback_group, N_ELEMS(rollback_group), g);
+        push(p, &rollback_check, -1);
     }
     push(p, &stop_cleanup, -1);
     for (int g = 0; g < ng; g++)
@@ -264,6 +279,15 @@ int program_cleanup_start(const struct program *p)
     assert(p);
     for (size_t i = 0; i < p->n; i++)
         if (p->steps[i].def == &stop_cleanup)
+            return (int)i;
+    return -1;
+}
+
+int program_rollback_check(const struct program *p)
+{
+    assert(p);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->steps[i].def == &rollback_check)
             return (int)i;
     return -1;
 }

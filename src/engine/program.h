@@ -28,6 +28,7 @@ enum state_id {
     ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT,
     ST_ROLLBACK_REBOOT_RETRY,
     ST_ARTIFACT_FAILURE,
+    ST_ROLLBACK_CHECK,
     ST_COUNT_
 };
 
@@ -51,6 +52,7 @@ enum step_kind {
     SK_STATE,         /* a state call */
     SK_SYSTEM_REBOOT, /* one System-device reboot for the group */
     SK_RB_RETRY,      /* rollback reboot verified? else go back for another attempt */
+    SK_RB_CHECK,      /* end of the rollback pass: every member's rollback complete? else park */
     SK_STOP,          /* a --stop-before point */
 };
 
@@ -59,11 +61,14 @@ enum on_interrupt { INT_RERUN, INT_FAIL, INT_DONE };
 
 /* What a failed call means. */
 enum on_failure {
-    FAIL_ROLLBACK,     /* the deployment fails: whole-System rollback */
-    FAIL_LOG,          /* logged, nothing else */
-    FAIL_INCONSISTENT, /* logged, and the System may be inconsistent */
-    FAIL_INVALID,      /* a query: an invalid answer fails the deployment as FAIL_ROLLBACK does;
-                          a failed call is logged and counts as No */
+    FAIL_ROLLBACK, /* the deployment fails: whole-System rollback */
+    FAIL_LOG,      /* logged, nothing else */
+    /* a rollback step: logged, recorded in the member (the System may be inconsistent), and
+     * retried by the next rollback pass; the pass goes on and the deployment then waits,
+     * open, before Cleanup (docs/state-machine.md) */
+    FAIL_INCOMPLETE,
+    FAIL_INVALID, /* a query: an invalid answer fails the deployment as FAIL_ROLLBACK does;
+                      a failed call is logged and counts as No */
 };
 
 struct member;
@@ -110,5 +115,8 @@ MO_MUST_CHECK int program_group_of(const struct program *p, const struct member 
 
 /* The cursor of the "stop before Cleanup" point (in every program). */
 MO_MUST_CHECK int program_cleanup_start(const struct program *p);
+
+/* The cursor of the rollback pass's end check (SK_RB_CHECK), or -1 if the program has none. */
+MO_MUST_CHECK int program_rollback_check(const struct program *p);
 
 #endif

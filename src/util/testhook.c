@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static atomic_long commits;
 
@@ -22,6 +23,13 @@ void testhook_commit(const char *what)
     const char *crash = getenv("MO_TEST_CRASH_AFTER_COMMIT");
     if (crash && *crash && atol(crash) == n)
         raise(SIGKILL);
+}
+
+void testhook_pause(const char *point)
+{
+    const char *at = getenv("MO_TEST_PAUSE_AT");
+    if (at && strcmp(at, point) == 0)
+        raise(SIGSTOP);
 }
 #else
 typedef int testhook_unused; /* ISO C wants a non-empty translation unit */

@@ -4,14 +4,22 @@
  *   MO_TEST_COMMIT_LOG=FILE          a line is appended to FILE per commit;
  *   MO_TEST_CRASH_AFTER_COMMIT=N     the process SIGKILLs itself right after its Nth
  *                                    commit (counted from 1 in this process),
- * so tests can cut the power at every point where the state changes. */
+ * so tests can cut the power at every point where the state changes.
+ *
+ * testhook_pause(point) is called at a few named points. With
+ *   MO_TEST_PAUSE_AT=POINT           the process stops itself (SIGSTOP) there, so that a
+ *                                    test can change the world (fill the disk) and let it
+ *                                    go on (SIGCONT). Points: "finish" (before the end of a
+ *                                    deployment is written to the journal). */
 #ifndef MO_TESTHOOK_H
 #define MO_TESTHOOK_H
 
 #ifdef MO_TEST_HOOKS
 void testhook_commit(const char *what);
+void testhook_pause(const char *point);
 #else
 static inline void testhook_commit(const char *what) { (void)what; }
+static inline void testhook_pause(const char *point) { (void)point; }
 #endif
 
 #endif

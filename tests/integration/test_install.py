@@ -138,6 +138,8 @@ def expected_calls(system, fail_inst, fail_state):
                 calls[i].append("NeedsArtifactReboot")
             for i in members:
                 calls[i].append("ArtifactFailure")
+        if fail_state == "NeedsArtifactReboot":  # failed again after ArtifactRollback: the deployment waits
+            return calls, failed
         for i in touched:
             calls[i].append("Cleanup")
     else:
@@ -156,10 +158,16 @@ def test_failure_at_every_state_of_every_group(system, inst, state):
     r = system.install()
     want, failed = expected_calls(system, inst, state)
     # NeedsArtifactReboot is asked again after ArtifactRollback; failing there too leaves
-    # the System possibly inconsistent (docs/state-machine.md)
+    # the System possibly inconsistent and the deployment open for a retry (docs/state-machine.md)
     assert r.rc == (0 if not failed else 3 if state == "NeedsArtifactReboot" else 1), r
     for i in want:
         assert system.calls(i) == want[i], (i, system.calls(i))
+    if state == "NeedsArtifactReboot":
+        assert json.loads(system.mo.run("status", "--json").out)["phase"] == "rollback-failed"
+        system.configure(inst, exit={state: 0})
+        r = system.mo.run("rollback")  # the retry asks that member again; then the cleanups
+        assert r.rc == 0, r
+        assert system.calls(inst)[len(want[inst]):] == ["NeedsArtifactReboot", "Cleanup"]
     v = system.versions()
     if failed:
         for i, ctype, *_ in system.components:
@@ -188,11 +196,20 @@ def test_component_without_rollback_support_makes_it_inconsistent(system):
 
 @pytest.mark.parametrize("state", ["ArtifactRollback", "ArtifactFailure"])
 def test_failing_rollback_steps_make_it_inconsistent(system, state):
+    """The rollback pass goes on past the failure, then the deployment waits (no Cleanup)
+    until the step is retried, or given up."""
     system.configure("gw", exit={state: 1})
     system.configure("s2", exit={"ArtifactCommit": 1})
     r = system.install()
     assert r.rc == 3, r
+    assert system.calls("gw")[-1] == "ArtifactFailure"
+    assert all("Cleanup" not in system.calls(i) for i in ("gw", "r1", "r2", "s1", "s2"))
+    st = json.loads(system.mo.run("status", "--json").out)
+    assert st["phase"] == "rollback-failed" and st["inconsistent"] is True, st
+    r = system.mo.run("rollback", "--give-up")
+    assert r.rc == 3, r
     assert system.calls("gw")[-1] == "Cleanup"
+    assert json.loads(system.mo.run("history", "--json").out)[0]["result"] == "inconsistent"
 
 
 def test_reboot_yes(system):

@@ -375,3 +375,31 @@ def test_boot_with_a_lost_journal_fails(boot):
     assert p.returncode == 1, p.stderr
     assert "the journal is missing or empty" in p.stderr
     assert "cannot read the deployment in progress" in p.stderr
+
+
+def test_boot_retries_a_failed_rollback_then_waits(boot):
+    """A rollback that failed (its deployment open, rollback-failed) is retried by the boot-time
+    resume, 3 times at most; then the deployment waits for an operator; once the cause is fixed,
+    the operator's rollback completes it."""
+    s = boot.system
+    s.configure("gw", exit={"ArtifactRollback": 1})
+    s.configure("r1", exit={"ArtifactCommit": 1})
+    r = s.install()
+    assert r.rc == 3, r
+    for i in (1, 2, 3):
+        n = len(s.calls("gw"))
+        p = boot.run()
+        assert p.returncode == 3, p.stderr
+        assert "to retry its failed rollback" in p.stderr and f"({i} of 3)" in p.stderr, p.stderr
+        assert s.calls("gw")[n:] == ["ArtifactRollback"]
+    n = len(s.calls("gw"))
+    p = boot.run()
+    assert p.returncode == 3, p.stderr
+    assert "does not retry it again by itself" in p.stderr, p.stderr
+    assert s.calls("gw")[n:] == []
+    assert boot.in_progress()
+    s.configure("gw", exit={"ArtifactRollback": 0})
+    r = boot.mo.run("rollback")
+    assert r.rc == 0, r
+    assert not boot.in_progress() and boot.last_result() == "failed"
+    assert s.versions() == {"gw": "gateway-v1", "r1": "rtos-v1"}

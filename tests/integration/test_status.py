@@ -114,6 +114,29 @@ def test_status_text(utc):
     assert table[0].index("INTERFACE") == table[1].index("gateway-interface")
 
 
+def test_status_of_a_failed_rollback(utc):
+    """A deployment whose rollback failed (seeded as the engine leaves it, on the journal's
+    recorded form): the phase, the Component and step, and what to do next."""
+    members = system_members(state_rtos2="ArtifactFailure", call2=9, done2=9)
+    members[2].update(rb_failed_step="ArtifactRollback", rb_failed_error="ArtifactRollback: Process exited with "
+                      "status 1", install_started=True)
+    d = deployment("system-core-v2", members, direction="rollback", failure="rtos.R2: ArtifactCommit: boom")
+    d.update(rollback_failed=True, rollback_retries=1)
+    seed(utc, d)
+    r = utc.run("status")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert "Phase:           rollback-failed" in lines
+    assert "Inconsistent:    yes" in lines
+    assert "Rollback failed: rtos.R2: ArtifactRollback: Process exited with status 1" in lines
+    assert any(l.startswith("Next:") and "mender-orchestrator rollback --give-up" in l for l in lines), lines
+    s = json.loads(utc.run("status", "--json").out)
+    assert (s["phase"], s["rollback_failed"], s["inconsistent"]) == ("rollback-failed", True, True)
+    assert s["components"][2]["rollback_failure"] == {"state": "ArtifactRollback",
+                                                     "error": "ArtifactRollback: Process exited with status 1"}
+    assert s["components"][0]["rollback_failure"] is None
+
+
 def test_status_json(utc):
     (did,) = seed(utc, deployment("system-core-v2", system_members(), direction="rollback", inconsistent=True,
                                   failure="ArtifactInstall failed on rtos.R2"))
@@ -134,11 +157,11 @@ def test_status_json(utc):
     assert s["components"] == [
         {"component_type": "gateway", "id": "gw1", "interface": "gateway-interface", "order": 10,
          "action": "install", "artifact": "gateway-v2", "state": "ArtifactVerifyReboot", "result": "ok",
-         "error": None},
+         "error": None, "rollback_failure": None},
         {"component_type": "rtos", "id": "R1", "interface": "rtos-interface", "order": 20, "action": "skip",
-         "artifact": "rtos-v2", "state": None, "result": "none", "error": None},
+         "artifact": "rtos-v2", "state": None, "result": "none", "error": None, "rollback_failure": None},
         {"component_type": "rtos", "id": "R2", "interface": "rtos-interface", "order": 20, "action": "install",
-         "artifact": "rtos-v2", "state": "ArtifactInstall", "result": "running", "error": None},
+         "artifact": "rtos-v2", "state": "ArtifactInstall", "result": "running", "error": None, "rollback_failure": None},
     ]
 
 

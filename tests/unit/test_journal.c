@@ -86,6 +86,9 @@ static void fill_member(struct member *m, int i, int order, bool selected)
     m->rb_attempts = 2 + i;
     m->rb_verified = true;
     m->rb_given_up = true;
+    m->failure_ok = i % 2;
+    m->rb_failed_step = i % 2 ? xstrdup("ArtifactRollback") : NULL;
+    m->rb_failed_error = i % 2 ? xasprintf("ArtifactRollback of %d: exit 1", i) : NULL;
     m->call_seq = 40 + i;
     m->done_seq = 39 + i;
     m->last_rc = 3;
@@ -121,6 +124,8 @@ static void fill_deployment(struct deployment *d)
     d->resume_seq = 300;
     d->resumes_without_progress = 2;
     d->failure = xstrdup("ArtifactInstall failed on type1.id-1");
+    d->rollback_failed = true;
+    d->rollback_retries = 2;
     d->started = 1700000000;
     d->ended = 1700000999;
 }
@@ -170,6 +175,9 @@ static void assert_member_same(const struct member *a, const struct member *b)
     assert_int_equal(a->rb_attempts, b->rb_attempts);
     assert_int_equal(a->rb_verified, b->rb_verified);
     assert_int_equal(a->rb_given_up, b->rb_given_up);
+    assert_int_equal(a->failure_ok, b->failure_ok);
+    assert_str_eq_or_null(a->rb_failed_step, b->rb_failed_step);
+    assert_str_eq_or_null(a->rb_failed_error, b->rb_failed_error);
     assert_int_equal(a->call_seq, b->call_seq);
     assert_int_equal(a->done_seq, b->done_seq);
     assert_int_equal(a->last_rc, b->last_rc);
@@ -202,6 +210,8 @@ static void assert_deployment_same(const struct deployment *a, const struct depl
     assert_int_equal(a->resume_seq, b->resume_seq);
     assert_int_equal(a->resumes_without_progress, b->resumes_without_progress);
     assert_str_eq_or_null(a->failure, b->failure);
+    assert_int_equal(a->rollback_failed, b->rollback_failed);
+    assert_int_equal(a->rollback_retries, b->rollback_retries);
     assert_int_equal(a->started, b->started);
     assert_int_equal(a->ended, b->ended);
 }
@@ -381,6 +391,42 @@ static void expect_rejected(const char *js, const char *what)
     assert_null(d.manifest_name);
 }
 
+/* A record written before the rollback-retry fields existed reads them as their defaults. */
+static void json_without_later_fields_reads_defaults(void **state)
+{
+    (void)state;
+    struct deployment a, b;
+    fill_deployment(&a);
+    char *js = deployment_to_json(&a);
+    json_t *o = json_loads(js, 0, NULL);
+    free(js);
+    json_object_del(o, "rollback_failed");
+    json_object_del(o, "rollback_retries");
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(o, "members"), i, m) {
+        json_object_del(m, "failure_ok");
+        json_object_del(m, "rb_failed_step");
+        json_object_del(m, "rb_failed_error");
+    }
+    js = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_int_equal(deployment_from_json(js, &b, NULL), 0);
+    assert_false(b.rollback_failed);
+    assert_int_equal(b.rollback_retries, 0);
+    for (i = 0; i < b.nmembers; i++) {
+        assert_false(b.members[i].failure_ok);
+        assert_null(b.members[i].rb_failed_step);
+        assert_null(b.members[i].rb_failed_error);
+    }
+    assert_false(deployment_rollback_incomplete(&b));
+    assert_true(deployment_may_be_inconsistent(&b)); /* its inconsistent flag */
+    assert_true(deployment_rollback_incomplete(&a));
+    free(js);
+    deployment_free(&a);
+    deployment_free(&b);
+}
+
 static void malformed_json_is_rejected(void **state)
 {
     (void)state;
@@ -432,6 +478,10 @@ static void malformed_json_is_rejected(void **state)
         { "m", "supports_rollback", json_integer(1) },
         { "m", "last_rc", json_null() },
         { "m", "rb_given_up", NULL },
+        { "m", "failure_ok", json_string("no") },
+        { "m", "rb_failed_step", json_integer(3) },
+        { NULL, "rollback_failed", json_integer(0) },
+        { NULL, "rollback_retries", json_integer(-1) },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *js = mutate(good, cases[i].member, cases[i].key, cases[i].value);
@@ -1318,6 +1368,7 @@ int main(void)
         cmocka_unit_test(json_round_trip_nulls_and_defaults),
         cmocka_unit_test(json_non_utf8_becomes_replacement_character),
         cmocka_unit_test(malformed_json_is_rejected),
+        cmocka_unit_test(json_without_later_fields_reads_defaults),
         cmocka_unit_test_setup_teardown(open_creates_private_datastore, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(open_fails_cleanly_on_a_file_as_datastore, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(lost_journal_is_an_error, setup_dir, teardown_dir),

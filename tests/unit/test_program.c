@@ -58,6 +58,8 @@ struct run {
     unsigned stops;     /* a set of enum stop_point */
     enum state_id fail; /* with fail_order: the call on the forward path that fails (ST_COUNT_: none) */
     int fail_order;
+    const char *rb_fail_id; /* with rb_fail: the member whose call on the rollback path fails (NULL: none) */
+    enum state_id rb_fail;
 };
 
 /* The answer a member gives to the query of def. */
@@ -82,20 +84,28 @@ static void called(struct member *m, const struct step_def *def, const struct sc
         m->install_started = true;
     if (def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_attempts++;
-    if (!ok)
+    if (!ok) { /* as engine.c's judge records a rollback step that did not complete */
+        if (def->failure == FAIL_INCOMPLETE && !m->rb_failed_step) {
+            m->rb_failed_step = xstrdup(step_name(def));
+            m->rb_failed_error = xasprintf("%s: failed", step_name(def));
+        }
         return;
+    }
     if (def->kind == SK_QUERY)
         *(int *)((char *)m + def->answer_offset) = scripted_answer(def, s);
     if (def->state == ST_ARTIFACT_ROLLBACK)
         m->rollback_ok = true;
     if (def->state == ST_ARTIFACT_VERIFY_ROLLBACK_REBOOT)
         m->rb_verified = true;
+    if (def->state == ST_ARTIFACT_FAILURE)
+        m->failure_ok = true;
 }
 
 /* One line for step st of p, or "" when the step calls no one and is no requested stop:
  * "g1 ArtifactInstall", "reboot g2", "stop Cleanup", "g1 work dir" (the work dir made
- * before Download), with the members in brackets when the step calls only some of its
- * group's. Calls the members (called()); *failed when the run's failing call was one. */
+ * before Download), "park" (the rollback check found a rollback step not completed), with
+ * the members in brackets when the step calls only some of its group's. Calls the members
+ * (called()); *failed when the run's failing call was one. */
 static void step_line(struct deployment *d, const struct program *p, const struct step *st, const struct run *run,
                       const struct script *s, char *line, size_t len, bool *failed)
 {
@@ -105,6 +115,13 @@ static void step_line(struct deployment *d, const struct program *p, const struc
     if (def->kind == SK_STOP) {
         if (run->stops & def->stop)
             snprintf(line, len, "stop %s", step_name(def));
+        return;
+    }
+    if (def->kind == SK_RB_CHECK) {
+        if (deployment_rollback_incomplete(d)) {
+            d->rollback_failed = true; /* as engine.c's rollback_check */
+            snprintf(line, len, "park");
+        }
         return;
     }
     int order = p->groups[st->group];
@@ -123,6 +140,8 @@ static void step_line(struct deployment *d, const struct program *p, const struc
         /* on the forward path; Download's work dir is no call: the call after it fails */
         bool fails = d->direction == DIR_FORWARD && def->state == run->fail && order == run->fail_order &&
                      def->kind != SK_WORKDIR;
+        fails |= d->direction == DIR_ROLLBACK && run->rb_fail_id && strcmp(m->id, run->rb_fail_id) == 0 &&
+                 def->state == run->rb_fail;
         called(m, def, &s[i], !fails);
         *failed |= fails;
     }
@@ -142,18 +161,20 @@ static void step_line(struct deployment *d, const struct program *p, const struc
     }
 }
 
-/* The lines of a run of d from its start to its end; a failure on the forward path turns
- * d to the rollback path ("-> rollback") as the engine does. */
+/* The lines of a run of d from its position to its end, or to a park; a failure on the
+ * forward path turns d to the rollback path ("-> rollback") as the engine does. */
 static void walk(struct deployment *d, const struct script *s, const struct run *run, struct strv *out)
 {
     struct program p;
     program_build(d, &p);
-    for (d->cursor = 0; (size_t)d->cursor < p.n; d->cursor++) {
+    for (; (size_t)d->cursor < p.n; d->cursor++) {
         char line[512];
         bool failed;
         step_line(d, &p, &p.steps[d->cursor], run, s, line, sizeof(line), &failed);
         if (line[0])
             strv_push(out, line);
+        if (strcmp(line, "park") == 0)
+            break;
         if (failed && d->direction == DIR_FORWARD && p.steps[d->cursor].def->failure == FAIL_ROLLBACK) {
             assert_int_equal(engine_begin_rollback(d, "test", NULL), 0);
             strv_push(out, "-> rollback");
@@ -523,6 +544,107 @@ static void rollback_two_groups_without_support(void **state)
     deployment_free(&d);
 }
 
+/* A rollback step that fails keeps the deployment open after the rollback pass (no
+ * Cleanup); the retry pass calls only the steps that did not complete; giving up runs the
+ * cleanups. */
+static void rollback_fails_then_retry_or_give_up(void **state)
+{
+    (void)state;
+    static const struct script s[] = {
+        { .id = "a", .order = 1 },
+        { .id = "b", .order = 1 },
+        { .id = "c", .order = 2, .reboot = ANSWER_YES, .rb_reboot = ANSWER_YES },
+    };
+    static const struct run rb_fails = { .fail = ST_ARTIFACT_COMMIT,
+                                         .fail_order = 2,
+                                         .rb_fail_id = "a",
+                                         .rb_fail = ST_ARTIFACT_ROLLBACK };
+    static const char *const want[] = {
+        INSTALL("g1"),
+        INSTALL("g2"),
+        "g2 ArtifactReboot",
+        "g2 ArtifactVerifyReboot",
+        "g1 ArtifactCommit",
+        "g2 ArtifactCommit fails",
+        "-> rollback",
+        "g2 ArtifactRollback",
+        "g2 NeedsArtifactReboot",
+        "g2 ArtifactRollbackReboot",
+        "g2 ArtifactVerifyRollbackReboot",
+        "g2 ArtifactFailure",
+        "g1 ArtifactRollback fails",
+        "g1 NeedsArtifactReboot [b]",
+        "g1 ArtifactFailure",
+        "park",
+    };
+    static const char *const retry[] = {
+        "g1 ArtifactRollback [a]",
+        "g1 NeedsArtifactReboot [a]",
+        "g1 Cleanup",
+        "g2 Cleanup",
+    };
+    for (int give_up = 0; give_up < 2; give_up++) {
+        struct deployment d;
+        make_deployment(&d, s, N_ELEMS(s));
+        struct strv got = { 0 };
+        walk(&d, s, &rb_fails, &got);
+        assert_lines(&got, want, N_ELEMS(want));
+        assert_true(d.rollback_failed);
+        assert_string_equal(d.members[0].rb_failed_step, "ArtifactRollback");
+        assert_true(deployment_may_be_inconsistent(&d));
+        assert_false(d.inconsistent);
+        assert_string_equal(engine_phase_name(&d), "rollback-failed");
+        strv_free(&got);
+        if (give_up) {
+            assert_int_equal(engine_give_up(&d, NULL), 0);
+            walk(&d, s, &plain, &got);
+            assert_lines(&got, retry + 2, 2);
+            assert_true(d.inconsistent);
+            assert_string_equal(d.members[0].rb_failed_step, "ArtifactRollback"); /* kept for the record */
+        } else {
+            assert_true(engine_retry_rollback(&d, false));
+            assert_int_equal(d.rollback_retries, 1);
+            assert_false(engine_retry_rollback(&d, true)); /* not parked any more */
+            walk(&d, s, &plain, &got);
+            assert_lines(&got, retry, N_ELEMS(retry));
+            assert_false(deployment_may_be_inconsistent(&d));
+        }
+        assert_false(d.rollback_failed);
+        struct error *err = NULL;
+        assert_int_equal(engine_give_up(&d, &err), -1); /* nothing to give up */
+        error_free(err);
+        strv_free(&got);
+        deployment_free(&d);
+    }
+}
+
+/* ArtifactFailure that fails is called again by the retry pass, for that member only. */
+static void rollback_failure_step_retried(void **state)
+{
+    (void)state;
+    static const struct script s[] = { { .id = "a", .order = 1 }, { .id = "b", .order = 1 } };
+    static const struct run rb_fails = { .fail = ST_ARTIFACT_INSTALL,
+                                         .fail_order = 1,
+                                         .rb_fail_id = "b",
+                                         .rb_fail = ST_ARTIFACT_FAILURE };
+    static const char *const want[] = { "g1 work dir", "g1 NeedsUnpackedArtifact", "g1 ProvidePayloadFileSizes",
+                                        "g1 Download", "g1 SupportsRollback",      "g1 ArtifactInstall fails",
+                                        "-> rollback", ROLLBACK("g1") " fails",    "park" };
+    static const char *const retry[] = { "g1 ArtifactFailure [b]", "g1 Cleanup" };
+    struct deployment d;
+    make_deployment(&d, s, N_ELEMS(s));
+    struct strv got = { 0 };
+    walk(&d, s, &rb_fails, &got);
+    assert_lines(&got, want, N_ELEMS(want));
+    strv_free(&got);
+    assert_true(engine_retry_rollback(&d, true));
+    assert_int_equal(d.rollback_retries, 0);
+    walk(&d, s, &plain, &got);
+    assert_lines(&got, retry, N_ELEMS(retry));
+    strv_free(&got);
+    deployment_free(&d);
+}
+
 /* ---- the program's queries ------------------------------------------------------------ */
 
 static void find_and_cleanup_start(void **state)
@@ -549,6 +671,7 @@ static void find_and_cleanup_start(void **state)
     assert_int_equal(program_find(&p, dl + 1, ST_DOWNLOAD, 1), -1);
     assert_int_equal(program_find(&p, 0, ST_ARTIFACT_ROLLBACK, 0), -1);
     assert_int_equal(program_find(&p, 0, ST_ARTIFACT_COMMIT, -1), 20);
+    assert_int_equal(program_rollback_check(&p), -1);
     assert_int_equal(program_group_of(&p, &d.members[1]), 1);
     program_free(&p);
 
@@ -556,8 +679,9 @@ static void find_and_cleanup_start(void **state)
     d.direction = DIR_ROLLBACK;
     d.rollback_top = 1;
     program_build(&d, &p);
-    assert_int_equal(p.n, 1 + 2 * 7 + 1 + 2);
-    assert_int_equal(program_cleanup_start(&p), 1 + 2 * 7);
+    assert_int_equal(p.n, 1 + 2 * 7 + 1 + 1 + 2);
+    assert_int_equal(program_rollback_check(&p), 1 + 2 * 7);
+    assert_int_equal(program_cleanup_start(&p), 1 + 2 * 7 + 1);
     assert_int_equal(program_find(&p, 0, ST_ARTIFACT_ROLLBACK_REBOOT, 0), 1 + 7 + 2);
     program_free(&p);
 
@@ -628,6 +752,8 @@ int main(void)
         cmocka_unit_test(rollback_three_groups_second_fails),
         cmocka_unit_test(rollback_three_groups_commit_fails_reboots),
         cmocka_unit_test(rollback_two_groups_without_support),
+        cmocka_unit_test(rollback_fails_then_retry_or_give_up),
+        cmocka_unit_test(rollback_failure_step_retried),
         cmocka_unit_test(find_and_cleanup_start),
         cmocka_unit_test(no_rollback_once_cleaning_up),
         cmocka_unit_test(stop_points_by_name),
