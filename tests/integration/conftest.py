@@ -74,6 +74,17 @@ class Orchestrator:
 
 
 @pytest.fixture
+def tiny_datastore(mo):
+    """The datastore (of `mo`) on its own 8 MiB tmpfs (we run as root in CI), unmounted afterwards."""
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mo.datastore)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+    yield mo.datastore
+    subprocess.run(["umount", "-l", str(mo.datastore)], check=True)
+
+
+@pytest.fixture
 def mo(tmp_path):
     return Orchestrator(tmp_path / "sys")
 

@@ -572,17 +572,6 @@ def test_component_work_dir_replaced_by_a_symlink_mid_deployment(installed, tmp_
     assert s.versions()["gw"] == "gateway-v2"
 
 
-@pytest.fixture
-def tiny_datastore(mo):
-    """The datastore on its own 8 MiB tmpfs (we run as root in CI), unmounted afterwards."""
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mo.datastore)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
-    yield mo.datastore
-    subprocess.run(["umount", "-l", str(mo.datastore)], check=True)
-
-
 def fill(fs, room):
     """Fills the filesystem until ENOSPC, then frees `room` bytes."""
     filler = fs / "filler"

@@ -257,17 +257,6 @@ def test_reboot_question_is_asked_again_after_rollback(mo, tmp_path, install_ans
 
 # ---- a full datastore at the end of a successful deployment -------------------------------
 
-@pytest.fixture
-def tiny_datastore(mo):
-    """The datastore on its own 8 MiB tmpfs (we run as root in CI), unmounted afterwards."""
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mo.datastore)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
-    yield mo.datastore
-    subprocess.run(["umount", "-l", str(mo.datastore)], check=True)
-
-
 def fill(fs):
     """Fills the filesystem until ENOSPC."""
     filler = fs / "filler"
