@@ -12,6 +12,7 @@
 #include "cli/exitcodes.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/version.h"
 
 /* Commands, as bits, so each option can list the commands it is valid for. */
 enum {
@@ -372,7 +373,7 @@ static int parse(int argc, char **argv, struct cli_args *args)
         return rc;
 
     if (ps.want_version && !args->command) {
-        printf("%s\n", MO_VERSION);
+        printf("%s\n", mo_version());
         return EXIT_OK;
     }
     if (!args->command) {

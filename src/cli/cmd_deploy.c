@@ -77,8 +77,9 @@ static int open_journal(const struct cli_args *args, struct session *s)
 }
 
 /* Saves d before the engine runs it, likewise. Returns 0 or an exit code. */
-static int save_first(const struct cli_args *args, struct session *s, const struct deployment *d)
+static int save_first(const struct cli_args *args, struct session *s, struct deployment *d)
 {
+    engine_stamp(d, NULL);
     _cleanup_error_ struct error *e = NULL;
     int r = journal_save(s->journal, d, &e);
     if (r != 0 && error_code(e) == ENOSPC && reserve_release(s->cfg.datastore_dir)) {
@@ -170,6 +171,20 @@ static int load_current(struct session *s, struct deployment *d)
     return r;
 }
 
+/* Loads the deployment in progress to continue it (resume, rollback), whichever
+ * mender-orchestrator wrote it (docs/compatibility.md): 1, 0 if none, -1 (logged). */
+static int load_to_continue(struct session *s, struct deployment *d)
+{
+    int r = load_current(s, d);
+    if (r <= 0)
+        return r;
+    _cleanup_error_ struct error *err = NULL;
+    if (engine_adopt(d, true, &err) == 0)
+        return 1;
+    log_error("%s", error_message(err));
+    return -1;
+}
+
 /* True when no deployment is in progress, so that install may start one; else says why not. */
 static bool none_in_progress(struct session *s)
 {
@@ -205,6 +220,7 @@ static int prepare(const struct cli_args *args, struct session *s, struct deploy
         d->status = DEP_IN_PROGRESS;
         d->started = time(NULL);
         engine_park_failed(d, first ? first : "preparation failed");
+        engine_stamp(d, NULL);
         _cleanup_error_ struct error *err = NULL;
         if (journal_insert(s->journal, d, &err) != 0)
             log_error("journal: %s", error_message(err));
@@ -235,6 +251,7 @@ int cmd_install(const struct cli_args *args)
     d.status = DEP_IN_PROGRESS;
     d.started = time(NULL);
     d.seq = 1; /* members' call records start at 0: "no call yet" */
+    engine_stamp(&d, NULL);
     _cleanup_error_ struct error *err = NULL;
     if (reserve_ensure(s.cfg.datastore_dir, &err) != 0) {
         log_error("%s", error_message(err));
@@ -257,7 +274,7 @@ int cmd_resume(const struct cli_args *args)
     if (rc != 0)
         return rc;
     _cleanup_(deployment_free) struct deployment d = { 0 };
-    int cur = load_current(&s, &d);
+    int cur = load_to_continue(&s, &d);
     if (cur == 0) {
         log_info("nothing to resume: no deployment is in progress");
         return EXIT_NOTHING;
@@ -277,7 +294,7 @@ int cmd_rollback(const struct cli_args *args)
     if (rc != 0)
         return rc;
     _cleanup_(deployment_free) struct deployment d = { 0 };
-    int cur = load_current(&s, &d);
+    int cur = load_to_continue(&s, &d);
     if (cur == 0) {
         log_info("nothing to %s: no deployment is in progress", args->give_up ? "give up" : "roll back");
         return EXIT_NOTHING;

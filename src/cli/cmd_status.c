@@ -57,6 +57,35 @@ static json_t *jstr(const char *s)
     return v;
 }
 
+static json_t *jstrv(const struct strv *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, jstr(l->v[i]));
+    return a;
+}
+
+/* "0.1.0->0.2.0": the versions that wrote a deployment, first to last. Caller frees. */
+static char *versions_text(const struct strv *v)
+{
+    char *out = xstrdup(v->n ? "" : "-");
+    for (size_t i = 0; i < v->n; i++) {
+        char *next = xasprintf("%s%s%s", out, i ? "->" : "", v->v[i]);
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+/* The versions that wrote d: as recorded, or 0.1.0 for a record of format 1, which has none
+ * (docs/compatibility.md). */
+static void writers(const struct deployment *d, struct strv *out)
+{
+    strv_copy(out, &d->versions);
+    if (!out->n)
+        strv_push(out, "0.1.0");
+}
+
 static void print_json(json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
@@ -188,6 +217,9 @@ static json_t *status_json(const struct deployment *d)
     json_object_set_new(o, "inconsistent", json_boolean(deployment_may_be_inconsistent(d)));
     json_object_set_new(o, "rollback_failed", json_boolean(d->rollback_failed));
     json_object_set_new(o, "failure", jstr(d->failure));
+    _cleanup_(strv_free) struct strv by = { 0 };
+    writers(d, &by);
+    json_object_set_new(o, "versions", jstrv(&by));
     json_t *comps = json_array();
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
@@ -222,6 +254,10 @@ static void status_text(const struct deployment *d)
     printf("Started:         %s\n", t);
     printf("Direction:       %s\n", direction_name(d->direction));
     printf("Phase:           %s\n", engine_phase_name(d));
+    _cleanup_(strv_free) struct strv by = { 0 };
+    writers(d, &by);
+    _cleanup_free_ char *by_text = versions_text(&by);
+    printf("Written by:      mender-orchestrator %s\n", by_text);
     struct stop_view sv = stop_view(d);
     if (sv.state)
         printf("Stopped before:  %s; %s\n", sv.state, sv.hint);
@@ -314,6 +350,8 @@ int cmd_status(const struct cli_args *args)
             log_error("%s", error_message(err));
             return EXIT_FAILED;
         }
+        if (r > 0 && engine_adopt(&d, false, &err) != 0) /* shown as recorded */
+            log_warn("%s", error_message(err));
     }
     if (r == 0) {
         if (args->json)
@@ -330,6 +368,7 @@ int cmd_status(const struct cli_args *args)
 }
 
 /* ---- history ---- */
+
 
 /* -n COUNT: a positive decimal integer (large values mean "all"). */
 static int parse_count(const char *s, size_t *out)
@@ -364,6 +403,7 @@ static void history_json(const struct history_entry *h, size_t n)
         for (size_t k = 0; k < h[i].changed.n; k++)
             json_array_append_new(ch, jstr(h[i].changed.v[k]));
         json_object_set_new(o, "changed", ch);
+        json_object_set_new(o, "versions", jstrv(&h[i].versions));
         json_array_append_new(a, o);
     }
     print_json(a);
@@ -388,8 +428,9 @@ static void history_text(const struct history_entry *h, size_t n)
         char s[64], e[64];
         iso_time(h[i].started, s, sizeof(s));
         iso_time(h[i].ended, e, sizeof(e));
-        printf("%*lld  %-*s  %s  %s  %-*s  ", wid, h[i].id, wman, dash(h[i].manifest_name), s, e, wres,
-               dep_status_name(h[i].status));
+        _cleanup_free_ char *by = versions_text(&h[i].versions);
+        printf("%*lld  %-*s  %s  %s  %-*s  %s  ", wid, h[i].id, wman, dash(h[i].manifest_name), s, e, wres,
+               dep_status_name(h[i].status), by);
         if (h[i].changed.n == 0)
             printf("-");
         for (size_t k = 0; k < h[i].changed.n; k++)

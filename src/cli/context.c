@@ -7,6 +7,7 @@
 #include "store/datastore.h"
 #include "store/journal.h"
 #include "util/log.h"
+#include "util/version.h"
 
 int context_load_config(const struct cli_args *args, struct config *cfg)
 {
@@ -15,7 +16,7 @@ int context_load_config(const struct cli_args *args, struct config *cfg)
     int r = config_load(cfg, &ov, &d);
     if (r == 0 && !args->log_level)
         log_set_level(cfg->log_level);
-    log_info("Running mender-orchestrator %s", MO_VERSION);
+    log_info("Running mender-orchestrator %s", mo_version());
     diag_flush(&d);
     return r;
 }

@@ -43,7 +43,16 @@ static void member_free(struct member *m)
     free(m->last_error);
     free(m->rb_failed_step);
     free(m->rb_failed_error);
+    free(m->extra);
     member_init(m);
+}
+
+void dep_position_free(struct dep_position *p)
+{
+    assert(p);
+    free(p->section);
+    strv_free(&p->steps);
+    memset(p, 0, sizeof(*p));
 }
 
 void deployment_free(struct deployment *d)
@@ -61,6 +70,10 @@ void deployment_free(struct deployment *d)
     free(d->plan_hash);
     free(d->boot_id);
     free(d->failure);
+    dep_position_free(&d->pos);
+    strv_free(&d->versions);
+    free(d->extra_head);
+    free(d->extra_fixed);
     memset(d, 0, sizeof(*d));
 }
 
@@ -200,6 +213,17 @@ static json_t *ju64(uint64_t v)
     return json_string(buf);
 }
 
+/* Adds the fields of extra (a JSON object written by a newer binary) that o lacks. */
+static void add_extra(json_t *o, const char *extra)
+{
+    if (!extra)
+        return;
+    json_t *x = json_loads(extra, 0, NULL);
+    if (json_is_object(x))
+        json_object_update_missing(o, x);
+    json_decref(x);
+}
+
 static json_t *member_to_json(const struct member *m)
 {
     json_t *o = json_object();
@@ -242,10 +266,21 @@ static json_t *member_to_json(const struct member *m)
     json_object_set_new(o, "last_rc", json_integer(m->last_rc));
     json_object_set_new(o, "last_state", jstr(m->last_state));
     json_object_set_new(o, "last_error", jstr(m->last_error));
+    add_extra(o, m->extra);
     return o;
 }
 
 /* The fields set at preparation, never changed afterwards (the journal writes them once). */
+static json_t *jposition(const struct dep_position *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "section", jstr(p->section));
+    json_object_set_new(o, "group", p->has_group ? json_integer(p->group) : json_null());
+    json_object_set_new(o, "index", json_integer((json_int_t)p->index));
+    json_object_set_new(o, "steps", jstrv(&p->steps));
+    return o;
+}
+
 static void add_fixed(json_t *o, const struct deployment *d)
 {
     json_object_set_new(o, "manifest_path", jstr(d->manifest_path));
@@ -255,6 +290,7 @@ static void add_fixed(json_t *o, const struct deployment *d)
     json_object_set_new(o, "topology_text", jstr(d->topology_text));
     json_object_set_new(o, "plan_hash", jstr(d->plan_hash));
     json_object_set_new(o, "member_count", json_integer((json_int_t)d->nmembers)); /* checks the member rows */
+    add_extra(o, d->extra_fixed);
 }
 
 /* Everything else but the members. */
@@ -279,6 +315,13 @@ static void add_head(json_t *o, const struct deployment *d)
     json_object_set_new(o, "rollback_retries", json_integer(d->rollback_retries));
     json_object_set_new(o, "started", json_integer((json_int_t)d->started));
     json_object_set_new(o, "ended", json_integer((json_int_t)d->ended));
+    json_object_set_new(o, "format", json_integer(DEPLOYMENT_FORMAT));
+    json_object_set_new(o, "versions", jstrv(&d->versions));
+    if (d->pos.section) {
+        json_object_set_new(o, "program", json_integer(d->program));
+        json_object_set_new(o, "position", jposition(&d->pos));
+    }
+    add_extra(o, d->extra_head);
 }
 
 /* Takes o; returns a malloc'ed string. */
@@ -386,6 +429,7 @@ struct rd {
     int failed;
     struct error *error;
     char where[64]; /* "members[3]." or "" */
+    json_t *seen;   /* the keys of the object being read that were looked at (a set) */
 };
 
 static void rd_fail(struct rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -403,6 +447,7 @@ static void rd_fail(struct rd *r, const char *fmt, ...)
 
 static json_t *rd_get(struct rd *r, json_t *o, const char *key)
 {
+    json_object_set_new(r->seen, key, json_true());
     json_t *v = json_object_get(o, key);
     if (!v)
         rd_fail(r, "%s%s: missing", r->where, key);
@@ -468,9 +513,30 @@ static char *rd_opt_str(struct rd *r, json_t *o, const char *key)
     return json_object_get(o, key) ? rd_str(r, o, key, 1) : NULL;
 }
 
-static int rd_opt_int(struct rd *r, json_t *o, const char *key)
+static int rd_opt_int(struct rd *r, json_t *o, const char *key, int dflt)
 {
-    return json_object_get(o, key) ? (int)rd_int(r, o, key, 0, INT_MAX) : 0;
+    return json_object_get(o, key) ? (int)rd_int(r, o, key, 0, INT_MAX) : dflt;
+}
+
+/* The fields of o that were not read (written by a newer binary), as a JSON object
+ * (those named in only too), or NULL if none; then a fresh set of keys for the next
+ * object. */
+static char *rd_extra(struct rd *r, json_t *o, json_t *only)
+{
+    json_t *x = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        if (!json_object_get(r->seen, k) && (!only || json_object_get(only, k)))
+            json_object_set(x, k, v);
+    }
+    char *s = json_object_size(x) ? dump(x) : (json_decref(x), NULL);
+    return s;
+}
+
+static void rd_next_object(struct rd *r)
+{
+    json_object_clear(r->seen);
 }
 
 static int rd_answer(struct rd *r, json_t *o, const char *key)
@@ -636,7 +702,7 @@ static json_t *load_object(const char *json, const char *what, struct error **er
     return TAKE_PTR(o);
 }
 
-static int from_object(json_t *o, struct deployment *d, struct error **err);
+static int from_object(json_t *o, json_t *fixed_keys, struct deployment *d, struct error **err);
 
 int deployment_from_json(const char *json, struct deployment *d, struct error **err)
 {
@@ -645,7 +711,7 @@ int deployment_from_json(const char *json, struct deployment *d, struct error **
     json_auto_t *o = load_object(json, "", err);
     if (!o)
         return -1;
-    return from_object(o, d, err);
+    return from_object(o, NULL, d, err);
 }
 
 int deployment_from_parts(const char *head, const char *fixed, char *const *members, size_t n, struct deployment *d,
@@ -663,7 +729,7 @@ int deployment_from_parts(const char *head, const char *fixed, char *const *memb
     if (!json_is_integer(count) || json_integer_value(count) != (json_int_t)n)
         return error_set(err, 0, "deployment record: %zu member rows, but the fixed part says %s", n,
                          json_is_integer(count) ? "otherwise" : "nothing of their number");
-    json_object_update(o, f);
+    json_object_update(o, f); /* f's keys: "member_count" and the fixed fields */
     json_auto_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         char what[48];
@@ -674,7 +740,7 @@ int deployment_from_parts(const char *head, const char *fixed, char *const *memb
         json_array_append_new(arr, m);
     }
     json_object_set(o, "members", arr);
-    return from_object(o, d, err);
+    return from_object(o, f, d, err);
 }
 
 static void read_members(struct rd *r, json_t *o, struct deployment *d)
@@ -689,10 +755,45 @@ static void read_members(struct rd *r, json_t *o, struct deployment *d)
     for (size_t i = 0; i < n; i++)
         member_init(&d->members[i]);
     d->nmembers = n;
+    json_t *outer = r->seen;
+    r->seen = json_object();
     for (size_t i = 0; i < n && !r->failed; i++) {
         snprintf(r->where, sizeof(r->where), "members[%zu].", i);
-        member_from_json(r, json_array_get(members, i), &d->members[i]);
+        json_t *m = json_array_get(members, i);
+        member_from_json(r, m, &d->members[i]);
+        if (json_is_object(m))
+            d->members[i].extra = rd_extra(r, m, NULL);
+        rd_next_object(r);
     }
+    json_decref(r->seen);
+    r->seen = outer;
+    r->where[0] = '\0';
+}
+
+/* The position object ("position"), absent in records of format 1. */
+static void read_position(struct rd *r, json_t *o, struct dep_position *p)
+{
+    if (!json_object_get(o, "position"))
+        return;
+    json_t *v = rd_get(r, o, "position");
+    if (!json_is_object(v)) {
+        rd_fail(r, "position: not an object");
+        return;
+    }
+    json_t *outer = r->seen;
+    r->seen = json_object();
+    snprintf(r->where, sizeof(r->where), "position.");
+    p->section = rd_str(r, v, "section", 0);
+    json_t *g = rd_get(r, v, "group");
+    p->has_group = g && !json_is_null(g);
+    if (p->has_group)
+        p->group = (int)rd_int(r, v, "group", INT_MIN, INT_MAX);
+    p->index = (size_t)rd_int(r, v, "index", 0, INT_MAX);
+    rd_strv(r, v, "steps", &p->steps);
+    if (!r->failed && p->index >= p->steps.n)
+        rd_fail(r, "position.index: %zu is not one of the %zu steps", p->index, p->steps.n);
+    json_decref(r->seen);
+    r->seen = outer;
     r->where[0] = '\0';
 }
 
@@ -712,6 +813,7 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     d->manifest_format = (int)rd_int(r, o, "manifest_format", INT_MIN, INT_MAX);
     d->topology_text = rd_str(r, o, "topology_text", 1);
     d->plan_hash = rd_str(r, o, "plan_hash", 1);
+    json_object_set_new(r->seen, "member_count", json_true()); /* checked by deployment_from_parts */
     read_members(r, o, d);
     d->direction = (enum dep_direction)rd_enum(r, o, "direction", direction_names, 2);
     d->cursor = (int)rd_int(r, o, "cursor", INT_MIN, INT_MAX);
@@ -725,15 +827,39 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     d->resumes_without_progress = (int)rd_int(r, o, "resumes_without_progress", INT_MIN, INT_MAX);
     d->failure = rd_str(r, o, "failure", 1);
     d->rollback_failed = rd_opt_bool(r, o, "rollback_failed");
-    d->rollback_retries = rd_opt_int(r, o, "rollback_retries");
+    d->rollback_retries = rd_opt_int(r, o, "rollback_retries", 0);
     d->started = (time_t)rd_int(r, o, "started", LLONG_MIN, LLONG_MAX);
     d->ended = (time_t)rd_int(r, o, "ended", LLONG_MIN, LLONG_MAX);
+    /* format 2 (docs/compatibility.md) */
+    d->format = rd_opt_int(r, o, "format", 1);
+    if (json_object_get(o, "versions"))
+        rd_strv(r, o, "versions", &d->versions);
+    d->program = rd_opt_int(r, o, "program", 0);
+    read_position(r, o, &d->pos);
 }
 
-static int from_object(json_t *o, struct deployment *d, struct error **err)
+/* fixed_keys: the keys of the fixed part, for a record read in parts (NULL: whole). */
+static int from_object(json_t *o, json_t *fixed_keys, struct deployment *d, struct error **err)
 {
-    struct rd r = { 0 };
+    struct rd r = { .seen = json_object() };
     read_deployment(&r, o, d);
+    if (!r.failed) {
+        d->extra_head = rd_extra(&r, o, NULL);
+        if (fixed_keys && d->extra_head) { /* the fields of the fixed part go back there */
+            free(d->extra_head);
+            json_t *head_only = json_object();
+            const char *k;
+            json_t *v;
+            json_object_foreach(o, k, v) {
+                if (!json_object_get(fixed_keys, k))
+                    json_object_set(head_only, k, json_true());
+            }
+            d->extra_head = rd_extra(&r, o, head_only);
+            d->extra_fixed = rd_extra(&r, o, fixed_keys);
+            json_decref(head_only);
+        }
+    }
+    json_decref(r.seen);
     if (!r.failed)
         return 0;
     deployment_free(d);

@@ -20,6 +20,21 @@
 enum dep_status { DEP_IN_PROGRESS, DEP_SUCCESS, DEP_FAILED, DEP_INCONSISTENT, DEP_ROLLED_BACK };
 enum dep_direction { DIR_FORWARD, DIR_ROLLBACK };
 
+/* The record format this binary writes (docs/compatibility.md): 1 is 0.1.0's (no
+ * position, no versions), 2 adds them. A record of a higher format is not continued. */
+#define DEPLOYMENT_FORMAT 2
+
+/* Where a deployment is, in terms that survive a change of program (docs/compatibility.md):
+ * the section of the program, the group (by its order value), and the section's steps as
+ * the writer's program has them ("kind:State"), with the index of the current one. */
+struct dep_position {
+    char *section; /* NULL: not recorded (0.1.0): the cursor is an index into program 1 */
+    bool has_group;
+    int group;
+    size_t index;
+    struct strv steps;
+};
+
 /* One Component of the System in this deployment. */
 struct member {
     /* fixed at preparation (written to the journal once; test builds check it stays so) */
@@ -66,6 +81,10 @@ struct member {
     int last_rc;      /* 0 = the last finished call succeeded, else MEMBER_RC_* */
     char *last_state; /* name of the last call started, for status */
     char *last_error; /* one line, or NULL */
+
+    /* fields of the record this binary does not know (a newer one wrote them): a JSON
+     * object, or NULL; written back as they were (docs/compatibility.md) */
+    char *extra;
 };
 
 /* A member's last_rc when its last call did not succeed. */
@@ -90,6 +109,10 @@ struct deployment {
     /* position */
     enum dep_direction direction;
     int cursor;              /* index of the current step in the program */
+    struct dep_position pos; /* the same, as the record says it (engine/program.h) */
+    int format;              /* the record format read (1 when it has none) */
+    int program;             /* the version of the program that wrote the position (0: none) */
+    struct strv versions;    /* the mender-orchestrator versions that wrote it, first to last */
     long seq;                /* step sequence number: grows by one at every step entered */
     int rollback_top;        /* highest group index in which any state ran (rollback start) */
     bool inconsistent;       /* for good: a modified member cannot roll back, a step was skipped, or the
@@ -106,6 +129,7 @@ struct deployment {
     bool rollback_failed;
     int rollback_retries; /* retry passes resume started by itself since the operator's last */
     time_t started, ended;
+    char *extra_head, *extra_fixed; /* fields it does not know, as in struct member */
 };
 
 void member_init(struct member *m);
@@ -143,5 +167,7 @@ void member_progress_copy(struct member *dst, const struct member *src);
 void member_progress_free(struct member *m);
 
 const char *dep_status_name(enum dep_status s);
+
+void dep_position_free(struct dep_position *p);
 
 #endif

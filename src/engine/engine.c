@@ -80,6 +80,7 @@ static int save_locked(struct engine *e)
         }
         e->flushing = true;
         unsigned long long upto = e->save_req;
+        engine_stamp(e->d, &e->prog);
         struct journal_snapshot s;
         journal_snapshot_take(e->o->journal, &s, e->d);
         pthread_mutex_unlock(&e->lock);
@@ -618,6 +619,7 @@ static enum step_result run_step(struct engine *e, const struct step *st, int *j
     case SK_SYSTEM_REBOOT: return system_reboot(e, st);
     case SK_RB_RETRY: return rollback_retry(e, st, jump);
     case SK_RB_CHECK: return rollback_check(e);
+    case SK_NOTE: return STEP_OK; /* its record is the position itself */
     default: return run_calls(e, st);
     }
 }

@@ -83,6 +83,22 @@ MO_MUST_CHECK int engine_give_up(struct deployment *d, struct error **err);
  * a first-group Download failure would be: rollback path, nothing to roll back. */
 void engine_park_failed(struct deployment *d, const char *reason);
 
+/* Cross-version deployments (docs/compatibility.md). */
+
+/* Records in d where it is (the position of d->cursor in p, d's program if p is NULL, and
+ * the program version) and, when this binary is not the last that wrote it, this binary's
+ * version: before every write of d. */
+void engine_stamp(struct deployment *d, const struct program *p);
+
+/* Takes over d as loaded from the journal, whichever mender-orchestrator wrote it: maps its
+ * position onto this binary's program (d->cursor), so that status shows it and resume and
+ * rollback go on from it. act: for resume and rollback, which then save d: a step this
+ * binary does not know, interrupted in a call, is dealt with (the deployment fails, or the
+ * rollback pass starts again), and the mapping is logged. Returns 0, or -1 with *err when
+ * d is outside what this binary can continue (a newer record format, a part of the program
+ * it does not know on the success path): d is then not to be run or saved. */
+MO_MUST_CHECK int engine_adopt(struct deployment *d, bool act, struct error **err);
+
 /* Names of the phase d is in, for status: "install", "commit", "cleanup", "rollback",
  * "rollback-failed". */
 const char *engine_phase_name(const struct deployment *d);

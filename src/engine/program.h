@@ -29,6 +29,7 @@ enum state_id {
     ST_ROLLBACK_REBOOT_RETRY,
     ST_ARTIFACT_FAILURE,
     ST_ROLLBACK_CHECK,
+    ST_CHECKPOINT, /* program 2's own step (SK_NOTE) */
     ST_COUNT_
 };
 
@@ -54,6 +55,22 @@ enum step_kind {
     SK_RB_RETRY,      /* rollback reboot verified? else go back for another attempt */
     SK_RB_CHECK,      /* end of the rollback pass: every member's rollback complete? else park */
     SK_STOP,          /* a --stop-before point */
+    SK_NOTE,          /* a step of the engine's own that only records progress (program 2 of
+                         the test builds: util/testhook.h) */
+};
+
+/* The parts of a program, each a template of steps run once or once per group
+ * (docs/compatibility.md: a position is a section, a group and a step of its template). */
+enum section {
+    SEC_INSTALL,        /* per group, ascending */
+    SEC_STOP_COMMIT,    /* once */
+    SEC_COMMIT,         /* per group, ascending */
+    SEC_STOP_ROLLBACK,  /* once */
+    SEC_ROLLBACK,       /* per group, from the highest touched one down */
+    SEC_ROLLBACK_CHECK, /* once */
+    SEC_STOP_CLEANUP,   /* once */
+    SEC_CLEANUP,        /* per group, ascending */
+    SEC_COUNT_
 };
 
 /* What an interrupted call (started, no result in the journal) means on resume. */
@@ -92,19 +109,49 @@ static inline const char *step_name(const struct step_def *def) { return state_n
 
 struct step {
     const struct step_def *def;
-    int group; /* index into the deployment's groups; -1 for stop points */
+    int group;             /* index into the deployment's groups; -1 for stop points */
+    enum section section;  /* the part of the program it is in */
+    unsigned index;        /* its place in the section's template */
 };
+
+struct program_tables;
 
 struct program {
     struct step *steps;
-    size_t n;
+    size_t n, cap;
     int *groups; /* distinct orders of the selected members, ascending */
     size_t ngroups;
+    const struct program_tables *tables;
 };
 
-/* Builds the program of d's current direction. */
+/* The version of the step tables this binary runs: 1 (0.1.0's and this release's), or 2
+ * in a test build playing the next release (util/testhook.h). */
+int program_version(void);
+
+/* Builds the program of d's current direction from this binary's tables. */
 void program_build(const struct deployment *d, struct program *p);
+/* The same from the tables of program version (1, or 2 in test builds): 0, or -1 when
+ * this binary does not have them. */
+MO_MUST_CHECK int program_build_version(const struct deployment *d, int version, struct program *p);
 void program_free(struct program *p);
+
+/* Records in d->pos where d->cursor is in p (and in d->program p's version). */
+void program_record_position(const struct program *p, struct deployment *d);
+
+/* Where the position a record gives (d->pos, or for a record without one d->cursor in
+ * program 1) is in p (docs/compatibility.md): *cursor is the first step of p, in the
+ * position's section and group, that the writer knew and had not done (the end of that
+ * section's group if none). */
+enum locate {
+    LOCATE_SAME,            /* the same step: its calls' records stand */
+    LOCATE_MOVED,           /* another step (a different program): the step count must move on */
+    LOCATE_UNKNOWN_STEP,    /* p has no step like the writer's current one */
+    LOCATE_UNKNOWN_SECTION, /* p has no such section or group: *cursor not set */
+};
+MO_MUST_CHECK enum locate program_locate(const struct program *p, const struct deployment *d, int *cursor);
+
+/* The name of a section as records write it ("install"). */
+const char *section_name(enum section s);
 
 /* Index of the first step calling state s in the program at or after from, in the same
  * group; -1 if none. */

@@ -78,8 +78,9 @@ struct history_entry {
     char *manifest_name;
     time_t started, ended;
     enum dep_status status;
-    struct strv changed; /* "<component_type>.<id>: <artifact_name>" of the members whose
-                          * ArtifactInstall started (rolled back ones too) */
+    struct strv changed;  /* "<component_type>.<id>: <artifact_name>" of the members whose
+                           * ArtifactInstall started (rolled back ones too) */
+    struct strv versions; /* the mender-orchestrator versions that wrote it, first to last */
 };
 /* The latest ended deployments, newest first, at most max: 0, or -1 (nothing in *out). */
 int journal_history(struct journal *j, size_t max, struct history_entry **out, size_t *n) MO_MUST_CHECK;

@@ -101,7 +101,8 @@ int journal_last_reboot_answer(struct journal *j, const struct member *m, int *a
     return r;
 }
 
-static void fill_changed(struct history_entry *h, const char *state)
+/* What h shows of the record: the Components changed, the versions that wrote it. */
+static void fill_from_record(struct history_entry *h, const char *state)
 {
     struct deployment d;
     _cleanup_error_ struct error *e = NULL;
@@ -109,6 +110,9 @@ static void fill_changed(struct history_entry *h, const char *state)
         log_debug("deployment %lld: %s", h->id, error_message(e));
         return;
     }
+    strv_copy(&h->versions, &d.versions);
+    if (!h->versions.n) /* a record of format 1 (docs/compatibility.md) */
+        strv_push(&h->versions, "0.1.0");
     for (size_t i = 0; i < d.nmembers; i++) {
         const struct member *m = &d.members[i];
         if (!m->selected || !m->install_started) /* skipped, or never modified (e.g. Download failed) */
@@ -154,7 +158,7 @@ static int history_locked(struct journal *j, size_t max, struct history_entry **
         h->manifest_name = db_column_text(st, 2);
         h->started = (time_t)sqlite3_column_int64(st, 3);
         h->ended = (time_t)sqlite3_column_int64(st, 4);
-        fill_changed(h, (const char *)sqlite3_column_text(st, 5));
+        fill_from_record(h, (const char *)sqlite3_column_text(st, 5));
         (*n)++;
     }
     if (rc != SQLITE_DONE)
@@ -187,6 +191,7 @@ void history_free(struct history_entry *h, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(h[i].manifest_name);
         strv_free(&h[i].changed);
+        strv_free(&h[i].versions);
     }
     free(h);
 }

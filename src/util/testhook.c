@@ -31,6 +31,12 @@ void testhook_pause(const char *point)
     if (at && strcmp(at, point) == 0)
         raise(SIGSTOP);
 }
+
+bool testhook_next_release(void)
+{
+    const char *v = getenv("MO_TEST_NEXT_RELEASE");
+    return v && strcmp(v, "1") == 0;
+}
 #else
 typedef int testhook_unused; /* ISO C wants a non-empty translation unit */
 #endif

@@ -200,7 +200,7 @@ def test_history_text_and_json(utc):
     lines = r.out.splitlines()
     assert len(lines) == 3
     assert lines[0].split("  ") == [str(ids[2]), "v3", "2024-05-01T12:00:00+00:00", "2024-05-01T12:01:40+00:00",
-                                    "inconsistent", "gateway.gw1: gateway-v2, rtos.R2: rtos-v2"]
+                                    "inconsistent", "0.1.0", "gateway.gw1: gateway-v2, rtos.R2: rtos-v2"]
     assert lines[2].split() [:5] == [str(ids[0]), "v1", "2024-05-01T10:00:00+00:00", "2024-05-01T10:01:30+00:00",
                                      "success"]
     r = utc.run("history", "--json")
@@ -209,7 +209,8 @@ def test_history_text_and_json(utc):
     assert [e["id"] for e in h] == [ids[2], ids[1], ids[0]]
     assert h[1] == {"id": ids[1], "manifest": "v2", "started": "2024-05-01T11:00:00+00:00",
                     "ended": "2024-05-01T11:01:40+00:00", "result": "failed",
-                    "changed": ["gateway.gw1: gateway-v2", "rtos.R2: rtos-v2"]}
+                    "changed": ["gateway.gw1: gateway-v2", "rtos.R2: rtos-v2"],
+                    "versions": ["0.1.0"]}  # records without versions are 0.1.0's (docs/compatibility.md)
     r = utc.run("history", "-n", "2", "--json")
     assert [e["manifest"] for e in json.loads(r.out)] == ["v3", "v2"]
     r = utc.run("history", "-n1")
@@ -227,7 +228,7 @@ def test_history_nothing_changed(utc):
     seed(utc, deployment("same", [member("rtos", "R1", "rtos-interface", 20, selected=False, artifact="a")],
                          status="success", ended=T0 + 1))
     r = utc.run("history")
-    assert r.out.rstrip().endswith("success  -")
+    assert r.out.rstrip().endswith("success  0.1.0  -")
     assert json.loads(utc.run("history", "--json").out)[0]["changed"] == []
 
 
@@ -244,7 +245,7 @@ def test_history_lists_only_components_whose_install_started(utc):
     assert h[1]["manifest"] == "dl-failed" and h[1]["changed"] == []
     assert h[0]["manifest"] == "half" and h[0]["changed"] == ["gateway.gw1: gateway-v2"]
     lines = utc.run("history").out.splitlines()
-    assert lines[1].endswith("failed  -"), lines
+    assert lines[1].endswith("failed  0.1.0  -"), lines
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1.5", "2x"])
