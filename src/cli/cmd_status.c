@@ -369,7 +369,6 @@ int cmd_status(const struct cli_args *args)
 
 /* ---- history ---- */
 
-
 /* -n COUNT: a positive decimal integer (large values mean "all"). */
 static int parse_count(const char *s, size_t *out)
 {

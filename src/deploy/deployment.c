@@ -534,10 +534,7 @@ static char *rd_extra(struct rd *r, json_t *o, json_t *only)
     return s;
 }
 
-static void rd_next_object(struct rd *r)
-{
-    json_object_clear(r->seen);
-}
+static void rd_next_object(struct rd *r) { json_object_clear(r->seen); }
 
 static int rd_answer(struct rd *r, json_t *o, const char *key)
 {

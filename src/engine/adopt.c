@@ -82,8 +82,8 @@ static int unknown_step(struct deployment *d, bool act, int cursor, const char *
     const char *sec = d->pos.section ? d->pos.section : "";
     if (interrupted && act && (strcmp(sec, "install") == 0 || strcmp(sec, "commit") == 0)) {
         /* it may have changed a Component in a way this binary cannot judge */
-        _cleanup_free_ char *why =
-            xasprintf("interrupted in %s, which mender-orchestrator %s (this one) does not know", where, mo_version());
+        _cleanup_free_ char *why = xasprintf("interrupted in %s, which mender-orchestrator %s (this one) does not know",
+                                             where, mo_version());
         return engine_begin_rollback(d, why, err);
     }
     if (interrupted && (strcmp(sec, "rollback") == 0 || strcmp(sec, "rollback-check") == 0)) {

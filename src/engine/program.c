@@ -213,8 +213,14 @@ struct program_tables {
     } sec[SEC_COUNT_];
 };
 
-#define ONE(def) { &(def), 1 }
-#define ALL(arr) { (arr), N_ELEMS(arr) }
+#define ONE(def)  \
+    {             \
+        &(def), 1 \
+    }
+#define ALL(arr)            \
+    {                       \
+        (arr), N_ELEMS(arr) \
+    }
 
 static const struct program_tables program_1 = {
     .version = 1,
@@ -245,9 +251,11 @@ static void copy_with_note(struct step_def *to, const struct step_def *from, siz
     for (size_t i = 0; i < n; i++) {
         *to++ = from[i];
         if (from[i].state == after)
-            *to++ = (struct step_def){
-                .state = ST_CHECKPOINT, .kind = SK_NOTE, .applies = all, .interrupted = INT_RERUN, .failure = failure
-            };
+            *to++ = (struct step_def){ .state = ST_CHECKPOINT,
+                                       .kind = SK_NOTE,
+                                       .applies = all,
+                                       .interrupted = INT_RERUN,
+                                       .failure = failure };
     }
 }
 
@@ -416,16 +424,19 @@ int program_rollback_check(const struct program *p)
 /* ---- positions (docs/compatibility.md) --------------------------------------------------- */
 
 static const char *const kind_names[] = {
-    [SK_WORKDIR] = "workdir",       [SK_QUERY] = "query",          [SK_DOWNLOAD] = "download",
-    [SK_STATE] = "state",           [SK_SYSTEM_REBOOT] = "reboot", [SK_RB_RETRY] = "retry",
-    [SK_RB_CHECK] = "check",        [SK_STOP] = "stop",            [SK_NOTE] = "note",
+    [SK_WORKDIR] = "workdir",
+    [SK_QUERY] = "query",
+    [SK_DOWNLOAD] = "download",
+    [SK_STATE] = "state",
+    [SK_SYSTEM_REBOOT] = "reboot",
+    [SK_RB_RETRY] = "retry",
+    [SK_RB_CHECK] = "check",
+    [SK_STOP] = "stop",
+    [SK_NOTE] = "note",
 };
 
 /* A step as positions name it: "<kind>:<State>", e.g. "query:SupportsRollback". */
-static char *identity(const struct step_def *def)
-{
-    return xasprintf("%s:%s", kind_names[def->kind], step_name(def));
-}
+static char *identity(const struct step_def *def) { return xasprintf("%s:%s", kind_names[def->kind], step_name(def)); }
 
 void program_record_position(const struct program *p, struct deployment *d)
 {

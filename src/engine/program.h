@@ -109,9 +109,9 @@ static inline const char *step_name(const struct step_def *def) { return state_n
 
 struct step {
     const struct step_def *def;
-    int group;             /* index into the deployment's groups; -1 for stop points */
-    enum section section;  /* the part of the program it is in */
-    unsigned index;        /* its place in the section's template */
+    int group;            /* index into the deployment's groups; -1 for stop points */
+    enum section section; /* the part of the program it is in */
+    unsigned index;       /* its place in the section's template */
 };
 
 struct program_tables;
