@@ -12,6 +12,7 @@
 #include "system/components.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/testhook.h"
 
 /* Same cap as the Topology reader (docs/manifest.md). */
 #define TOPOLOGY_TEXT_MAX (1024u * 1024)
@@ -150,6 +151,18 @@ static void warn_volatile_files(const struct deployment *d, struct diag_list *di
     }
 }
 
+/* Test builds playing the next release: fields of the record this release does not know,
+ * which it must keep (docs/compatibility.md). */
+static void add_next_release_fields(struct deployment *d)
+{
+    free(d->extra_head);
+    d->extra_head = xstrdup("{\"next_release\":{\"note\":\"written by the next release\"}}");
+    for (size_t i = 0; i < d->nmembers; i++) {
+        free(d->members[i].extra);
+        d->members[i].extra = xasprintf("{\"next_release_mark\":%zu}", i);
+    }
+}
+
 int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, struct deployment *d,
                        struct diag_list *diag)
 {
@@ -184,5 +197,7 @@ int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, s
         check_reboot_command(cfg, diag);
     if (o->install && diag->nerrors == e0)
         warn_volatile_files(d, diag);
+    if (testhook_next_release()) /* the next release's own fields (util/testhook.h) */
+        add_next_release_fields(d);
     return q == 0 && s == 0 && diag->nerrors == e0 ? 0 : -1;
 }

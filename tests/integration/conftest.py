@@ -21,9 +21,10 @@ VALGRIND_CMD = ["valgrind", "--quiet", f"--error-exitcode={VALGRIND_ERROR_RC}", 
 VALGRIND_REPORT = re.compile(r"^==\d+== ", re.M)
 
 
-def command(*args):
-    """The argv that runs mender-orchestrator with args (under valgrind with MO_VALGRIND=1)."""
-    return (VALGRIND_CMD if VALGRIND else []) + [BIN, *map(str, args)]
+def command(*args, binary=None):
+    """The argv that runs mender-orchestrator (binary: another build of it) with args (under
+    valgrind with MO_VALGRIND=1)."""
+    return (VALGRIND_CMD if VALGRIND else []) + [binary or BIN, *map(str, args)]
 
 
 class Result:
@@ -41,6 +42,7 @@ class Orchestrator:
 
     def __init__(self, base):
         self.base = pathlib.Path(base)
+        self.binary = None  # another build of mender-orchestrator than BIN (test_cross_version.py)
         self.conf = self.base / "etc"
         self.data = self.base / "share"
         self.datastore = self.base / "var"
@@ -62,7 +64,8 @@ class Orchestrator:
             e.update(env)
         if VALGRIND:
             timeout *= 10
-        proc = subprocess.run(command(*args), env=e, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(command(*args, binary=self.binary), env=e, capture_output=True, text=True,
+                              timeout=timeout)
         if VALGRIND and (proc.returncode == VALGRIND_ERROR_RC or VALGRIND_REPORT.search(proc.stderr)):
             raise AssertionError(f"valgrind: {' '.join(map(str, args))}: rc={proc.returncode}\n{proc.stderr}")
         return Result(proc)
