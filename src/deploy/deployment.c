@@ -301,7 +301,8 @@ static void add_head(json_t *o, const struct deployment *d)
     json_object_set_new(o, "manifest_name", jstr(d->manifest_name));
     json_object_set_new(o, "direction",
                         json_string((unsigned)d->direction < 2 ? direction_names[d->direction] : "unknown"));
-    json_object_set_new(o, "cursor", json_integer(d->cursor));
+    /* 0.1.0 reads only this: the index into program 1 when the position is recorded */
+    json_object_set_new(o, "cursor", json_integer(d->pos.section ? d->cursor_1 : d->cursor));
     json_object_set_new(o, "seq", json_integer(d->seq));
     json_object_set_new(o, "rollback_top", json_integer(d->rollback_top));
     json_object_set_new(o, "inconsistent", json_boolean(d->inconsistent));
@@ -814,6 +815,7 @@ static void read_deployment(struct rd *r, json_t *o, struct deployment *d)
     read_members(r, o, d);
     d->direction = (enum dep_direction)rd_enum(r, o, "direction", direction_names, 2);
     d->cursor = (int)rd_int(r, o, "cursor", INT_MIN, INT_MAX);
+    d->cursor_1 = d->cursor; /* what the record says; engine/adopt.c maps it to this program */
     d->seq = (long)rd_int(r, o, "seq", LONG_MIN, LONG_MAX);
     d->rollback_top = (int)rd_int(r, o, "rollback_top", INT_MIN, INT_MAX);
     d->inconsistent = rd_bool(r, o, "inconsistent");

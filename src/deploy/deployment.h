@@ -110,6 +110,8 @@ struct deployment {
     enum dep_direction direction;
     int cursor;              /* index of the current step in the program */
     struct dep_position pos; /* the same, as the record says it (engine/program.h) */
+    int cursor_1;            /* the same as an index into program 1, which 0.1.0 reads as
+                              * "cursor" (it reads nothing else of the position) */
     int format;              /* the record format read (1 when it has none) */
     int program;             /* the version of the program that wrote the position (0: none) */
     struct strv versions;    /* the mender-orchestrator versions that wrote it, first to last */

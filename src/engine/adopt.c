@@ -70,8 +70,7 @@ static int unknown_section(struct deployment *d, bool act, const char *where, st
     }
     return error_set(err, 0,
                      "deployment %lld is at %s, written by mender-orchestrator %s, which %s does not know; "
-                     "continue it with mender-orchestrator %s or later, or roll it back with "
-                     "'mender-orchestrator rollback' (its journal is left as it is)",
+                     "resume or roll it back with mender-orchestrator %s or later (its journal is left as it is)",
                      d->id, where, writer_of(d), mo_version(), writer_of(d));
 }
 

@@ -105,7 +105,7 @@ static int save_locked(struct engine *e)
     }
     if (e->journal_failed)
         return -1;
-    testhook_commit("save");
+    testhook_commit("save", e->d->seq);
     return 0;
 }
 
@@ -798,6 +798,7 @@ static void prune_cache(struct engine *e)
 static int record_end(struct engine *e)
 {
     struct deployment *d = e->d;
+    engine_stamp(d, &e->prog);
     testhook_pause("finish");
     _cleanup_error_ struct error *err = NULL;
     int r = journal_finish(e->o->journal, d, &err);

@@ -438,6 +438,8 @@ static const char *const kind_names[] = {
 /* A step as positions name it: "<kind>:<State>", e.g. "query:SupportsRollback". */
 static char *identity(const struct step_def *def) { return xasprintf("%s:%s", kind_names[def->kind], step_name(def)); }
 
+static enum locate locate_position(const struct program *p, const struct dep_position *pos, int *cursor);
+
 void program_record_position(const struct program *p, struct deployment *d)
 {
     assert(p && d);
@@ -463,6 +465,15 @@ void program_record_position(const struct program *p, struct deployment *d)
             strv_push_owned(&pos->steps, identity(&p->tables->sec[st->section].steps[i]));
     }
     d->program = p->tables->version;
+    d->cursor_1 = d->cursor;
+    if (p->tables->version != 1) { /* where 0.1.0 would go on: the same rule as locating it */
+        struct program p1;
+        build(d, &program_1, &p1);
+        int c1 = (int)p1.n;
+        if (locate_position(&p1, pos, &c1) != LOCATE_UNKNOWN_SECTION)
+            d->cursor_1 = c1;
+        program_free(&p1);
+    }
 }
 
 /* The index of s in l, or -1. */

@@ -288,7 +288,7 @@ static int insert_locked(struct journal *j, struct deployment *d, struct error *
     }
     if (insert_row(j, d, err) != 0)
         return error_prefix(err, "cannot record the deployment");
-    testhook_commit("insert");
+    testhook_commit("insert", d->seq);
     return 0;
 }
 
@@ -361,7 +361,7 @@ int journal_save(struct journal *j, const struct deployment *d, struct error **e
     pthread_mutex_unlock(&j->mu);
     if (r != 0)
         return error_prefix(err, "%s", j->path);
-    testhook_commit("save");
+    testhook_commit("save", d->seq);
     return 0;
 }
 
@@ -398,7 +398,7 @@ static int finish_locked(struct journal *j, const struct deployment *d, struct e
     journal_forget_saved(j);
     if (db_exec(j, "BEGIN IMMEDIATE", err) != 0 || finish_rows(j, d, err) != 0 || db_exec(j, "COMMIT", err) != 0)
         return error_prefix(err, "cannot finish deployment %lld", d->id);
-    testhook_commit("finish");
+    testhook_commit("finish", d->seq);
     return 0;
 }
 

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include "util/version.h"
+
 #define MEMBER_TABLE_SQL                 \
     "CREATE TABLE member ("              \
     "  deployment_id INTEGER NOT NULL,"  \
@@ -54,8 +56,10 @@ int journal_schema_read(struct journal *j, struct error **err)
 {
     int v = user_version(j, err);
     if (v > SCHEMA_VERSION)
-        return error_set(err, 0, "schema version %d is newer than this mender-orchestrator supports (%d)", v,
-                         SCHEMA_VERSION);
+        return error_set(err, 0,
+                         "schema version %d is newer than mender-orchestrator %s supports (%d): a newer "
+                         "mender-orchestrator wrote it; run that version or a later one (the journal is left as it is)",
+                         v, mo_version(), SCHEMA_VERSION);
     return v;
 }
 

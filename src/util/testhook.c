@@ -9,14 +9,14 @@
 
 static atomic_long commits;
 
-void testhook_commit(const char *what)
+void testhook_commit(const char *what, long seq)
 {
     long n = atomic_fetch_add(&commits, 1) + 1;
     const char *log = getenv("MO_TEST_COMMIT_LOG");
     if (log && *log) {
         FILE *f = fopen(log, "a");
         if (f) {
-            fprintf(f, "%ld %s\n", n, what);
+            fprintf(f, "%ld %s %ld\n", n, what, seq);
             fclose(f);
         }
     }

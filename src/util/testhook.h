@@ -1,7 +1,8 @@
 /* Test-build-only hooks (meson -Dtest_hooks=true); compiled out of release builds.
  *
- * testhook_commit() is called right after every durable journal commit. With
- *   MO_TEST_COMMIT_LOG=FILE          a line is appended to FILE per commit;
+ * testhook_commit(what, seq) is called right after every durable journal commit, with the
+ * deployment's step number. With
+ *   MO_TEST_COMMIT_LOG=FILE          a line "<n> <what> <seq>" is appended to FILE per commit;
  *   MO_TEST_CRASH_AFTER_COMMIT=N     the process SIGKILLs itself right after its Nth
  *                                    commit (counted from 1 in this process),
  * so tests can cut the power at every point where the state changes.
@@ -24,11 +25,15 @@
 #include <stdbool.h>
 
 #ifdef MO_TEST_HOOKS
-void testhook_commit(const char *what);
+void testhook_commit(const char *what, long seq);
 void testhook_pause(const char *point);
 bool testhook_next_release(void);
 #else
-static inline void testhook_commit(const char *what) { (void)what; }
+static inline void testhook_commit(const char *what, long seq)
+{
+    (void)what;
+    (void)seq;
+}
 static inline void testhook_pause(const char *point) { (void)point; }
 static inline bool testhook_next_release(void) { return false; }
 #endif
