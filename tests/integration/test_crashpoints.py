@@ -39,6 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+# one xdist worker runs the whole module: its pool starts every point (scripts/test)
+pytestmark = pytest.mark.xdist_group("crashpoints")
+
 from conftest import Orchestrator
 from system import DEFAULT_COMPONENTS, FORWARD_CALLS, System
 

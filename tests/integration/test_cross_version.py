@@ -42,6 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+# one xdist worker runs the whole module: its pool starts every point (scripts/test)
+pytestmark = pytest.mark.xdist_group("cross-version")
+
 from conftest import BIN, ROOT, Orchestrator
 from system import System
 
