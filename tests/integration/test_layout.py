@@ -26,6 +26,7 @@ EXPECTED = [
     ("interfaces/single-file.in", "datadir", "mender-orchestrator/interfaces/v1/single-file", 0o755),
     ("dist/mender-orchestrator.conf", "sysconfdir", "mender-orchestrator/mender-orchestrator.conf", 0o644),
     ("docs/mender-orchestrator.1", "mandir", "man1/mender-orchestrator.1", 0o644),
+    ("docs/mender-orchestrator-manifest-gen.1", "mandir", "man1/mender-orchestrator-manifest-gen.1", 0o644),
     ("docs/interfaces.md", "datadir", "doc/mender-orchestrator/interfaces.md", 0o644),
     ("dist/mender-orchestrator-resume.in", "libexecdir", "mender-orchestrator/mender-orchestrator-resume", 0o755),
     ("dist/mender-orchestrator-resume.service.in", "unitdir", "mender-orchestrator-resume.service", 0o644),
@@ -43,6 +44,7 @@ USR = {
     "single-file": "/usr/share/mender-orchestrator/interfaces/v1/single-file",
     "mender-orchestrator.conf": "/etc/mender-orchestrator/mender-orchestrator.conf",
     "mender-orchestrator.1": "/usr/share/man/man1/mender-orchestrator.1",
+    "mender-orchestrator-manifest-gen.1": "/usr/share/man/man1/mender-orchestrator-manifest-gen.1",
     "mender-orchestrator-resume": "/usr/libexec/mender-orchestrator/mender-orchestrator-resume",
     "mender-orchestrator-resume.service": "/usr/lib/systemd/system/mender-orchestrator-resume.service",
     "mender-orchestrator-manifest": "/usr/share/mender/modules/v3/mender-orchestrator-manifest",
@@ -235,6 +237,21 @@ def man_text_lines(lines):
         line = re.sub(r"\\f[BIRP]", "", line)
         out.append(line.replace('"', " "))
     return " ".join(out)
+
+
+def test_generator_man_page(layout):
+    """The generator's page renders without warnings and names every option of its --help."""
+    page = layout.path("mandir", "man1/mender-orchestrator-manifest-gen.1")
+    r = subprocess.run(["man", "-l", str(page)], env=dict(os.environ, MANWIDTH="80"), capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = subprocess.run(["groff", "-ww", "-man", "-z", str(page)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    usage = subprocess.run([str(ROOT / "modules" / "mender-orchestrator-manifest-gen"), "--help"],
+                           capture_output=True, text=True, timeout=60).stdout
+    text = man_text(page)
+    for opt in set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", usage)):
+        assert opt in text, opt
 
 
 def test_man_page_mirrors_help():
