@@ -7,6 +7,14 @@
 # Environment:
 #   DEMO_DIR  work folder, absent or empty (default: a fresh `mktemp -d`); kept afterwards
 #   MO_BIN    the mender-orchestrator binary (default: build/mender-orchestrator of this repo)
+#   DEMO_INSTALLED=1  run against the installed program instead (`mender-orchestrator` on
+#             PATH, e.g. from the Debian package) in its own folders, with no
+#             MENDER_ORCHESTRATOR_* variable: the demo's Interfaces go into the program's
+#             {data}/interfaces/v1/ and its Topology into {datastore}/topology.yaml, the
+#             folders `mender-orchestrator --help` names; the configuration is left as it
+#             is (its RebootCommand must exist; nothing here reboots). For a scratch
+#             System (a chroot, a VM), as root; the datastore must hold no journal yet.
+#             The devices, releases, results and logs stay in the work folder.
 #
 # The System (demo/topology.yaml, system type demo-system): a gateway (the System device,
 # demo/interfaces/gateway-interface) and two RTOS microcontrollers
@@ -31,7 +39,15 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 
-mo_bin=${MO_BIN:-$repo/build/mender-orchestrator}
+installed=${DEMO_INSTALLED:-}
+if [ -n "$installed" ]; then
+    mo_bin=$(command -v mender-orchestrator) || {
+        echo "run-demo: DEMO_INSTALLED is set but mender-orchestrator is not on PATH: install it first" >&2
+        exit 1
+    }
+else
+    mo_bin=${MO_BIN:-$repo/build/mender-orchestrator}
+fi
 case $mo_bin in /*) ;; *) mo_bin=$PWD/$mo_bin ;; esac
 if [ ! -x "$mo_bin" ]; then
     echo "run-demo: $mo_bin is missing: build it first (./scripts/demo builds and runs)" >&2
@@ -56,7 +72,7 @@ fi
 devices=$demo/devices
 results=$demo/results
 logs=$demo/logs
-mkdir -p "$devices" "$results" "$logs" "$demo/etc" "$demo/share/interfaces/v1" "$demo/var"
+mkdir -p "$devices" "$results" "$logs"
 
 # Any unexpected error (set -e) still ends with a clear verdict.
 finish() {
@@ -165,19 +181,32 @@ interface_lines() {
 
 section "Setting up a simulated System in $demo"
 
-# The orchestrator's folders, all inside the work folder.
+# The orchestrator's folders: all inside the work folder, or the installed program's own.
 for v in $(env | sed -n 's/^\(MENDER_ORCHESTRATOR_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
-export MENDER_ORCHESTRATOR_CONF_DIR=$demo/etc
-export MENDER_ORCHESTRATOR_DATA_DIR=$demo/share
-export MENDER_ORCHESTRATOR_DATASTORE_DIR=$demo/var
 export DEMO_DEVICES=$devices
-# Nothing in this demo asks for a System-device reboot; should an edited instance
-# answer Automatic, the reboot fails instead of rebooting this machine.
-echo '{"RebootCommand": ["false"]}' > "$demo/etc/mender-orchestrator.conf"
+if [ -n "$installed" ]; then
+    # the folders this build looks in, from its --help ("  VARIABLE  default (...)")
+    folder() { "$mo_bin" --help | awk -v v="$1" '$1 == v { print $2 }'; }
+    data_dir=$(folder MENDER_ORCHESTRATOR_DATA_DIR)
+    datastore=$(folder MENDER_ORCHESTRATOR_DATASTORE_DIR)
+    [ -n "$data_dir" ] && [ -n "$datastore" ] || fail "$mo_bin --help names no folders"
+    [ ! -e "$datastore/orchestrator.db" ] || fail "$datastore already holds a journal: the demo needs a fresh System"
+    mkdir -p "$data_dir/interfaces/v1" "$datastore"
+else
+    data_dir=$demo/share
+    datastore=$demo/var
+    mkdir -p "$demo/etc" "$data_dir/interfaces/v1" "$datastore"
+    export MENDER_ORCHESTRATOR_CONF_DIR=$demo/etc
+    export MENDER_ORCHESTRATOR_DATA_DIR=$data_dir
+    export MENDER_ORCHESTRATOR_DATASTORE_DIR=$datastore
+    # Nothing in this demo asks for a System-device reboot; should an edited instance
+    # answer Automatic, the reboot fails instead of rebooting this machine.
+    echo '{"RebootCommand": ["false"]}' > "$demo/etc/mender-orchestrator.conf"
+fi
 
-cp "$here/interfaces/gateway-interface" "$here/interfaces/rtos-interface" "$demo/share/interfaces/v1/"
-chmod 0755 "$demo/share/interfaces/v1/"*
-cp "$here/topology.yaml" "$demo/var/topology.yaml"
+cp "$here/interfaces/gateway-interface" "$here/interfaces/rtos-interface" "$data_dir/interfaces/v1/"
+chmod 0755 "$data_dir/interfaces/v1/gateway-interface" "$data_dir/interfaces/v1/rtos-interface"
+cp "$here/topology.yaml" "$datastore/topology.yaml"
 
 # The devices, all at v0.
 mkdir -p "$devices/gateway/rootfs"
@@ -201,19 +230,21 @@ done
 
 mkdir -p "$demo/bin"
 ln -s "$mo_bin" "$demo/bin/mender-orchestrator"
-cat > "$demo/env.sh" <<EOF
-# Source this to run mender-orchestrator on the demo System by hand.
-export MENDER_ORCHESTRATOR_CONF_DIR='$demo/etc'
-export MENDER_ORCHESTRATOR_DATA_DIR='$demo/share'
-export MENDER_ORCHESTRATOR_DATASTORE_DIR='$demo/var'
-export DEMO_DEVICES='$devices'
-PATH='$demo/bin':\$PATH
-EOF
+{
+    echo "# Source this to run mender-orchestrator on the demo System by hand."
+    if [ -z "$installed" ]; then
+        echo "export MENDER_ORCHESTRATOR_CONF_DIR='$demo/etc'"
+        echo "export MENDER_ORCHESTRATOR_DATA_DIR='$data_dir'"
+        echo "export MENDER_ORCHESTRATOR_DATASTORE_DIR='$datastore'"
+    fi
+    echo "export DEMO_DEVICES='$devices'"
+    echo "PATH='$demo/bin':\$PATH"
+} > "$demo/env.sh"
 
 cat <<EOF
   binary      $mo_bin
-  Topology    var/topology.yaml: gateway (gateway-interface), rtos x2 (rtos-interface "1", "2")
-  Interfaces  share/interfaces/v1/{gateway-interface,rtos-interface}
+  Topology    $datastore/topology.yaml: gateway (gateway-interface), rtos x2 (rtos-interface "1", "2")
+  Interfaces  $data_dir/interfaces/v1/{gateway-interface,rtos-interface}
   devices     devices/gateway (id G13), devices/1 (id R123), devices/2 (id R456), all at v0
   releases    release/manifest-v{1,2,3}.yaml and their Artifacts:
 EOF

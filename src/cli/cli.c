@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/exitcodes.h"
+#include "inputs/config.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/version.h"
@@ -190,6 +191,13 @@ static void print_usage(FILE *f)
             "print the version number");
     fputs("\nCommand options (each valid with the commands it names):\n", f);
     print_options(f, C_ALL & ~C_HELP, true);
+    /* the folders this build looks in (meson's install folders, docs/installation.md) */
+    fprintf(f,
+            "\nFolders (environment variable, then this build's default):\n"
+            "  %-34s %s (mender-orchestrator.conf)\n  %-34s %s (interfaces/v1/)\n"
+            "  %-34s %s (state, topology.yaml)\n",
+            "MENDER_ORCHESTRATOR_CONF_DIR", CONFIG_DEFAULT_CONF_DIR, "MENDER_ORCHESTRATOR_DATA_DIR",
+            CONFIG_DEFAULT_DATA_DIR, "MENDER_ORCHESTRATOR_DATASTORE_DIR", CONFIG_DEFAULT_DATASTORE_DIR);
     fputs("\nExit codes: 0 success, 1 failed (rolled back) or bad input, 2 nothing in progress,\n"
           "3 failed and possibly inconsistent, 4 System-device reboot required.\n"
           "Run 'mender-orchestrator help COMMAND' for a command's options.\n",

@@ -23,10 +23,6 @@
 #define CONFIG_FILE_NAME "mender-orchestrator.conf"
 #define CONFIG_FILE_MAX (1024u * 1024)
 
-#define DEFAULT_CONF_DIR "/etc/mender-orchestrator"
-#define DEFAULT_DATA_DIR "/usr/share/mender-orchestrator"
-#define DEFAULT_DATASTORE_DIR "/var/lib/mender-orchestrator"
-
 /* An environment variable; empty counts as unset. */
 static const char *env(const char *name)
 {
@@ -437,9 +433,9 @@ struct config_texts {
 static void set_defaults(struct config *cfg)
 {
     const char *s;
-    cfg->conf_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_CONF_DIR")) ? s : DEFAULT_CONF_DIR);
-    cfg->data_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_DATA_DIR")) ? s : DEFAULT_DATA_DIR);
-    cfg->datastore_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_DATASTORE_DIR")) ? s : DEFAULT_DATASTORE_DIR);
+    cfg->conf_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_CONF_DIR")) ? s : CONFIG_DEFAULT_CONF_DIR);
+    cfg->data_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_DATA_DIR")) ? s : CONFIG_DEFAULT_DATA_DIR);
+    cfg->datastore_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_DATASTORE_DIR")) ? s : CONFIG_DEFAULT_DATASTORE_DIR);
     cfg->topology_dir = xstrdup((s = env("MENDER_ORCHESTRATOR_TOPOLOGY_DIR")) ? s : cfg->datastore_dir);
     cfg->main_file = fs_join(cfg->conf_dir, CONFIG_FILE_NAME);
     cfg->fallback_file = fs_join(cfg->datastore_dir, CONFIG_FILE_NAME);
@@ -571,6 +567,6 @@ void config_free(struct config *cfg)
 
 char *config_topology_path(const struct config *cfg)
 {
-    const char *dir = cfg->topology_dir ? cfg->topology_dir : DEFAULT_DATASTORE_DIR;
+    const char *dir = cfg->topology_dir ? cfg->topology_dir : CONFIG_DEFAULT_DATASTORE_DIR;
     return fs_join(dir, "topology.yaml");
 }

@@ -11,11 +11,19 @@
 #include "util/log.h"
 #include "util/strv.h"
 
+/* The folders' defaults, compiled in from meson's prefix, sysconfdir, datadir and
+ * localstatedir (meson.build), so that the program looks where `meson install` put things.
+ * With --prefix=/usr: /etc/mender-orchestrator, /usr/share/mender-orchestrator and
+ * /var/lib/mender-orchestrator (docs/installation.md). */
+#define CONFIG_DEFAULT_CONF_DIR MO_CONF_DIR
+#define CONFIG_DEFAULT_DATA_DIR MO_DATA_DIR
+#define CONFIG_DEFAULT_DATASTORE_DIR MO_DATASTORE_DIR
+
 struct config {
     /* directories (environment, defaults) */
-    char *conf_dir;      /* MENDER_ORCHESTRATOR_CONF_DIR [/etc/mender-orchestrator] */
-    char *data_dir;      /* MENDER_ORCHESTRATOR_DATA_DIR [/usr/share/mender-orchestrator] */
-    char *datastore_dir; /* MENDER_ORCHESTRATOR_DATASTORE_DIR [/var/lib/mender-orchestrator] */
+    char *conf_dir;      /* MENDER_ORCHESTRATOR_CONF_DIR [CONFIG_DEFAULT_CONF_DIR] */
+    char *data_dir;      /* MENDER_ORCHESTRATOR_DATA_DIR [CONFIG_DEFAULT_DATA_DIR] */
+    char *datastore_dir; /* MENDER_ORCHESTRATOR_DATASTORE_DIR [CONFIG_DEFAULT_DATASTORE_DIR] */
     char *topology_dir;  /* MENDER_ORCHESTRATOR_TOPOLOGY_DIR [datastore] */
     char *main_file;     /* {conf}/mender-orchestrator.conf */
     char *fallback_file; /* {datastore}/mender-orchestrator.conf */

@@ -18,22 +18,23 @@ from system import System
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # (source file, directory option or prefix-relative folder, name, mode); a source that does
-# not exist yet (another area's file) is not expected
+# not exist yet (another area's file) is not expected. "unitdir" is systemdsystemunitdir,
+# by default {prefix}/lib/systemd/system; mender_datadir is the Mender Client's folder.
 EXPECTED = [
     (None, "bindir", "mender-orchestrator", 0o755),
-    ("interfaces/directory", "datadir", "mender-orchestrator/interfaces/v1/directory", 0o755),
-    ("interfaces/single-file", "datadir", "mender-orchestrator/interfaces/v1/single-file", 0o755),
+    ("interfaces/directory.in", "datadir", "mender-orchestrator/interfaces/v1/directory", 0o755),
+    ("interfaces/single-file.in", "datadir", "mender-orchestrator/interfaces/v1/single-file", 0o755),
     ("dist/mender-orchestrator.conf", "sysconfdir", "mender-orchestrator/mender-orchestrator.conf", 0o644),
     ("docs/mender-orchestrator.1", "mandir", "man1/mender-orchestrator.1", 0o644),
+    ("docs/mender-orchestrator-manifest-gen.1", "mandir", "man1/mender-orchestrator-manifest-gen.1", 0o644),
     ("docs/interfaces.md", "datadir", "doc/mender-orchestrator/interfaces.md", 0o644),
     ("dist/mender-orchestrator-resume.in", "libexecdir", "mender-orchestrator/mender-orchestrator-resume", 0o755),
-    ("dist/mender-orchestrator-resume.service.in", "lib", "systemd/system/mender-orchestrator-resume.service",
-     0o644),
+    ("dist/mender-orchestrator-resume.service.in", "unitdir", "mender-orchestrator-resume.service", 0o644),
     # managed mode (modules/, inventory/): where the Mender Client looks for them
-    ("modules/mender-orchestrator-manifest", "datadir", "mender/modules/v3/mender-orchestrator-manifest", 0o755),
+    ("modules/mender-orchestrator-manifest.in", "mender_datadir", "modules/v3/mender-orchestrator-manifest", 0o755),
     ("modules/mender-orchestrator-manifest-gen", "bindir", "mender-orchestrator-manifest-gen", 0o755),
-    ("inventory/mender-inventory-orchestrator-inventory", "datadir",
-     "mender/inventory/mender-inventory-orchestrator-inventory", 0o755),
+    ("inventory/mender-inventory-orchestrator-inventory.in", "mender_datadir",
+     "inventory/mender-inventory-orchestrator-inventory", 0o755),
 ]
 
 # the same files with --prefix=/usr: the paths the program and the Mender Client expect
@@ -43,8 +44,12 @@ USR = {
     "single-file": "/usr/share/mender-orchestrator/interfaces/v1/single-file",
     "mender-orchestrator.conf": "/etc/mender-orchestrator/mender-orchestrator.conf",
     "mender-orchestrator.1": "/usr/share/man/man1/mender-orchestrator.1",
+    "mender-orchestrator-manifest-gen.1": "/usr/share/man/man1/mender-orchestrator-manifest-gen.1",
     "mender-orchestrator-resume": "/usr/libexec/mender-orchestrator/mender-orchestrator-resume",
     "mender-orchestrator-resume.service": "/usr/lib/systemd/system/mender-orchestrator-resume.service",
+    "mender-orchestrator-manifest": "/usr/share/mender/modules/v3/mender-orchestrator-manifest",
+    "mender-orchestrator-manifest-gen": "/usr/bin/mender-orchestrator-manifest-gen",
+    "mender-inventory-orchestrator-inventory": "/usr/share/mender/inventory/mender-inventory-orchestrator-inventory",
 }
 
 
@@ -54,10 +59,17 @@ class Layout:
         self.opts = options
 
     def dir(self, option):
+        """The folder an option names, under the DESTDIR."""
+        return self.dest / self.abs(option).lstrip("/")
+
+    def abs(self, option):
+        """The folder an option names, as the installed System sees it."""
         prefix = self.opts["prefix"]
-        value = "lib" if option == "lib" else self.opts[option]
-        full = value if value.startswith("/") else os.path.join(prefix, value)
-        return self.dest / full.lstrip("/")
+        if option == "unitdir":
+            value = self.opts["systemdsystemunitdir"] or "lib/systemd/system"
+        else:
+            value = self.opts[option]
+        return value if value.startswith("/") else os.path.join(prefix, value)
 
     def path(self, option, rel):
         return self.dir(option) / rel
@@ -92,8 +104,14 @@ def test_installed_with_mode(layout, src, option, rel, mode):
         assert p.read_bytes() == (ROOT / src).read_bytes()
 
 
+def test_inventory_script_under_the_yocto_name_too(layout):
+    link = layout.path("mender_datadir", "inventory/mender-inventory-mender-orchestrator")
+    assert link.is_symlink() and os.readlink(link) == "mender-inventory-orchestrator-inventory"
+
+
 def test_usr_prefix_paths(tmp_path):
-    """With --prefix=/usr every file lands where the program's defaults and the spec say."""
+    """With --prefix=/usr every file lands where the program's defaults and the spec say, and
+    the program and the scripts are configured with the same folders."""
     r = meson("setup", "--prefix=/usr", tmp_path / "b", ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     r = meson("introspect", "--installed", tmp_path / "b")
@@ -103,12 +121,58 @@ def test_usr_prefix_paths(tmp_path):
         assert installed.get(name) == want, (name, installed.get(name))
     unit = (tmp_path / "b" / "mender-orchestrator-resume.service").read_text()
     assert "ExecStart=/usr/libexec/mender-orchestrator/mender-orchestrator-resume\n" in unit
-    wrapper = (tmp_path / "b" / "mender-orchestrator-resume").read_text()
-    assert "MO=${MENDER_ORCHESTRATOR_BIN:-/usr/bin/mender-orchestrator}\n" in wrapper
+    b = tmp_path / "b"
+    for script in ("mender-orchestrator-resume", "modules/mender-orchestrator-manifest"):
+        text = (b / script).read_text()
+        assert "MO=${MENDER_ORCHESTRATOR_BIN:-/usr/bin/mender-orchestrator}\n" in text, script
+    for script in ("mender-orchestrator-resume", "modules/mender-orchestrator-manifest", "interfaces/directory",
+                   "interfaces/single-file"):
+        text = (b / script).read_text()
+        assert "datastore=${MENDER_ORCHESTRATOR_DATASTORE_DIR:-/var/lib/mender-orchestrator}\n" in text, script
+    inventory = (b / "inventory/mender-inventory-orchestrator-inventory").read_text()
+    assert "mo=${MENDER_ORCHESTRATOR_BIN:-/usr/bin/mender-orchestrator}\n" in inventory
+    # the program's own defaults, as the compiler gets them
+    commands = json.loads((b / "compile_commands.json").read_text())
+    config_c = next(c["command"] for c in commands if c["file"].endswith("src/inputs/config.c"))
+    for define in ('-DMO_CONF_DIR="/etc/mender-orchestrator"', '-DMO_DATA_DIR="/usr/share/mender-orchestrator"',
+                   '-DMO_DATASTORE_DIR="/var/lib/mender-orchestrator"'):
+        assert define in config_c.replace("\\", ""), define
+
+
+def help_folders():
+    """The folders `--help` prints: {variable: this build's default}."""
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\nFolders")[1].split("\n\n")[0].splitlines()[1:]
+    return {l.split()[0]: l.split()[1] for l in lines}
+
+
+def test_program_looks_where_install_puts_things(layout):
+    """This build's defaults (whatever its prefix) are the folders `meson install` fills,
+    and the installed scripts use the program's datastore."""
+    folders = help_folders()
+    assert folders["MENDER_ORCHESTRATOR_CONF_DIR"] == layout.abs("sysconfdir") + "/mender-orchestrator"
+    conf = layout.path("sysconfdir", "mender-orchestrator/mender-orchestrator.conf")
+    assert conf.is_file()
+    data = folders["MENDER_ORCHESTRATOR_DATA_DIR"]
+    assert (layout.dest / data.lstrip("/") / "interfaces" / "v1" / "directory").is_file()
+    datastore = folders["MENDER_ORCHESTRATOR_DATASTORE_DIR"]
+    assert datastore == layout.abs("localstatedir") + "/lib/mender-orchestrator"
+    bindir = layout.abs("bindir")
+    for option, rel in [("libexecdir", "mender-orchestrator/mender-orchestrator-resume"),
+                        ("mender_datadir", "modules/v3/mender-orchestrator-manifest"),
+                        ("datadir", "mender-orchestrator/interfaces/v1/directory"),
+                        ("datadir", "mender-orchestrator/interfaces/v1/single-file")]:
+        text = layout.path(option, rel).read_text()
+        assert f"datastore=${{MENDER_ORCHESTRATOR_DATASTORE_DIR:-{datastore}}}\n" in text, rel
+    for option, rel in [("libexecdir", "mender-orchestrator/mender-orchestrator-resume"),
+                        ("mender_datadir", "modules/v3/mender-orchestrator-manifest"),
+                        ("mender_datadir", "inventory/mender-inventory-orchestrator-inventory")]:
+        assert f"${{MENDER_ORCHESTRATOR_BIN:-{bindir}/mender-orchestrator}}" in layout.path(option, rel).read_text()
 
 
 def test_unit_and_wrapper(layout):
-    unit = layout.path("lib", "systemd/system/mender-orchestrator-resume.service").read_text()
+    unit = layout.path("unitdir", "mender-orchestrator-resume.service").read_text()
     wrapper = layout.path("libexecdir", "mender-orchestrator/mender-orchestrator-resume")
     assert "@" not in unit and "@" not in wrapper.read_text()
     lines = set(unit.splitlines())
@@ -173,6 +237,21 @@ def man_text_lines(lines):
         line = re.sub(r"\\f[BIRP]", "", line)
         out.append(line.replace('"', " "))
     return " ".join(out)
+
+
+def test_generator_man_page(layout):
+    """The generator's page renders without warnings and names every option of its --help."""
+    page = layout.path("mandir", "man1/mender-orchestrator-manifest-gen.1")
+    r = subprocess.run(["man", "-l", str(page)], env=dict(os.environ, MANWIDTH="80"), capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = subprocess.run(["groff", "-ww", "-man", "-z", str(page)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    usage = subprocess.run([str(ROOT / "modules" / "mender-orchestrator-manifest-gen"), "--help"],
+                           capture_output=True, text=True, timeout=60).stdout
+    text = man_text(page)
+    for opt in set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", usage)):
+        assert opt in text, opt
 
 
 def test_man_page_mirrors_help():

@@ -12,11 +12,14 @@ import subprocess
 import pytest
 
 from conftest import BIN, ROOT, Result
+from kit import BUILD
 from system import System
 
-MODULE = ROOT / "modules" / "mender-orchestrator-manifest"
+# the Update Module and the inventory script as meson configured them (the .in files of
+# modules/ and inventory/ with this build's folders)
+MODULE = BUILD / "modules" / "mender-orchestrator-manifest"
 GEN = ROOT / "modules" / "mender-orchestrator-manifest-gen"
-INVENTORY = ROOT / "inventory" / "mender-inventory-orchestrator-inventory"
+INVENTORY = BUILD / "inventory" / "mender-inventory-orchestrator-inventory"
 
 # two groups: the gateway alone (order 10), then two RTOS Components together (order 20)
 COMPONENTS = [
@@ -369,17 +372,39 @@ def test_module_finds_the_orchestrator_on_path(module, tmp_path):
 # ---------------------------------------------------------------- the inventory script
 
 def test_inventory_script(system, tmp_path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "mender-orchestrator").symlink_to(BIN)
     env = dict(system.mo.env)
-    env["PATH"] = f"{bindir}:{os.environ['PATH']}"
+    env["MENDER_ORCHESTRATOR_BIN"] = BIN
     p = subprocess.run([str(INVENTORY)], env=env, capture_output=True, text=True, timeout=120)
     want = system.mo.run("show-inventory")
     assert p.returncode == 0 == want.rc, p.stderr
     assert p.stdout == want.out
     assert "GW" in p.stdout
     assert INVENTORY.read_text().splitlines()[0] == "#!/bin/sh"
+
+
+def test_inventory_script_two_names(system, tmp_path):
+    """Installed under the Debian name and the Yocto name (a symlink, meson's install), the
+    Mender Client, which runs every mender-inventory-* of its folder, gets each line once;
+    the Yocto name alone prints it all."""
+    env = dict(system.mo.env, MENDER_ORCHESTRATOR_BIN=BIN)
+    want = system.mo.run("show-inventory").out
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    shutil.copy(INVENTORY, folder / INVENTORY.name)
+    (folder / "mender-inventory-mender-orchestrator").symlink_to(INVENTORY.name)
+    out = ""
+    for script in sorted(folder.glob("mender-inventory-*")):
+        p = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        out += p.stdout
+    assert out == want and "GW" in want
+    # a Yocto image: the Yocto name only, a file of its own
+    for script in folder.iterdir():
+        script.unlink()
+    shutil.copy(INVENTORY, folder / "mender-inventory-mender-orchestrator")
+    p = subprocess.run([str(folder / "mender-inventory-mender-orchestrator")], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert (p.returncode, p.stdout) == (0, want), p.stderr
 
 
 # ---------------------------------------------------------------- the generator

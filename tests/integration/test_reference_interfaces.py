@@ -1,6 +1,7 @@
-"""The reference Interfaces interfaces/directory and interfaces/single-file, driven by the
-real binary (docs/interfaces.md): install, upgrade, whole-system rollback when a later
-Component fails, and rollback called again after an interruption."""
+"""The reference Interfaces interfaces/directory.in and interfaces/single-file.in (as meson
+configured them), driven by the real binary (docs/interfaces.md): install, upgrade,
+whole-system rollback when a later Component fails, and rollback called again after an
+interruption."""
 import os
 import pathlib
 import shutil
@@ -9,10 +10,9 @@ import subprocess
 
 import pytest
 
-from kit import Kit
+from kit import BUILD, Kit
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-IFACES = ROOT / "interfaces"
+IFACES = BUILD / "interfaces"  # interfaces/*.in with the build's default datastore
 REFERENCE = ("directory", "single-file")
 
 

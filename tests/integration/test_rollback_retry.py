@@ -14,10 +14,10 @@ import time
 import pytest
 
 from conftest import command
+from kit import BUILD
 from system import FORWARD_CALLS, System
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SINGLE_FILE = ROOT / "interfaces" / "single-file"
+SINGLE_FILE = BUILD / "interfaces" / "single-file"  # configured by meson from interfaces/single-file.in
 V1, V2 = b"setting = v1\n", b"setting = v2\n"
 
 

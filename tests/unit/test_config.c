@@ -149,21 +149,23 @@ static void defaults_builtin(void **state)
     struct config cfg;
     struct diag_list d = { 0 };
     int r = config_load(&cfg, NULL, &d);
-    /* Host files at the default paths are not ours to control: only check the
-     * directory defaults, and the values when those files are absent. */
+    /* The folders of this build (meson's, where `meson install` puts things;
+     * tests/integration/test_layout.py checks them for --prefix=/usr). Host files at the
+     * default paths are not ours to control: only check the directory defaults, and the
+     * values when those files are absent. */
     if (r == 0) {
-        assert_string_equal(cfg.conf_dir, "/etc/mender-orchestrator");
-        assert_string_equal(cfg.data_dir, "/usr/share/mender-orchestrator");
-        assert_string_equal(cfg.datastore_dir, "/var/lib/mender-orchestrator");
-        assert_string_equal(cfg.topology_dir, "/var/lib/mender-orchestrator");
-        assert_string_equal(cfg.main_file, "/etc/mender-orchestrator/mender-orchestrator.conf");
-        assert_string_equal(cfg.fallback_file, "/var/lib/mender-orchestrator/mender-orchestrator.conf");
-        assert_string_equal(cfg.manifest_store, "/var/lib/mender-orchestrator/manifests");
+        assert_string_equal(cfg.conf_dir, CONFIG_DEFAULT_CONF_DIR);
+        assert_string_equal(cfg.data_dir, CONFIG_DEFAULT_DATA_DIR);
+        assert_string_equal(cfg.datastore_dir, CONFIG_DEFAULT_DATASTORE_DIR);
+        assert_string_equal(cfg.topology_dir, CONFIG_DEFAULT_DATASTORE_DIR);
+        assert_string_equal(cfg.main_file, CONFIG_DEFAULT_CONF_DIR "/mender-orchestrator.conf");
+        assert_string_equal(cfg.fallback_file, CONFIG_DEFAULT_DATASTORE_DIR "/mender-orchestrator.conf");
+        assert_string_equal(cfg.manifest_store, CONFIG_DEFAULT_DATASTORE_DIR "/manifests");
         char *tp = config_topology_path(&cfg);
-        assert_string_equal(tp, "/var/lib/mender-orchestrator/topology.yaml");
+        assert_string_equal(tp, CONFIG_DEFAULT_DATASTORE_DIR "/topology.yaml");
         free(tp);
         if (!fs_exists(cfg.main_file) && !fs_exists(cfg.fallback_file)) {
-            assert_string_equal(cfg.cache_path, "/var/lib/mender-orchestrator/artifacts");
+            assert_string_equal(cfg.cache_path, CONFIG_DEFAULT_DATASTORE_DIR "/artifacts");
             assert_int_equal(cfg.log_level, LOG_INFO);
         }
         config_free(&cfg);
@@ -178,7 +180,7 @@ static void defaults_no_files(void **state)
     load_ok(&cfg, NULL);
     assert_string_equal(cfg.conf_dir, f->conf);
     assert_string_equal(cfg.datastore_dir, f->ds);
-    assert_string_equal(cfg.data_dir, "/usr/share/mender-orchestrator");
+    assert_string_equal(cfg.data_dir, CONFIG_DEFAULT_DATA_DIR);
     assert_string_equal(cfg.topology_dir, f->ds);
     assert_string_equal(cfg.main_file, f->main_file);
     assert_string_equal(cfg.fallback_file, f->fb_file);
@@ -271,7 +273,7 @@ static void env_empty_is_unset(void **state)
     setenv("MENDER_ORCHESTRATOR_TOPOLOGY_COMPONENTS_FILE", "", 1);
     write_file(f->main_file, "{\"TopologyComponents\": \"/file/components.yaml\"}");
     load_ok(&cfg, NULL);
-    assert_string_equal(cfg.data_dir, "/usr/share/mender-orchestrator");
+    assert_string_equal(cfg.data_dir, CONFIG_DEFAULT_DATA_DIR);
     assert_string_equal(cfg.topology_dir, f->ds);
     assert_string_equal(cfg.topology_components, "/file/components.yaml");
     char *want = fmt("%s/manifests", f->ds);

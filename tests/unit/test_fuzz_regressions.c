@@ -122,6 +122,9 @@ static void run_repro(void **state)
         const char *nul = memchr(buf, '\0', len);
         size_t main_len = nul ? (size_t)(nul - buf) : len;
         struct config cfg;
+        /* the messages name the files in the folders of a --prefix=/usr build */
+        setenv("MENDER_ORCHESTRATOR_CONF_DIR", "/etc/mender-orchestrator", 1);
+        setenv("MENDER_ORCHESTRATOR_DATASTORE_DIR", "/var/lib/mender-orchestrator", 1);
         rc = config_load_texts(&cfg, NULL, buf, main_len, nul ? nul + 1 : NULL, nul ? len - main_len - 1 : 0, &d);
         free(buf);
         check_diags(rc, &d, r->error);
