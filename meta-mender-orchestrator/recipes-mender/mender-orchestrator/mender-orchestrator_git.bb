@@ -29,7 +29,7 @@ LICENSE = "Apache-2.0"
 LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7cacdbeed46a0096b10"
 
 # The version of meson.build's project(); scripts/check-version keeps the two equal.
-PV = "0.1.0+git"
+PV = "0.2.0+git"
 
 MENDER_ORCHESTRATOR_GIT_URI ??= ""
 SRC_URI = "${MENDER_ORCHESTRATOR_GIT_URI}"
