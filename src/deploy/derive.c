@@ -24,8 +24,10 @@ struct search {
     size_t n;
     int groups; /* the number of groups being tried */
     size_t *vi;
-    /* the candidate that placed the most types before failing, for the message */
+    /* the candidate that got furthest, for the message: the most types in groups before the
+     * one that failed, then the most groups (finer orders pass through fewer states) */
     int best_placed;
+    int best_groups;
     int best_group;
     int *best_tgroup;
     struct violation best;
@@ -69,9 +71,10 @@ static bool dfs(struct search *s, int k, unsigned remaining)
             if (left == 1 || dfs(s, k + 1, remaining & ~subsets[i]))
                 return true;
         } else {
-            int placed = (int)s->n - popcount(remaining) + popcount(subsets[i]);
-            if (placed > s->best_placed) {
+            int placed = (int)s->n - popcount(remaining);
+            if (placed > s->best_placed || (placed == s->best_placed && s->groups > s->best_groups)) {
                 s->best_placed = placed;
+                s->best_groups = s->groups;
                 s->best_group = k;
                 memcpy(s->best_tgroup, s->tgroup, s->x->nall * sizeof(*s->tgroup));
                 s->best.phase = v.phase;
@@ -84,7 +87,8 @@ static bool dfs(struct search *s, int k, unsigned remaining)
     return false;
 }
 
-/* "gateway, then rtos and sensor": the groups of a candidate, up to group last. */
+/* "gateway, then rtos and sensor": the groups of a candidate, up to group last (the one that
+ * failed; the groups after it were not chosen yet). */
 static char *candidate_text(const struct model *x, const int *tgroup, int last)
 {
     char *s = xstrdup("");
@@ -162,8 +166,8 @@ int states_derive(struct model *x, int *tgroup, int *ngroups, struct diag_list *
     _cleanup_free_ char *cand = candidate_text(x, s.best_tgroup, s.best_group);
     _cleanup_free_ char *msg = model_violation_text(x, s.best_tgroup, orders, &s.best);
     diag_error(diag, x->path, c->line, c->col,
-               "constraints: no order of %s passes only acceptable states; the closest, %s: %s; change the "
-               "constraints (or the Artifacts) so that some order is acceptable",
-               types, cand, msg);
+               "constraints: no order of %s passes only acceptable states; the order that gets furthest (%s%s): %s; "
+               "change the constraints (or the Artifacts) so that some order is acceptable",
+               types, cand, s.best_group + 1 < s.best_groups ? ", then the others" : "", msg);
     return -1;
 }

@@ -266,11 +266,11 @@ static void print_json(FILE *f, const struct deployment *d, const struct states_
         if (!d->members[i].selected)
             json_array_append_new(sa, member_json(&d->members[i], hint, ctx));
     json_object_set_new(root, "skipped", sa);
-    json_object_set_new(root, "constraints", plan_states_json(states));
     json_t *wa = json_array();
     if (warning)
         json_array_append_new(wa, json_string(warning));
     json_object_set_new(root, "warnings", wa);
+    json_object_set_new(root, "constraints", plan_states_json(states));
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
         fprintf(f, "%s\n", s);

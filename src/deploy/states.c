@@ -342,21 +342,21 @@ char *model_group_label(const struct model *x, const int *tgroup, const int *ord
     return n;
 }
 
-/* Why a combination is not acceptable: the rule it breaks, or the tables that do not list it. */
+/* Why a combination is not acceptable: the rule it breaks, or the tables that do not list it
+ * (at their lines in the Manifest, which the message names first). */
 static char *reason(const struct model *x, struct adm a, bool end)
 {
     const struct constraints *c = x->c;
     if (a.kind == ADM_VIOLATES) {
         const struct crule *r = &c->rules[a.rule];
         _cleanup_free_ char *desc = crule_describe(r);
-        return xasprintf("which breaks constraints.%s (%s:%d:%d)", desc, x->path, r->line, r->col);
+        return xasprintf("which breaks constraints.%s (line %d)", desc, r->line);
     }
     if (end || !c->ntransition)
-        return xasprintf("which constraints.end_states (%s:%d:%d) does not list%s", x->path, c->end_line, c->end_col,
+        return xasprintf("which constraints.end_states (line %d) does not list%s", c->end_line,
                          end ? " as an end state" : "");
-    return xasprintf("which neither constraints.end_states (%s:%d:%d) nor constraints.transition_states (%s:%d:%d) "
-                     "lists",
-                     x->path, c->end_line, c->end_col, x->path, c->transition_line, c->transition_col);
+    return xasprintf("which neither constraints.end_states (line %d) nor constraints.transition_states (line %d) lists",
+                     c->end_line, c->transition_line);
 }
 
 char *model_violation_text(const struct model *x, const int *tgroup, const int *orders, const struct violation *v)
