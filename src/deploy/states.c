@@ -44,10 +44,12 @@ static size_t all_index(struct model *x, const char *type)
     return x->nall++;
 }
 
-/* Whether views a and b of type t satisfy exactly the same matchers (and show the same name). */
+/* Whether views a and b of type t are one: both current or both new, the same name, and
+ * satisfying exactly the same matchers. A new view is never merged with a current one: a
+ * combination is the current state only when each of its Components is where it is now. */
 static bool same_view(const struct model *x, const char *t, const struct view *a, const struct view *b)
 {
-    if ((a->name == NULL) != (b->name == NULL) || (a->name && strcmp(a->name, b->name) != 0))
+    if (a->current != b->current || (a->name == NULL) != (b->name == NULL) || (a->name && strcmp(a->name, b->name)))
         return false;
     for (size_t i = 0; i < x->c->nrules; i++) {
         const struct ccombo *cc[2] = { &x->c->rules[i].combo, &x->c->rules[i].then };
@@ -64,10 +66,8 @@ static bool same_view(const struct model *x, const char *t, const struct view *a
 static int add_view(const struct model *x, struct mtype *T, struct view v)
 {
     for (size_t i = 0; i < T->nviews; i++)
-        if (same_view(x, T->type, &T->views[i], &v)) {
-            T->views[i].current |= v.current;
+        if (same_view(x, T->type, &T->views[i], &v))
             return (int)i;
-        }
     if (T->nviews == STATES_MAX_VIEWS)
         return -1;
     T->views = xrealloc(T->views, (T->nviews + 1) * sizeof(*T->views));
@@ -425,6 +425,16 @@ static bool collect_one(void *p, const size_t *vi)
     const struct model *x = cx->x;
     struct adm a = model_judge(cx->x, vi, cx->end);
     struct state_phase *ph = cx->p;
+    _cleanup_free_ char *text = model_combo_text(x, vi);
+    _cleanup_free_ char *rule = NULL;
+    if (a.kind == ADM_RULE)
+        rule = xasprintf("%s[%zu]", crule_list_name(x->c->rules[a.rule].kind), x->c->rules[a.rule].index);
+    else
+        rule = xstrdup(a.kind == ADM_CURRENT ? "current state" : "no rule forbids it");
+    /* the same versions reached by other Components (one moved, one already there) show once */
+    for (size_t i = 0; i < ph->ncombos; i++)
+        if (strcmp(ph->combos[i].text, text) == 0 && strcmp(ph->combos[i].rule, rule) == 0)
+            return true;
     ph->combos = xrealloc(ph->combos, (ph->ncombos + 1) * sizeof(*ph->combos));
     struct state_combo *c = &ph->combos[ph->ncombos++];
     memset(c, 0, sizeof(*c));
@@ -432,14 +442,11 @@ static bool collect_one(void *p, const size_t *vi)
         const char *n = x->t[t].views[vi[t]].name;
         strv_push(&c->names, n ? n : "unknown");
     }
-    c->text = model_combo_text(x, vi);
+    c->text = TAKE_PTR(text);
+    c->rule = TAKE_PTR(rule);
     if (a.kind == ADM_RULE) {
-        const struct crule *r = &x->c->rules[a.rule];
-        c->rule = xasprintf("%s[%zu]", crule_list_name(r->kind), r->index);
-        c->rule_line = r->line;
-        c->rule_col = r->col;
-    } else {
-        c->rule = xstrdup(a.kind == ADM_CURRENT ? "current state" : "no rule forbids it");
+        c->rule_line = x->c->rules[a.rule].line;
+        c->rule_col = x->c->rules[a.rule].col;
     }
     return true;
 }

@@ -10,14 +10,15 @@
 #include "inputs/manifest.h"
 #include "util/diag.h"
 
-/* Distinct versions one type's Components may run (a bit each in a phase's mask). */
+/* Distinct versions one type's Components may run, now or after (a bit each in a phase's
+ * mask). */
 #define STATES_MAX_VIEWS 64
 
 /* A version a Component can be at, as the rules see it. */
 struct view {
     const char *name;              /* NULL when unknown */
     const struct kvlist *provides; /* the Component's before, or the Artifact's after */
-    bool current;                  /* some Component of the type runs it now */
+    bool current;                  /* a Component's version now (else the one its Artifact gives) */
 };
 
 /* A component type of the deployment, with the group its selected members are in. */
