@@ -30,11 +30,7 @@ char *plan_hash(const struct deployment *d)
      * SHA-256 of the Artifact's manifest member; then the Manifest name. */
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        fputs("mender-orchestrator: out of memory\n", stderr);
-        exit(1);
-    }
+    FILE *f = xopen_memstream(&text, &len);
     fprintf(f, "mender-orchestrator plan v1\n");
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];

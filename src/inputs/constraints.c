@@ -127,11 +127,7 @@ char *crule_describe(const struct crule *r)
     assert(r);
     char *s = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    if (!f) {
-        fputs("mender-orchestrator: out of memory\n", stderr);
-        exit(1);
-    }
+    FILE *f = xopen_memstream(&s, &len);
     if (r->kind != CRULE_REQUIRES) {
         fprintf(f, "%s[%zu] ", crule_list_name(r->kind), r->index);
         put_combo(f, &r->combo);

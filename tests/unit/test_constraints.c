@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "deploy/deployment.h"
 #include "deploy/states.h"
 #include "inputs/constraints.h"
@@ -52,12 +54,7 @@ static void expect_errors(const char *text, const char *const *want)
     struct diag_list d = { 0 };
     struct manifest m;
     assert_int_equal(load(text, &m, &d), -1);
-    size_t n = 0;
-    while (want[n])
-        n++;
-    for (size_t i = 0; i < d.nerrors && i < n; i++)
-        assert_string_equal(d.errors[i], want[i]);
-    assert_int_equal(d.nerrors, n);
+    test_assert_lines(d.errors, d.nerrors, want);
     diag_free(&d);
 }
 
