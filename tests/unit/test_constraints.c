@@ -282,6 +282,16 @@ static int apply(const char *text, const struct tmem *v, int *orders, char **err
     return rc;
 }
 
+/* states_apply refuses the deployment of v under text with exactly this error. */
+static void expect_refused(const char *text, const struct tmem *v, const char *want)
+{
+    int o[16];
+    char *err;
+    assert_int_equal(apply(text, v, o, &err, NULL), -1);
+    assert_string_equal(err, want);
+    free(err);
+}
+
 static const struct tmem SEED[] = {
     { "gateway", "G13", "gateway-v1", "gateway-v2", 0 },
     { "rtos", "R456", "rtos-v1", "rtos-v2", 0 },
@@ -319,25 +329,21 @@ static void seed_derives_the_gateway_first(void **state)
 static void seed_refuses_the_rtos_first(void **state)
 {
     (void)state;
-    int o[3];
-    char *err;
     static const struct tmem v[] = {
         { "gateway", "G13", "gateway-v1", "gateway-v2", 20 },
         { "rtos", "R456", "rtos-v1", "rtos-v2", 10 },
         { "rtos", "R998", "rtos-v1", "rtos-v2", 10 },
         { 0 },
     };
-    assert_int_equal(apply(HEAD "component_types:\n"
-                                "  gateway: {artifact_name: gateway-v2, update_strategy: {order: 20}}\n"
-                                "  rtos: {artifact_name: rtos-v2, update_strategy: {order: 10}}\n" SEED_TABLES,
-                           v, o, &err, NULL),
-                     -1);
-    assert_string_equal(err, "m.yaml:7:59: component_types.rtos.update_strategy.order: 10: while group 10 (rtos) "
-                             "installs, the System can be at gateway-v1 + rtos-v2, which neither "
-                             "constraints.end_states (line 9) nor constraints.transition_states (line 12) lists; "
-                             "change the order, or leave order out of every type to have it derived from the "
-                             "constraints");
-    free(err);
+    expect_refused(HEAD "component_types:\n"
+                        "  gateway: {artifact_name: gateway-v2, update_strategy: {order: 20}}\n"
+                        "  rtos: {artifact_name: rtos-v2, update_strategy: {order: 10}}\n" SEED_TABLES,
+                   v,
+                   "m.yaml:7:59: component_types.rtos.update_strategy.order: 10: while group 10 (rtos) "
+                   "installs, the System can be at gateway-v1 + rtos-v2, which neither "
+                   "constraints.end_states (line 9) nor constraints.transition_states (line 12) lists; "
+                   "change the order, or leave order out of every type to have it derived from the "
+                   "constraints");
 }
 
 static void no_rollback_makes_the_seed_unsatisfiable(void **state)
@@ -345,14 +351,13 @@ static void no_rollback_makes_the_seed_unsatisfiable(void **state)
     (void)state;
     int o[3];
     char *err;
-    assert_int_equal(apply(HEAD SEED_TYPES SEED_TABLES "  no_rollback: [rtos]\n", SEED, o, &err, NULL), -1);
-    assert_string_equal(err, "m.yaml:8:1: constraints: no order of gateway, rtos passes only acceptable states; the "
-                             "order that gets furthest (gateway, then rtos): rolling back group 10 (gateway) after a "
-                             "failure in group 20 (rtos), the System can be at gateway-v1 + rtos-v2 (rtos in "
-                             "constraints.no_rollback: stays new), which neither constraints.end_states (line 9) nor "
-                             "constraints.transition_states (line 12) lists; change the constraints (or the "
-                             "Artifacts) so that some order is acceptable");
-    free(err);
+    expect_refused(HEAD SEED_TYPES SEED_TABLES "  no_rollback: [rtos]\n", SEED,
+                   "m.yaml:8:1: constraints: no order of gateway, rtos passes only acceptable states; the "
+                   "order that gets furthest (gateway, then rtos): rolling back group 10 (gateway) after a "
+                   "failure in group 20 (rtos), the System can be at gateway-v1 + rtos-v2 (rtos in "
+                   "constraints.no_rollback: stays new), which neither constraints.end_states (line 9) nor "
+                   "constraints.transition_states (line 12) lists; change the constraints (or the "
+                   "Artifacts) so that some order is acceptable");
     /* a gateway that cannot roll back leaves gateway-v2 + rtos-v1 behind, which is a transition state */
     struct states_report r = { 0 };
     assert_int_equal(apply(HEAD SEED_TYPES SEED_TABLES "  no_rollback: [gateway]\n", SEED, o, &err, &r), 0);
@@ -367,18 +372,14 @@ static void no_rollback_makes_the_seed_unsatisfiable(void **state)
 static void unsatisfiable_end_state(void **state)
 {
     (void)state;
-    int o[3];
-    char *err;
-    assert_int_equal(apply(HEAD SEED_TYPES "constraints:\n"
-                                           "  end_states:\n"
-                                           "    - {gateway: gateway-v1, rtos: rtos-v1}\n"
-                                           "    - {gateway: gateway-v2, rtos: rtos-v3}\n",
-                           SEED, o, &err, NULL),
-                     -1);
-    assert_string_equal(err, "m.yaml:9:3: constraints: once every group is installed, the System is at gateway-v2 + "
-                             "rtos-v2, which constraints.end_states (line 9) does not list as an end state; the "
-                             "Manifest's Artifacts must make an end state the constraints accept");
-    free(err);
+    expect_refused(HEAD SEED_TYPES "constraints:\n"
+                                   "  end_states:\n"
+                                   "    - {gateway: gateway-v1, rtos: rtos-v1}\n"
+                                   "    - {gateway: gateway-v2, rtos: rtos-v3}\n",
+                   SEED,
+                   "m.yaml:9:3: constraints: once every group is installed, the System is at gateway-v2 + "
+                   "rtos-v2, which constraints.end_states (line 9) does not list as an end state; the "
+                   "Manifest's Artifacts must make an end state the constraints accept");
 }
 
 static void three_types_in_two_groups(void **state)
@@ -430,20 +431,18 @@ static void three_types_in_two_groups(void **state)
         { "rtos", "R1", "rtos-v1", "rtos-v2", 10 },
         { 0 },
     };
-    assert_int_equal(apply(HEAD "component_types:\n"
-                                "  gateway: {artifact_name: gateway-v2, update_strategy: {order: 10}}\n"
-                                "  rtos: {artifact_name: rtos-v2, update_strategy: {order: 10}}\n"
-                                "constraints:\n"
-                                "  requires:\n"
-                                "    - {if: {rtos: \"rtos-v2*\"}, then: {gateway: \"gateway-v2*\"}}\n",
-                           w, o, &err, NULL),
-                     -1);
-    assert_string_equal(err, "m.yaml:6:65: component_types.gateway.update_strategy.order: 10: while group 10 "
-                             "(gateway, rtos) installs, the System can be at gateway-v1 + rtos-v2, which breaks "
-                             "constraints.requires[0] {if: {rtos: rtos-v2*}, then: {gateway: gateway-v2*}} (line 10); "
-                             "change the order, or leave order out of every type to have it derived from the "
-                             "constraints");
-    free(err);
+    expect_refused(HEAD "component_types:\n"
+                        "  gateway: {artifact_name: gateway-v2, update_strategy: {order: 10}}\n"
+                        "  rtos: {artifact_name: rtos-v2, update_strategy: {order: 10}}\n"
+                        "constraints:\n"
+                        "  requires:\n"
+                        "    - {if: {rtos: \"rtos-v2*\"}, then: {gateway: \"gateway-v2*\"}}\n",
+                   w,
+                   "m.yaml:6:65: component_types.gateway.update_strategy.order: 10: while group 10 "
+                   "(gateway, rtos) installs, the System can be at gateway-v1 + rtos-v2, which breaks "
+                   "constraints.requires[0] {if: {rtos: rtos-v2*}, then: {gateway: gateway-v2*}} (line 10); "
+                   "change the order, or leave order out of every type to have it derived from the "
+                   "constraints");
 }
 
 static void the_current_state_and_skipped_components(void **state)
@@ -516,11 +515,10 @@ static void too_many_types_to_derive(void **state)
         v[i] = (struct tmem){ names[i], "x", "v1", "v2", 0 };
     }
     strcat(text, rules);
-    assert_int_equal(apply(text, v, o, &err, NULL), -1);
-    assert_string_equal(err, "m.yaml:15:1: constraints: more than 8 component types named by the constraints have "
-                             "Components to update: too many to derive their order; give update_strategy.order for "
-                             "every type (it is then checked against the constraints)");
-    free(err);
+    expect_refused(text, v,
+                   "m.yaml:15:1: constraints: more than 8 component types named by the constraints have "
+                   "Components to update: too many to derive their order; give update_strategy.order for "
+                   "every type (it is then checked against the constraints)");
     /* 8 are derived, and rules that forbid nothing give one group */
     v[8] = (struct tmem){ 0 };
     assert_int_equal(apply(HEAD "component_types:\n"
