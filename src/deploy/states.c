@@ -12,7 +12,6 @@
 #include "deploy/states.h"
 
 #include <assert.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +39,7 @@ static size_t all_index(struct model *x, const char *type)
         if (strcmp(x->all[i].type, type) == 0)
             return i;
     x->all = xrealloc(x->all, (x->nall + 1) * sizeof(*x->all));
-    x->all[x->nall] = (struct gtype){ .type = type, .group = -1, .model = -1 };
+    x->all[x->nall] = (struct gtype){ .type = type, .model = -1 };
     return x->nall++;
 }
 
@@ -113,7 +112,6 @@ int model_build(struct model *x, const struct manifest *m, const struct deployme
             x->all[a].model = (int)x->nt++;
         }
         struct mtype *T = &x->t[x->all[a].model];
-        T->selected |= mem->selected;
         int ov = add_view(x, T,
                           (struct view){ .name = current_name(mem), .provides = &mem->provides, .current = true });
         int nv = mem->selected
@@ -237,8 +235,8 @@ static void phase_masks(const struct model *x, const int *tgroup, struct phase p
     }
 }
 
-/* Calls fn for every combination of the views in mask (and, with only_moving, having at
- * least one view of moving); stops at the first false. Returns false if fn did. */
+/* Calls fn for every combination of the views in mask (when moving is not NULL, only those
+ * with at least one view in moving); stops at the first false. Returns false if fn did. */
 static bool each_combo(const struct model *x, const uint64_t *mask, const uint64_t *moving,
                        bool (*fn)(void *ctx, const size_t *vi), void *ctx)
 {
@@ -473,7 +471,8 @@ static void add_phase(struct model *x, const int *tgroup, const int *orders, str
     phase_masks(x, tgroup, ph, mask, moving);
     struct collect_ctx cx = { .x = x, .end = ph.kind == PH_END, .p = p };
     bool all = ph.kind == PH_NOW || ph.kind == PH_END;
-    (void)each_combo(x, mask, all ? NULL : moving, collect_one, &cx);
+    if (x->nt) /* else no Component of a type the constraints name: nothing to show */
+        (void)each_combo(x, mask, all ? NULL : moving, collect_one, &cx);
 }
 
 static void build_report(struct model *x, const int *tgroup, const int *orders, int ngroups, bool derived,

@@ -21,11 +21,10 @@ struct view {
     bool current;                  /* a Component's version now (else the one its Artifact gives) */
 };
 
-/* A component type of the deployment, with the group its selected members are in. */
+/* A component type of the deployment (its group is kept apart, in a tgroup array). */
 struct gtype {
     const char *type;
     bool selected; /* has a member to install */
-    int group;     /* scratch for the search */
     int model;     /* index in model.t when the constraints name it, else -1 */
 };
 
