@@ -326,6 +326,30 @@ static void seed_derives_the_gateway_first(void **state)
     states_report_free(&r);
 }
 
+/* Back from v2 to v1, the same tables put the RTOS first: gateway-v2 + rtos-v1 is the
+ * transition state, gateway-v1 + rtos-v2 is not. */
+static void seed_derives_the_rtos_first_on_the_way_back(void **state)
+{
+    (void)state;
+    static const struct tmem v[] = {
+        { "gateway", "G13", "gateway-v2", "gateway-v1", 0 },
+        { "rtos", "R456", "rtos-v2", "rtos-v1", 0 },
+        { "rtos", "R998", "rtos-v2", "rtos-v1", 0 },
+        { 0 },
+    };
+    int o[3];
+    char *err;
+    assert_int_equal(apply(HEAD "component_types:\n"
+                                "  gateway: {artifact_name: gateway-v1}\n"
+                                "  rtos: {artifact_name: rtos-v1}\n" SEED_TABLES,
+                           v, o, &err, NULL),
+                     0);
+    assert_null(err);
+    assert_int_equal(o[0], 20);
+    assert_int_equal(o[1], 10);
+    assert_int_equal(o[2], 10);
+}
+
 static void seed_refuses_the_rtos_first(void **state)
 {
     (void)state;
@@ -570,6 +594,7 @@ int main(void)
         cmocka_unit_test(reading_errors),
         cmocka_unit_test(legacy_format),
         cmocka_unit_test(seed_derives_the_gateway_first),
+        cmocka_unit_test(seed_derives_the_rtos_first_on_the_way_back),
         cmocka_unit_test(seed_refuses_the_rtos_first),
         cmocka_unit_test(no_rollback_makes_the_seed_unsatisfiable),
         cmocka_unit_test(unsatisfiable_end_state),
