@@ -151,7 +151,9 @@ int states_derive(struct model *x, int *tgroup, int *ngroups, struct diag_list *
     if (!model_check_phase(x, tgroup, (struct phase){ PH_END, 0, 0 }, &v)) {
         _cleanup_free_ char *msg = model_violation_text(x, tgroup, orders, &v);
         diag_error(diag, x->path, c->end_line ? c->end_line : c->line, c->end_line ? c->end_col : c->col,
-                   "constraints: %s; the Manifest's Artifacts must make an end state the constraints accept", msg);
+                   "constraints: %s; list it in constraints.end_states, or name Artifacts that make an end state "
+                   "it lists",
+                   msg);
         return -1;
     }
     if (s.n == 0)

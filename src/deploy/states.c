@@ -120,7 +120,7 @@ int model_build(struct model *x, const struct manifest *m, const struct deployme
         if (ov < 0 || nv < 0) {
             diag_error(diag, x->path, x->c->line, x->c->col,
                        "constraints: the Components of type %s run or get more than %d different versions: too many "
-                       "to check",
+                       "to check; bring them to fewer versions first, or leave the type out of the constraints",
                        T->type, STATES_MAX_VIEWS);
             return -1;
         }
@@ -537,7 +537,9 @@ static int check_order(struct model *x, const struct manifest *m, const struct d
     if (!model_check_phase(x, tgroup, (struct phase){ PH_END, 0, 0 }, &v)) {
         _cleanup_free_ char *msg = model_violation_text(x, tgroup, orders, &v);
         diag_error(diag, x->path, c->end_line ? c->end_line : c->line, c->end_line ? c->end_col : c->col,
-                   "constraints: %s; the Manifest's Artifacts must make an end state the constraints accept", msg);
+                   "constraints: %s; list it in constraints.end_states, or name Artifacts that make an end state "
+                   "it lists",
+                   msg);
         return -1;
     }
     for (int k = 0; k < *ngroups; k++) {

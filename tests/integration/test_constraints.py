@@ -226,9 +226,11 @@ constraints:
     r = system.install()
     assert r.rc == 0, r
     calls = [(c["instance"], c["call"]) for c in system.kit.calls()]
-    assert calls.index(("r1", "ArtifactInstall")) > calls.index(("gw", "ArtifactVerifyReboot")
-                                                                   if ("gw", "ArtifactVerifyReboot") in calls
-                                                                   else ("gw", "ArtifactInstall"))
+    gw = calls.index(("gw", "ArtifactInstall"))
+    assert calls.index(("r1", "ArtifactInstall")) > gw and calls.index(("s1", "ArtifactInstall")) > gw
+    # one group: both downloaded before either installs
+    assert calls.index(("s1", "Download")) < calls.index(("r1", "ArtifactInstall"))
+    assert calls.index(("r1", "Download")) < calls.index(("s1", "ArtifactInstall"))
 
 
 def test_three_types_from_tables(mo, tmp_path, artifacts):

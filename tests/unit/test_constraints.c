@@ -402,8 +402,8 @@ static void unsatisfiable_end_state(void **state)
                                    "    - {gateway: gateway-v2, rtos: rtos-v3}\n",
                    SEED,
                    "m.yaml:9:3: constraints: once every group is installed, the System is at gateway-v2 + "
-                   "rtos-v2, which constraints.end_states (line 9) does not list as an end state; the "
-                   "Manifest's Artifacts must make an end state the constraints accept");
+                   "rtos-v2, which constraints.end_states (line 9) does not list as an end state; list it "
+                   "in constraints.end_states, or name Artifacts that make an end state it lists");
 }
 
 static void three_types_in_two_groups(void **state)
