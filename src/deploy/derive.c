@@ -147,15 +147,8 @@ int states_derive(struct model *x, int *tgroup, int *ngroups, struct diag_list *
     for (int g = 0; g <= STATES_DERIVE_MAX_TYPES; g++)
         orders[g] = 10 * (g + 1);
 
-    struct violation v = { .vi = vi };
-    if (!model_check_phase(x, tgroup, (struct phase){ PH_END, 0, 0 }, &v)) {
-        _cleanup_free_ char *msg = model_violation_text(x, tgroup, orders, &v);
-        diag_error(diag, x->path, c->end_line ? c->end_line : c->line, c->end_line ? c->end_col : c->col,
-                   "constraints: %s; list it in constraints.end_states, or name Artifacts that make an end state "
-                   "it lists",
-                   msg);
+    if (model_check_end(x, tgroup, orders, diag) != 0)
         return -1;
-    }
     if (s.n == 0)
         return 0;
     unsigned full = (1u << s.n) - 1;

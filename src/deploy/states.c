@@ -379,6 +379,20 @@ char *model_violation_text(const struct model *x, const int *tgroup, const int *
                      stay[0] ? " (" : "", stay, stay[0] ? " in constraints.no_rollback: stays new)" : "", why);
 }
 
+int model_check_end(struct model *x, const int *tgroup, const int *orders, struct diag_list *diag)
+{
+    const struct constraints *c = x->c;
+    _cleanup_free_ size_t *vi = xcalloc(x->nt ? x->nt : 1, sizeof(*vi));
+    struct violation v = { .vi = vi };
+    if (model_check_phase(x, tgroup, (struct phase){ PH_END, 0, 0 }, &v))
+        return 0;
+    _cleanup_free_ char *msg = model_violation_text(x, tgroup, orders, &v);
+    diag_error(diag, x->path, c->end_line ? c->end_line : c->line, c->end_line ? c->end_col : c->col,
+               "constraints: %s; list it in constraints.end_states, or name Artifacts that make an end state it lists",
+               msg);
+    return -1;
+}
+
 /* ---- the report --------------------------------------------------------------------------- */
 
 static void phase_free(struct state_phase *p)
@@ -534,14 +548,8 @@ static int check_order(struct model *x, const struct manifest *m, const struct d
     _cleanup_free_ size_t *vi = xcalloc(x->nt ? x->nt : 1, sizeof(*vi));
     struct violation v = { .vi = vi };
     const struct constraints *c = &m->constraints;
-    if (!model_check_phase(x, tgroup, (struct phase){ PH_END, 0, 0 }, &v)) {
-        _cleanup_free_ char *msg = model_violation_text(x, tgroup, orders, &v);
-        diag_error(diag, x->path, c->end_line ? c->end_line : c->line, c->end_line ? c->end_col : c->col,
-                   "constraints: %s; list it in constraints.end_states, or name Artifacts that make an end state "
-                   "it lists",
-                   msg);
+    if (model_check_end(x, tgroup, orders, diag) != 0)
         return -1;
-    }
     for (int k = 0; k < *ngroups; k++) {
         if (model_check_group(x, tgroup, k, &v))
             continue;

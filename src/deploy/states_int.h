@@ -99,6 +99,10 @@ bool model_check_phase(struct model *x, const int *tgroup, struct phase ph, stru
 /* Group k's forward phase and the rollback from a failure in it. */
 bool model_check_group(struct model *x, const int *tgroup, int k, struct violation *out);
 
+/* The end state (every group installed): 0 if acceptable, else -1 with the error in diag,
+ * at constraints.end_states. */
+int model_check_end(struct model *x, const int *tgroup, const int *orders, struct diag_list *diag);
+
 /* Messages: the combination ("gateway-v1 + rtos-v2"), a group ("group 20 (rtos)"), and a
  * violation as one clause. orders: each group's order. Caller frees. */
 char *model_combo_text(const struct model *x, const size_t *vi);
