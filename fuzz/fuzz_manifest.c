@@ -19,8 +19,22 @@ static void check_manifest(const struct manifest *m)
         FUZZ_ASSERT(e->component_type && e->component_type[0]);
         FUZZ_ASSERT(e->artifact_name || e->artifact_path);
         FUZZ_ASSERT(!e->artifact_path || e->artifact_abspath);
-        FUZZ_ASSERT(e->order >= 1 && e->order <= 100);
+        /* with constraints, order is given for every type or for none (docs/constraints.md) */
+        FUZZ_ASSERT(m->derive_order ? e->order == 0 : e->order >= 1 && e->order <= 100);
         FUZZ_ASSERT(manifest_find(m, e->component_type) != NULL);
+    }
+    FUZZ_ASSERT(!m->derive_order || m->constraints.present);
+    const struct constraints *c = &m->constraints;
+    FUZZ_ASSERT(c->nrules == c->nend + c->ntransition + c->nrequires);
+    FUZZ_ASSERT(!c->present || c->nend || c->nrequires);
+    for (size_t i = 0; i < c->nrules; i++) {
+        const struct crule *r = &c->rules[i];
+        FUZZ_ASSERT(r->combo.n > 0 && (r->kind != CRULE_REQUIRES || r->then.n > 0));
+        for (size_t k = 0; k < r->combo.n; k++)
+            FUZZ_ASSERT(manifest_find(m, r->combo.m[k].component_type) != NULL);
+        char *desc = crule_describe(r);
+        FUZZ_ASSERT(strchr(desc, '\n') == NULL);
+        free(desc);
     }
     if (m->format == MANIFEST_CURRENT)
         FUZZ_ASSERT(m->system_types_compatible.n > 0);

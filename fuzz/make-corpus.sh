@@ -13,7 +13,7 @@ mkdir -p "$C"/{topology,manifest,legacy,config,artifact,artifact_header}
 for f in examples/system-core/topology.yaml demo/topology.yaml tests/unit/data/topology-*.yaml; do
     cp "$f" "$C/topology/$(echo "$f" | tr / _)"
 done
-for f in examples/system-core/manifest-v2.yaml tests/unit/data/manifest-*.yaml; do
+for f in examples/system-core/manifest-v2.yaml examples/system-core/manifest-v2-constraints.yaml tests/unit/data/manifest-*.yaml; do
     cp "$f" "$C/manifest/$(echo "$f" | tr / _)"
 done
 for f in examples/system-core/legacy-manifest-v2.yaml tests/unit/data/legacy-*.yaml; do

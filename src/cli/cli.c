@@ -86,7 +86,7 @@ static const struct command commands[] = {
       "Validate Topology, Manifest and every local Artifact offline; one line per component type.",
       "  0  all is well\n  1  at least one error (every error found is printed)\n" },
     { "plan", C_PLAN, cmd_plan, 1, 1, "plan [--format text|json|dot] [--topology FILE] MANIFEST",
-      "Show what install would do: selection, skipped Components, groups, reboots.",
+      "Show what install would do: selection, skipped Components, groups, reboots, states (constraints).",
       "  0  install would proceed\n  1  it would not (every error is printed), e.g. the journal is lost\n" },
     { "status", C_STATUS, cmd_status, 0, 0, "status [--json]", "Show the deployment in progress.",
       "  0  shown, also when nothing is in progress\n"

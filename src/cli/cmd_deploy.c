@@ -210,7 +210,7 @@ static int prepare(const struct cli_args *args, struct session *s, struct deploy
     o.exit_on_reboot = args->exit_on_reboot;
     o.env.calls = s->calls;
     struct diag_list diag = { 0 };
-    int prepared = prepare_deployment(&o, &s->cfg, d, &diag);
+    int prepared = prepare_deployment(&o, &s->cfg, d, NULL, &diag);
     _cleanup_free_ char *first = diag.nerrors ? xstrdup(diag.errors[0]) : NULL;
     diag_flush(&diag);
     if (prepared == 0)

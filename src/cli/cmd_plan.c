@@ -56,15 +56,16 @@ int cmd_plan(const struct cli_args *args)
         return EXIT_FAILED; /* before any Interface is called */
     const struct prepare_opts o = context_prepare_opts(args, &cfg);
     _cleanup_(deployment_free) struct deployment d = { 0 };
+    _cleanup_(states_report_free) struct states_report states = { 0 };
     struct diag_list diag = { 0 };
-    int r = prepare_deployment(&o, &cfg, &d, &diag);
+    int r = prepare_deployment(&o, &cfg, &d, &states, &diag);
     size_t nerrors = diag.nerrors;
     diag_flush(&diag);
     if (r != 0 || nerrors != 0) {
         log_error("%s: install would not proceed: %zu error(s)", manifest, nerrors ? nerrors : 1);
         return EXIT_FAILED;
     }
-    plan_print(stdout, &d, fmt, plan_last_reboot_answer, j);
+    plan_print(stdout, &d, &states, fmt, plan_last_reboot_answer, j);
     fflush(stdout);
     return EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "artifact/sha256.h"
+#include "deploy/plan_int.h"
 #include "deploy/select.h"
 #include "iface/query.h"
 #include "util/mem.h"
@@ -29,11 +30,7 @@ char *plan_hash(const struct deployment *d)
      * SHA-256 of the Artifact's manifest member; then the Manifest name. */
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        fputs("mender-orchestrator: out of memory\n", stderr);
-        exit(1);
-    }
+    FILE *f = xopen_memstream(&text, &len);
     fprintf(f, "mender-orchestrator plan v1\n");
     for (size_t i = 0; i < d->nmembers; i++) {
         const struct member *m = &d->members[i];
@@ -163,8 +160,8 @@ static size_t count_skipped(const struct deployment *d)
 
 /* ---- text ------------------------------------------------------------------------- */
 
-static void print_text(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, const char *warning,
-                       plan_reboot_hint hint, void *ctx)
+static void print_text(FILE *f, const struct deployment *d, const struct states_report *states, const int *groups,
+                       size_t ngroups, const char *warning, plan_reboot_hint hint, void *ctx)
 {
     fprintf(f, "Manifest: %s\n", str(d->manifest_name));
     if (ngroups == 0)
@@ -190,6 +187,7 @@ static void print_text(FILE *f, const struct deployment *d, const int *groups, s
                         str(m->artifact_name), m->order);
         }
     }
+    plan_states_text(f, states);
     if (warning)
         fprintf(f, "Warning: %s\n", warning);
     fprintf(f, "Plan hash: %s\n", str(d->plan_hash));
@@ -241,8 +239,8 @@ static json_t *member_json(const struct member *m, plan_reboot_hint hint, void *
     return o;
 }
 
-static void print_json(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, const char *warning,
-                       plan_reboot_hint hint, void *ctx)
+static void print_json(FILE *f, const struct deployment *d, const struct states_report *states, const int *groups,
+                       size_t ngroups, const char *warning, plan_reboot_hint hint, void *ctx)
 {
     json_t *root = json_object();
     json_object_set_new(root, "manifest", jstr(d->manifest_name));
@@ -268,6 +266,7 @@ static void print_json(FILE *f, const struct deployment *d, const int *groups, s
     if (warning)
         json_array_append_new(wa, json_string(warning));
     json_object_set_new(root, "warnings", wa);
+    json_object_set_new(root, "constraints", plan_states_json(states));
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
         fprintf(f, "%s\n", s);
@@ -279,7 +278,7 @@ static void print_json(FILE *f, const struct deployment *d, const int *groups, s
 
 /* Writes s escaped for a double-quoted dot string (our own "\n" line breaks are added
  * by the caller, outside of this). */
-static void dot_esc(FILE *f, const char *s)
+void plan_dot_esc(FILE *f, const char *s)
 {
     for (s = str(s); *s; s++) {
         if (*s == '"' || *s == '\\')
@@ -304,13 +303,13 @@ static void dot_groups(FILE *f, const struct deployment *d, const int *groups, s
                 first[g] = (long)i;
             struct reboot_view r = member_reboot(m, hint, ctx);
             fprintf(f, "    m%zu [label=\"", i);
-            dot_esc(f, m->component_type);
+            plan_dot_esc(f, m->component_type);
             fputc('.', f);
-            dot_esc(f, m->id);
+            plan_dot_esc(f, m->id);
             fprintf(f, "\\n");
-            dot_esc(f, current_version(m));
+            plan_dot_esc(f, current_version(m));
             fprintf(f, " -> ");
-            dot_esc(f, m->artifact_name);
+            plan_dot_esc(f, m->artifact_name);
             fprintf(f, "\\nreboot: %s%s\"];\n", reboot_name(r),
                     r.source == RB_LAST_DEPLOYMENT ? " (last deployment)" : "");
         }
@@ -332,38 +331,40 @@ static void dot_skipped(FILE *f, const struct deployment *d)
         if (m->selected)
             continue;
         fprintf(f, "    m%zu [label=\"", i);
-        dot_esc(f, m->component_type);
+        plan_dot_esc(f, m->component_type);
         fputc('.', f);
-        dot_esc(f, m->id);
+        plan_dot_esc(f, m->id);
         fprintf(f, "\\n");
-        dot_esc(f, m->artifact_name);
+        plan_dot_esc(f, m->artifact_name);
         fprintf(f, " already installed\"];\n");
     }
     fprintf(f, "  }\n");
 }
 
-static void print_dot(FILE *f, const struct deployment *d, const int *groups, size_t ngroups, const char *warning,
-                      plan_reboot_hint hint, void *ctx)
+static void print_dot(FILE *f, const struct deployment *d, const struct states_report *states, const int *groups,
+                      size_t ngroups, const char *warning, plan_reboot_hint hint, void *ctx)
 {
     fprintf(f, "digraph plan {\n");
     fprintf(f, "  graph [compound=true, labelloc=t, fontname=\"sans-serif\", label=\"Manifest ");
-    dot_esc(f, d->manifest_name);
+    plan_dot_esc(f, d->manifest_name);
     fprintf(f, "\\nplan ");
-    dot_esc(f, d->plan_hash);
+    plan_dot_esc(f, d->plan_hash);
     if (ngroups == 0)
         fprintf(f, "\\nnothing to install");
     if (warning) {
         fprintf(f, "\\nwarning: ");
-        dot_esc(f, warning);
+        plan_dot_esc(f, warning);
     }
     fprintf(f, "\"];\n");
     fprintf(f, "  node [shape=box, fontname=\"sans-serif\"];\n");
     dot_groups(f, d, groups, ngroups, hint, ctx);
     dot_skipped(f, d);
+    plan_states_dot(f, states);
     fprintf(f, "}\n");
 }
 
-void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint, void *hint_ctx)
+void plan_print(FILE *f, const struct deployment *d, const struct states_report *states, enum plan_format fmt,
+                plan_reboot_hint hint, void *hint_ctx)
 {
     assert(f && d);
     size_t ngroups = 0;
@@ -372,8 +373,8 @@ void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_
     _cleanup_free_ int *ag = automatic_groups(d, groups, ngroups, hint, hint_ctx, &nauto);
     _cleanup_free_ char *warning = automatic_warning(ag, nauto);
     switch (fmt) {
-    case PLAN_JSON: print_json(f, d, groups, ngroups, warning, hint, hint_ctx); break;
-    case PLAN_DOT: print_dot(f, d, groups, ngroups, warning, hint, hint_ctx); break;
-    default: print_text(f, d, groups, ngroups, warning, hint, hint_ctx); break;
+    case PLAN_JSON: print_json(f, d, states, groups, ngroups, warning, hint, hint_ctx); break;
+    case PLAN_DOT: print_dot(f, d, states, groups, ngroups, warning, hint, hint_ctx); break;
+    default: print_text(f, d, states, groups, ngroups, warning, hint, hint_ctx); break;
     }
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "deploy/deployment.h"
+#include "deploy/states.h"
 #include "util/cleanup.h"
 
 /* Reboot answer known for this Component (the same component type, id and Interface;
@@ -21,7 +22,9 @@ enum plan_format { PLAN_TEXT, PLAN_JSON, PLAN_DOT };
 /* 0, or -1 for a name other than text, json, dot (NULL is text). */
 MO_MUST_CHECK int plan_format_parse(const char *s, enum plan_format *out);
 
-/* Prints the plan of d (d->plan_hash set) to f. */
-void plan_print(FILE *f, const struct deployment *d, enum plan_format fmt, plan_reboot_hint hint, void *hint_ctx);
+/* Prints the plan of d (d->plan_hash set) to f, with the states it passes through when the
+ * Manifest has constraints (states: from prepare_deployment, or NULL). */
+void plan_print(FILE *f, const struct deployment *d, const struct states_report *states, enum plan_format fmt,
+                plan_reboot_hint hint, void *hint_ctx);
 
 #endif

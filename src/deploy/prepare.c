@@ -9,6 +9,7 @@
 #include "artifact/artifact.h"
 #include "deploy/plan.h"
 #include "deploy/select.h"
+#include "deploy/states.h"
 #include "system/components.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -164,7 +165,7 @@ static void add_next_release_fields(struct deployment *d)
 }
 
 int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, struct deployment *d,
-                       struct diag_list *diag)
+                       struct states_report *states, struct diag_list *diag)
 {
     assert(o && o->manifest_path && cfg && d && diag);
     size_t e0 = diag->nerrors;
@@ -192,6 +193,9 @@ int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, s
     int q = components_query(&o->env, defs, ndefs, legacy, &set, diag);
     /* Selection runs even when a query failed, so every error is reported at once. */
     int s = select_artifacts(cfg, &in.manifest, &set, legacy, keys, d, diag);
+    /* The constraints need every Component's versions: checked (or the order derived) last. */
+    if (q == 0 && s == 0 && diag->nerrors == e0 && states_apply(&in.manifest, d, states, diag) != 0)
+        s = -1;
     d->plan_hash = plan_hash(d);
     if (o->install && !o->exit_on_reboot)
         check_reboot_command(cfg, diag);

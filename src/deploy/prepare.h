@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "deploy/deployment.h"
+#include "deploy/states.h"
 #include "iface/runner.h"
 #include "inputs/config.h"
 #include "inputs/manifest.h"
@@ -50,11 +51,14 @@ const struct component_def *prepare_inputs_components(const struct prepare_input
 
 /* Fills d (zeroed by the caller): the Manifest fields (name, absolute path and
  * directory, text, format), the Topology snapshot, one member per Component with its
- * selection, and plan_hash. d is filled as far as preparation got, even on failure
- * (manifest_path always). Returns 0 when install may proceed, -1 with every error found
- * in diag. The caller frees d with deployment_free. */
+ * selection and order (derived from the Manifest's constraints when it gives none, else
+ * checked against them: docs/constraints.md), and plan_hash. d is filled as far as
+ * preparation got, even on failure (manifest_path always). states (NULL, or zeroed by the
+ * caller; freed with states_report_free) receives the states the deployment can pass
+ * through, for `plan`. Returns 0 when install may proceed, -1 with every error found in
+ * diag. The caller frees d with deployment_free. */
 MO_MUST_CHECK int prepare_deployment(const struct prepare_opts *o, const struct config *cfg, struct deployment *d,
-                                     struct diag_list *diag);
+                                     struct states_report *states, struct diag_list *diag);
 
 /* The raw text of the Topology files as read now: the main file, and for a separate
  * components file (docs/manifest.md) a second YAML document "---" introduced by a comment naming

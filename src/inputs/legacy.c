@@ -89,7 +89,8 @@ void legacy_manifest_parse(const struct ydoc *doc, const struct ynode *root, con
                            struct manifest *m, struct diag_list *d)
 {
     const char *components_path = components ? components->path : NULL;
-    static const char *const known[] = { "api_version", "kind", "version", "component_types", "components", NULL };
+    static const char *const known[] = { "api_version", "kind",        "version", "component_types",
+                                         "components",  "constraints", NULL };
     yaml_map_check_keys(doc, root, known, d);
     yaml_get_string(doc, root, NULL, "version", YAML_REQUIRED | YAML_NONEMPTY | YAML_ONELINE, NULL, &m->name, d);
     manifest_parse_entries(doc, root, true, m, d);

@@ -33,6 +33,7 @@ void manifest_free(struct manifest *m)
         component_def_free(&m->components[i]);
     free(m->components);
     free(m->text);
+    constraints_free(&m->constraints);
     memset(m, 0, sizeof(*m));
 }
 
@@ -46,8 +47,10 @@ const struct manifest_entry *manifest_find(const struct manifest *m, const char 
     return NULL;
 }
 
-static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool legacy, struct manifest *m,
-                        struct diag_list *d)
+/* One entry of component_types. order_optional: the Manifest has constraints, so
+ * update_strategy and its order may be left out (docs/constraints.md). */
+static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool legacy, bool order_optional,
+                        struct manifest *m, struct diag_list *d)
 {
     static const char *const known[] = { "artifact_name", "artifact_path", "update_strategy", NULL };
     static const char *const known_legacy[] = { "artifact_name", "artifact_path", "update_strategy", "update_interface",
@@ -86,13 +89,18 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
         yaml_diag_error(d, doc, key, "%s: needs artifact_path or artifact_name", path);
     bool err = false;
     char *spath = yaml_path_key(path, "update_strategy");
-    const struct ynode *strat = yaml_get_node(doc, v, path, "update_strategy", YNODE_MAPPING, YAML_REQUIRED, NULL, &err,
-                                              d);
+    unsigned required = order_optional ? 0 : YAML_REQUIRED;
+    const struct ynode *strat = yaml_get_node(doc, v, path, "update_strategy", YNODE_MAPPING, required, NULL, &err, d);
     if (strat) {
         long order = 0;
         yaml_map_check_keys(doc, strat, strategy_keys, d);
-        if (yaml_get_int(doc, strat, spath, "order", YAML_REQUIRED, 1, 100, NULL, &order, NULL, d) == 0)
+        if (yaml_get_int(doc, strat, spath, "order", required, 1, 100, NULL, &order, NULL, d) == 0 &&
+            yaml_map_find(strat, "order")) {
+            const struct ynode *at = yaml_map_get(strat, "order");
             e.order = (int)order;
+            e.order_line = at->line;
+            e.order_col = at->col;
+        }
     }
     free(spath);
     if (legacy) {
@@ -117,26 +125,49 @@ static void parse_entry(const struct ydoc *doc, const struct ypair *p, bool lega
     m->entries[m->nentries++] = e;
 }
 
+/* With constraints, order is given for every type (and checked) or for none (and derived):
+ * an entry without one beside an entry with one is an error. */
+static void check_order_all_or_none(const struct ydoc *doc, struct manifest *m, struct diag_list *d)
+{
+    const struct manifest_entry *given = NULL;
+    for (size_t i = 0; i < m->nentries && !given; i++)
+        if (m->entries[i].order)
+            given = &m->entries[i];
+    m->derive_order = !given && m->nentries > 0;
+    for (size_t i = 0; given && i < m->nentries; i++) {
+        const struct manifest_entry *e = &m->entries[i];
+        if (!e->order)
+            diag_error(d, doc->path, e->line, e->col,
+                       "component_types.%s.update_strategy.order: required field missing: component_types.%s gives "
+                       "one (line %d); give order for every type (checked against the constraints) or for none "
+                       "(derived from them)",
+                       e->component_type, given->component_type, given->order_line);
+    }
+}
+
 void manifest_parse_entries(const struct ydoc *doc, const struct ynode *root, bool legacy, struct manifest *m,
                             struct diag_list *d)
 {
     const struct ypair *p = yaml_map_find(root, "component_types");
+    bool with_constraints = yaml_map_find(root, "constraints") != NULL;
     if (p) {
         m->types_line = p->key->line;
         m->types_col = p->key->col;
     }
     const struct ynode *types = yaml_get_node(doc, root, NULL, "component_types", YNODE_MAPPING,
                                               YAML_REQUIRED | YAML_NONEMPTY, NULL, NULL, d);
-    if (!types)
-        return;
-    for (size_t i = 0; i < types->npairs; i++)
-        parse_entry(doc, &types->pairs[i], legacy, m, d);
+    for (size_t i = 0; types && i < types->npairs; i++)
+        parse_entry(doc, &types->pairs[i], legacy, with_constraints, m, d);
+    if (with_constraints) {
+        check_order_all_or_none(doc, m, d);
+        constraints_parse(doc, root, &m->constraints, d);
+    }
 }
 
 static void parse_current(const struct ydoc *doc, const struct ynode *root, struct manifest *m, struct diag_list *d)
 {
-    static const char *const known[] = { "api_version",     "kind", "name", "system_types_compatible",
-                                         "component_types", NULL };
+    static const char *const known[] = { "api_version",     "kind",        "name", "system_types_compatible",
+                                         "component_types", "constraints", NULL };
     yaml_map_check_keys(doc, root, known, d);
     yaml_get_string(doc, root, NULL, "name", YAML_REQUIRED | YAML_NONEMPTY | YAML_ONELINE, NULL, &m->name, d);
     const struct ypair *p = yaml_map_find(root, "system_types_compatible");

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "inputs/constraints.h"
 #include "inputs/topology.h"
 #include "util/diag.h"
 #include "util/strv.h"
@@ -12,13 +13,14 @@ enum manifest_format { MANIFEST_CURRENT, MANIFEST_LEGACY };
 
 struct manifest_entry {
     char *component_type;
-    char *artifact_name;     /* NULL if absent */
-    char *artifact_path;     /* as written, NULL if absent */
-    char *artifact_abspath;  /* artifact_path resolved against the Manifest's directory */
-    int order;               /* 1..100 */
-    char *update_interface;  /* legacy only, NULL if absent */
-    int line, col;           /* of the component_types key */
-    int name_line, name_col; /* of the artifact_name value (0 when absent) */
+    char *artifact_name;       /* NULL if absent */
+    char *artifact_path;       /* as written, NULL if absent */
+    char *artifact_abspath;    /* artifact_path resolved against the Manifest's directory */
+    int order;                 /* 1..100; 0 when left out (m->derive_order) */
+    int order_line, order_col; /* of the order value (0 when absent) */
+    char *update_interface;    /* legacy only, NULL if absent */
+    int line, col;             /* of the component_types key */
+    int name_line, name_col;   /* of the artifact_name value (0 when absent) */
 };
 
 struct manifest {
@@ -38,6 +40,11 @@ struct manifest {
      * system_types_compatible keys. */
     int types_line, types_col;
     int stc_line, stc_col;
+    /* The constraints (docs/constraints.md); constraints.present false when the Manifest
+     * has none. derive_order: no entry gives update_strategy.order, so the order groups are
+     * derived from the constraints (src/deploy/states.c). */
+    struct constraints constraints;
+    bool derive_order;
 };
 
 /* Reads and validates a Manifest of either format. components_path is the legacy

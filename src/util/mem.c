@@ -66,3 +66,11 @@ char *xasprintf(const char *fmt, ...)
     va_end(ap);
     return s;
 }
+
+FILE *xopen_memstream(char **buf, size_t *len)
+{
+    FILE *f = open_memstream(buf, len);
+    if (!f)
+        out_of_memory();
+    return f;
+}

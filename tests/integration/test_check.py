@@ -36,6 +36,9 @@ def test_shipped_example_bundle(mo, tmp_path):
     r = mo.run("check", ex / "legacy-manifest-v2.yaml")
     assert r.rc == 0, r
     assert len(r.out.splitlines()) == 2
+    r = mo.run("check", "--topology", ex / "topology.yaml", ex / "manifest-v2-constraints.yaml")
+    assert r.rc == 0, r
+    assert all(l.endswith("verdict=ok") for l in r.out.splitlines()), r
 
 
 def test_topology_from_topology_dir(mo, bundle):

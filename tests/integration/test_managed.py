@@ -548,6 +548,30 @@ def test_generator_checks_the_manifest(tmp_path, text, needles):
     one_line_error(gen(tmp_path, "-t", "system-core", "@M", manifest_text=text), *needles)
 
 
+CONSTRAINED = GOOD.replace(", update_strategy: {order: 10}}", "}").replace("    update_strategy:\n      order: 20\n", "") + """\
+constraints:   # the order is derived from them (docs/constraints.md)
+  end_states:
+    - {gateway: gateway-v1, rtos: rtos-v1}
+    - {gateway: gateway-v2, rtos: rtos-v2}
+  transition_states:
+    - {gateway: gateway-v2, rtos: rtos-v1}
+"""
+
+
+def test_generator_accepts_constraints_without_order(tmp_path):
+    assert "order" not in CONSTRAINED.split("constraints:")[0]
+    r = gen(tmp_path, "-t", "system-core", "@M", manifest_text=CONSTRAINED)
+    assert r.rc == 0, r
+    assert "Name: system-core-v2" in read_artifact(tmp_path / "orchestrator-manifest.mender")
+    # with constraints, order for every type or for none; without them it stays required
+    mixed = CONSTRAINED.replace("  gateway: {artifact_name: gateway-v2}", "  gateway: {artifact_name: gateway-v2, "
+                                "update_strategy: {order: 10}}")
+    one_line_error(gen(tmp_path, "-t", "system-core", "@M", manifest_text=mixed),
+                   "update_strategy.order is given for some types only")
+    one_line_error(gen(tmp_path, "-t", "system-core", "@M", manifest_text=CONSTRAINED.split("constraints:")[0]),
+                   "component_types.gateway.update_strategy.order: missing")
+
+
 def test_generator_refuses_other_file_names(tmp_path):
     one_line_error(gen(tmp_path, "-t", "system-core", "@M", name="manifest.txt"), ".yml or .yaml")
 

@@ -113,7 +113,8 @@ def test_plan_json(mo, system):
     r = plan(mo, system, "--format", "json")
     assert r.rc == 0, r
     doc = json.loads(r.out)
-    assert list(doc) == ["manifest", "plan_hash", "groups", "skipped", "warnings"]
+    assert list(doc) == ["manifest", "plan_hash", "groups", "skipped", "warnings", "constraints"]
+    assert doc["constraints"] is None  # the Manifest has none (docs/constraints.md)
     assert doc["manifest"] == "system-core-v2"
     assert doc["plan_hash"] == HASH.search(text.out).group(1)
     assert [g["order"] for g in doc["groups"]] == [10, 20, 30]

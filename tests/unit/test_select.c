@@ -555,7 +555,7 @@ static char *print_plan(const struct deployment *d, enum plan_format fmt, plan_r
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    plan_print(f, d, fmt, hint, NULL);
+    plan_print(f, d, NULL, fmt, hint, NULL);
     fclose(f);
     return buf;
 }
