@@ -31,11 +31,8 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import tempfile
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -43,6 +40,7 @@ import pytest
 pytestmark = pytest.mark.xdist_group("crashpoints")
 
 from conftest import Orchestrator
+from matrix import Pool, files_under, power_off
 from system import DEFAULT_COMPONENTS, FORWARD_CALLS, System
 
 AUTOMATIC = "r1"   # NeedsArtifactReboot: Automatic (group 20)
@@ -103,38 +101,6 @@ def make_system(base, flow, cache):
     return system
 
 
-def leftover_processes(base):
-    """Processes of this System (an Interface, the reboot script), by their command line."""
-    tag = (str(base) + "/").encode()
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                if tag in f.read():
-                    pids.append(int(p))
-        except OSError:
-            pass
-    return pids
-
-
-def power_off(base):
-    """The orchestrator is dead; a power cut stops what it left running too."""
-    deadline = time.monotonic() + 20
-    while True:
-        pids = leftover_processes(base)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        assert time.monotonic() < deadline, f"processes {pids} of {base} do not die"
-        time.sleep(0.01)
-
-
 def check_sanitizers(r, what):
     assert "Sanitizer" not in r.err and "runtime error:" not in r.err, f"{what}: {r}"
 
@@ -165,10 +131,6 @@ def drive(system, crash=None, log_dir=None, first=0):
             continue
         return results
     raise AssertionError(f"no end after {MAX_PROCESSES} processes: {[r.rc for r in results]}\nlast: {results[-1]}")
-
-
-def files_under(d):
-    return sorted(str(p.relative_to(d)) for p in pathlib.Path(d).rglob("*") if not p.is_dir()) if d.exists() else []
 
 
 def check_calls(system, outcome):
@@ -403,42 +365,10 @@ def artifact_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("artifacts")
 
 
-class Pool:
-    def __init__(self, session, root, cache):
-        self.root = root
-        self.cache = cache
-        self.futures = {}
-        self.executor = None
-        if JOBS > 1:
-            self.executor = ThreadPoolExecutor(JOBS)
-            for item in session.items:
-                point = getattr(item, "callspec", None) and item.callspec.params.get("point")
-                if getattr(item, "module", None) is not None and item.module.__name__ == __name__ and point:
-                    self.submit(point)
-
-    def dir_for(self, point):
-        name = f"{point.kind}-{point.flow}-{point.k}-{point.inst}-{point.call}-{point.n}"
-        return self.root / name
-
-    def submit(self, point):
-        if point not in self.futures:
-            self.futures[point] = self.executor.submit(run_point, point, self.dir_for(point), self.cache)
-
-    def run(self, point):
-        if self.executor is None:
-            return run_point(point, self.dir_for(point), self.cache)
-        self.submit(point)
-        return self.futures[point].result()
-
-    def close(self):
-        if self.executor:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.fixture(scope="module")
 def pool(request, tmp_path_factory, artifact_cache):
     baselines(artifact_cache)
-    p = Pool(request.session, tmp_path_factory.mktemp("points"), artifact_cache)
+    p = Pool(request.session, __name__, "point", JOBS, tmp_path_factory.mktemp("points"), run_point, artifact_cache)
     yield p
     p.close()
 

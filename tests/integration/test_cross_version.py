@@ -38,7 +38,6 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -46,6 +45,7 @@ import pytest
 pytestmark = pytest.mark.xdist_group("cross-version")
 
 from conftest import BIN, ROOT, Orchestrator
+from matrix import Pool, files_under, power_off
 from system import System
 
 RELEASE_0_1_0 = "266817e"  # v0.1.0: the landed main before step 10
@@ -105,28 +105,6 @@ def make_system(base, flow, cache):
     return system
 
 
-def power_off(base):
-    """The orchestrator is dead; a power cut stops what it left running too."""
-    tag = (str(base) + "/").encode()
-    for _ in range(2000):
-        pids = []
-        for p in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    if p.isdigit() and tag in f.read():
-                        pids.append(int(p))
-            except OSError:
-                pass
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-    raise AssertionError(f"processes of {base} do not die")
-
-
 def run_process(system, first, release, args=(), env=None):
     use(system, release)
     cmd = ("install", system.manifest) if first else ("resume",)
@@ -153,10 +131,6 @@ def drive(system, release, first=False, args=(), results=None, pick=None):
         if r.rc not in (-9, 4):
             return results
     raise AssertionError(f"no end after {MAX_PROCESSES} processes: {[r.rc for r in results]}\nlast: {results[-1]}")
-
-
-def files_under(d):
-    return sorted(str(p.relative_to(d)) for p in pathlib.Path(d).rglob("*") if not p.is_dir()) if d.exists() else []
 
 
 def check_end(system, results, last, want, writers):
@@ -405,35 +379,9 @@ def pytest_generate_tests(metafunc):
 
 # ---- pytest plumbing: the cells run concurrently, each test waits for its own -----------------
 
-class Pool:
-    def __init__(self, session, root, cache):
-        self.root, self.cache, self.futures = root, cache, {}
-        self.executor = ThreadPoolExecutor(JOBS) if JOBS > 1 else None
-        if self.executor:
-            for item in session.items:
-                cell = getattr(item, "callspec", None) and item.callspec.params.get("cell")
-                if getattr(item, "module", None) is not None and item.module.__name__ == __name__ and cell:
-                    self.submit(cell)
-
-    def submit(self, cell):
-        if cell not in self.futures:
-            base = self.root / f"{cell.a}-{cell.b}-{cell.kind}-{cell.flow}-{cell.k}"
-            self.futures[cell] = self.executor.submit(run_cell, cell, base, self.cache)
-
-    def run(self, cell):
-        if self.executor is None:
-            return run_cell(cell, self.root / f"{cell.a}-{cell.b}-{cell.kind}-{cell.flow}-{cell.k}", self.cache)
-        self.submit(cell)
-        return self.futures[cell].result()
-
-    def close(self):
-        if self.executor:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.fixture(scope="module")
 def pool(request, tmp_path_factory):
-    p = Pool(request.session, tmp_path_factory.mktemp("cells"), _counts_cache["dir"])
+    p = Pool(request.session, __name__, "cell", JOBS, tmp_path_factory.mktemp("cells"), run_cell, _counts_cache["dir"])
     yield p
     p.close()
     shutil.rmtree(_counts_cache["dir"], ignore_errors=True)
