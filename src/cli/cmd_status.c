@@ -77,15 +77,6 @@ static char *versions_text(const struct strv *v)
     return out;
 }
 
-/* The versions that wrote d: as recorded, or 0.1.0 for a record of format 1, which has none
- * (docs/compatibility.md). */
-static void writers(const struct deployment *d, struct strv *out)
-{
-    strv_copy(out, &d->versions);
-    if (!out->n)
-        strv_push(out, "0.1.0");
-}
-
 static void print_json(json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
@@ -218,7 +209,7 @@ static json_t *status_json(const struct deployment *d)
     json_object_set_new(o, "rollback_failed", json_boolean(d->rollback_failed));
     json_object_set_new(o, "failure", jstr(d->failure));
     _cleanup_(strv_free) struct strv by = { 0 };
-    writers(d, &by);
+    deployment_writers(d, &by);
     json_object_set_new(o, "versions", jstrv(&by));
     json_t *comps = json_array();
     for (size_t i = 0; i < d->nmembers; i++) {
@@ -255,7 +246,7 @@ static void status_text(const struct deployment *d)
     printf("Direction:       %s\n", direction_name(d->direction));
     printf("Phase:           %s\n", engine_phase_name(d));
     _cleanup_(strv_free) struct strv by = { 0 };
-    writers(d, &by);
+    deployment_writers(d, &by);
     _cleanup_free_ char *by_text = versions_text(&by);
     printf("Written by:      mender-orchestrator %s\n", by_text);
     struct stop_view sv = stop_view(d);

@@ -77,6 +77,14 @@ void deployment_free(struct deployment *d)
     memset(d, 0, sizeof(*d));
 }
 
+void deployment_writers(const struct deployment *d, struct strv *out)
+{
+    assert(d && out);
+    strv_copy(out, &d->versions);
+    if (!out->n)
+        strv_push(out, FORMAT_1_WRITER);
+}
+
 bool deployment_rollback_incomplete(const struct deployment *d)
 {
     assert(d);
@@ -519,16 +527,15 @@ static int rd_opt_int(struct rd *r, json_t *o, const char *key, int dflt)
     return json_object_get(o, key) ? (int)rd_int(r, o, key, 0, INT_MAX) : dflt;
 }
 
-/* The fields of o that were not read (written by a newer binary), as a JSON object
- * (those named in only too), or NULL if none; then a fresh set of keys for the next
- * object. */
-static char *rd_extra(struct rd *r, json_t *o, json_t *only)
+/* The fields of o that were not read (written by a newer binary), as a JSON object, or
+ * NULL if none: all of them (part NULL), or those of part's keys (inside) or not (!inside). */
+static char *rd_extra(struct rd *r, json_t *o, json_t *part, bool inside)
 {
     json_t *x = json_object();
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
-        if (!json_object_get(r->seen, k) && (!only || json_object_get(only, k)))
+        if (!json_object_get(r->seen, k) && (!part || (json_object_get(part, k) != NULL) == inside))
             json_object_set(x, k, v);
     }
     char *s = json_object_size(x) ? dump(x) : (json_decref(x), NULL);
@@ -760,7 +767,7 @@ static void read_members(struct rd *r, json_t *o, struct deployment *d)
         json_t *m = json_array_get(members, i);
         member_from_json(r, m, &d->members[i]);
         if (json_is_object(m))
-            d->members[i].extra = rd_extra(r, m, NULL);
+            d->members[i].extra = rd_extra(r, m, NULL, true);
         rd_next_object(r);
     }
     json_decref(r->seen);
@@ -843,20 +850,10 @@ static int from_object(json_t *o, json_t *fixed_keys, struct deployment *d, stru
     struct rd r = { .seen = json_object() };
     read_deployment(&r, o, d);
     if (!r.failed) {
-        d->extra_head = rd_extra(&r, o, NULL);
-        if (fixed_keys && d->extra_head) { /* the fields of the fixed part go back there */
-            free(d->extra_head);
-            json_t *head_only = json_object();
-            const char *k;
-            json_t *v;
-            json_object_foreach(o, k, v) {
-                if (!json_object_get(fixed_keys, k))
-                    json_object_set(head_only, k, json_true());
-            }
-            d->extra_head = rd_extra(&r, o, head_only);
-            d->extra_fixed = rd_extra(&r, o, fixed_keys);
-            json_decref(head_only);
-        }
+        /* the fields of the fixed part go back there, the others to the head */
+        d->extra_head = rd_extra(&r, o, fixed_keys, false);
+        if (fixed_keys)
+            d->extra_fixed = rd_extra(&r, o, fixed_keys, true);
     }
     json_decref(r.seen);
     if (!r.failed)

@@ -172,4 +172,10 @@ const char *dep_status_name(enum dep_status s);
 
 void dep_position_free(struct dep_position *p);
 
+/* The version that wrote every record of format 1, which names none. */
+#define FORMAT_1_WRITER "0.1.0"
+/* The versions that wrote d, first to last, into out (empty): as recorded, or
+ * FORMAT_1_WRITER for a record that has none. */
+void deployment_writers(const struct deployment *d, struct strv *out);
+
 #endif

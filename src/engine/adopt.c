@@ -10,10 +10,10 @@
 #include "util/mem.h"
 #include "util/version.h"
 
-/* The version that last wrote d ("0.1.0" for a record of format 1, which has none). */
+/* The version that last wrote d. */
 static const char *writer_of(const struct deployment *d)
 {
-    return d->versions.n ? d->versions.v[d->versions.n - 1] : "0.1.0";
+    return d->versions.n ? d->versions.v[d->versions.n - 1] : FORMAT_1_WRITER;
 }
 
 void engine_stamp(struct deployment *d, const struct program *p)
@@ -25,7 +25,7 @@ void engine_stamp(struct deployment *d, const struct program *p)
     }
     program_record_position(p, d);
     if (!d->versions.n && d->format == 1 && d->id)
-        strv_push(&d->versions, "0.1.0"); /* started by it: format 1 records no version */
+        strv_push(&d->versions, FORMAT_1_WRITER); /* started by it: format 1 records no version */
     if (!d->versions.n || strcmp(d->versions.v[d->versions.n - 1], mo_version()) != 0)
         strv_push(&d->versions, mo_version());
 }

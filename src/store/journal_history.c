@@ -110,9 +110,7 @@ static void fill_from_record(struct history_entry *h, const char *state)
         log_debug("deployment %lld: %s", h->id, error_message(e));
         return;
     }
-    strv_copy(&h->versions, &d.versions);
-    if (!h->versions.n) /* a record of format 1 (docs/compatibility.md) */
-        strv_push(&h->versions, "0.1.0");
+    deployment_writers(&d, &h->versions);
     for (size_t i = 0; i < d.nmembers; i++) {
         const struct member *m = &d.members[i];
         if (!m->selected || !m->install_started) /* skipped, or never modified (e.g. Download failed) */
