@@ -90,8 +90,8 @@ static void call_end(struct run *r, struct call_watch *w, const char *call, bool
                   r->o->timeout_seconds);
     else if (query && dt > QUERY_SLOW_SECONDS)
         check_set(r->rep, CK_TIMING, CS_WARN,
-                  "%s took %.1f s: plan, show-provides and every install ask queries of each Component; answer "
-                  "within %g s",
+                  "%s took %.1f s: queries are asked of every Component before anything starts (plan, "
+                  "install, show-provides, the inventory): answer within %g s",
                   call, dt, QUERY_SLOW_SECONDS);
     if (dt > r->slowest) {
         r->slowest = dt;
@@ -322,7 +322,7 @@ static void cleanup_calls(struct run *r, bool twice, const struct kvlist *instal
     if (!twice)
         return;
     if (state(r, "Cleanup", &err) != 0)
-        check_set(r->rep, CK_CLEANUP_REPEAT, CS_FAIL, "the second Cleanup: %s", error_message(err));
+        check_set(r->rep, CK_CLEANUP_REPEAT, CS_FAIL, "Cleanup called again: %s", error_message(err));
     else
         check_set(r->rep, CK_CLEANUP_REPEAT, CS_PASS, "the second Cleanup exited 0");
 }
@@ -435,7 +435,7 @@ static int forward(struct run *r, const struct cycle *c, const struct kvlist *ba
         rollback_path(r, CK_ROLLBACK, base, "after ArtifactInstall");
         enum check_id id = if_rollback_works(r, CK_ROLLBACK_REPEAT);
         if (id != CK_COUNT && state(r, "ArtifactRollback", &err) != 0) {
-            check_set(r->rep, id, CS_FAIL, "the second ArtifactRollback: %s", error_message(err));
+            check_set(r->rep, id, CS_FAIL, "ArtifactRollback called again: %s", error_message(err));
         } else if (id != CK_COUNT) {
             struct kvlist now = { 0 };
             if (provides(r, &now) == 0) {

@@ -78,9 +78,18 @@ def test_a_good_interface_passes_every_check(scripted):
     rollback = [c["call"] for c in report["calls"] if c["cycle"] == "rollback-after-install"]
     assert rollback[-7:] == ["ArtifactRollback", "NeedsArtifactReboot", "ArtifactFailure", "Provides",
                              "ArtifactRollback", "Provides", "Cleanup"]
-    # the scratch dir is gone
-    assert not [p for p in pathlib.Path(os.environ.get("TMPDIR", "/tmp")).glob("mo-interface-check.*")
-                if p.stat().st_mtime > scripted.artifact.stat().st_mtime]
+
+
+
+def test_scratch_dir_is_removed_unless_kept(scripted, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert scripted.run("--scratch", scratch).returncode == 0
+    assert list(scratch.iterdir()) == []
+    assert scripted.run("--scratch", scratch, "--keep").returncode == 0
+    kept, = scratch.iterdir()
+    assert kept.name.startswith("mo-interface-check.")
+    assert (kept / "data" / "interfaces" / "v1" / IFACE).resolve() == KIT_SCRIPT.resolve()
 
 
 def test_text_report_one_line_per_check_with_hints(scripted):
