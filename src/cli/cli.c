@@ -99,13 +99,22 @@ static const struct command commands[] = {
     { "interface-check", C_IFACE_CHECK, cmd_interface_check, 2, 3,
       "interface-check [--component-type TYPE] [--interface-arg ARG]... [--watch DIR]... [--timeout SECONDS]\n"
       "                 [--format text|json] [--scratch DIR] [--keep] INTERFACE ARTIFACT [ARTIFACT2]",
-      "Drive an Interface through the protocol as the engine would and report what is wrong (one line per check).\n"
-      "It works in a scratch datastore and touches nothing else; the Interface itself does what its\n"
-      "interface_args tell it (point them at a test unit or a scratch folder, never at a Component in use).\n"
-      "See docs/interface-check.md.",
+      "Drive an Interface through the protocol as the engine would; report one line per check.",
       "  0  no check failed (warnings allowed)\n"
       "  1  a check failed; or usage error, an unreadable Artifact or one for another component type\n" },
     { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.", EXITS_SIMPLE },
+};
+
+/* More of `help COMMAND` than the one-line summary, for the commands that need it. */
+static const struct {
+    unsigned bit;
+    const char *text;
+} details[] = {
+    { C_IFACE_CHECK,
+      "It works in a scratch datastore (under $TMPDIR or /tmp, removed at the end) and touches nothing\n"
+      "else: no configuration, Topology or journal. The Interface itself does what its interface_args tell\n"
+      "it and installs the Artifacts for real: point them at a test unit or a scratch folder, never at a\n"
+      "Component in use. Every check: docs/interface-check.md.\n" },
 };
 
 enum opt_kind { OPT_STRING, OPT_LIST, OPT_FLAG };
@@ -227,6 +236,9 @@ static void print_usage(FILE *f)
 static void print_command_usage(FILE *f, const struct command *c)
 {
     fprintf(f, "Usage: mender-orchestrator %s\n\n%s\n", c->synopsis, c->summary);
+    for (size_t i = 0; i < N_ELEMS(details); i++)
+        if (details[i].bit == c->bit)
+            fprintf(f, "\n%s", details[i].text);
     unsigned mask = c->bit;
     int any = 0;
     for (size_t i = 0; i < N_ELEMS(options); i++)

@@ -131,7 +131,7 @@ def test_help_separates_global_and_command_options(mo):
         assert o not in glob, o
     cmd = _section(text, "Command options")
     assert any(l.split()[0] == "--progress" and "install, resume, rollback:" in l for l in cmd), cmd
-    assert any(l.split()[0] == "--format" and "plan:" in l for l in cmd), cmd
+    assert any(l.split()[0] == "--format" and "plan, interface-check:" in l for l in cmd), cmd
 
 
 def _mentions(text, option):
