@@ -97,8 +97,8 @@ static const struct command commands[] = {
     { "repo-index", C_REPO_INDEX, cmd_repo_index, 1, 1, "repo-index [--output FILE] DIR",
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
     { "interface-check", C_IFACE_CHECK, cmd_interface_check, 2, 3,
-      "interface-check [--component-type TYPE] [--interface-arg ARG]... [--watch DIR]... [--timeout SECONDS]\n"
-      "                 [--format text|json] [--scratch DIR] [--keep] INTERFACE ARTIFACT [ARTIFACT2]",
+      "interface-check [--component-type TYPE] [--interface-arg ARG]... [--watch DIR]... [--timeout SECONDS] "
+      "[--format text|json] [--scratch DIR] [--keep] INTERFACE ARTIFACT [ARTIFACT2]",
       "Drive an Interface through the protocol as the engine would; report one line per check.",
       "  0  no check failed (warnings allowed)\n"
       "  1  a check failed; or usage error, an unreadable Artifact or one for another component type\n" },

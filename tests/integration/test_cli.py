@@ -149,7 +149,7 @@ def test_every_option_a_command_accepts_is_in_its_help(mo):
         accepted = []
         for o in sorted(options):
             # Surplus arguments: the parser judges the option, then stops at the argument count.
-            r = mo.run(c, o, "x1", "x2", "x3")
+            r = mo.run(c, o, "x1", "x2", "x3", "x4", "x5")
             assert r.rc == 1, (c, o, r)
             if f"is not valid for the {c} command" in r.err:
                 continue
