@@ -50,7 +50,12 @@ static void own_state(void)
     _cleanup_free_ char *p = xasprintf("%s/interface-data/if/x", dir);
     assert_int_equal(workdir_mkdirs(p), 0);
 }
-static void own_workdir(void) { put("work/t/c1/tmp/new", "x"); }
+static void own_workdir(void)
+{
+    _cleanup_free_ char *p = xasprintf("%s/work/t/c1/tmp", dir);
+    assert_int_equal(workdir_mkdirs(p), 0);
+    put("work/t/c1/tmp/new", "x");
+}
 static void other_workdir(void) { put("work/t/other/keep", "changed"); }
 static void stray(void) { put("stray", "x"); }
 static void other_state(void)
