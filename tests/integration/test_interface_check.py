@@ -30,6 +30,11 @@ def check(*args, env=None, timeout=300):
                           timeout=timeout)
 
 
+def all_pass(st):
+    """Every check passed; a query slower than 1 s on a loaded machine is only a warning."""
+    return all(s == "pass" for c, s in st.items() if c != "timing") and st["timing"] in ("pass", "warn")
+
+
 def statuses(p):
     report = json.loads(p.stdout)
     return {c["check"]: c["status"] for c in report["checks"]}, report
@@ -65,7 +70,7 @@ def test_a_good_interface_passes_every_check(scripted):
     p = scripted.run()
     assert p.returncode == 0, p.stderr
     st, report = statuses(p)
-    assert set(st.values()) == {"pass"}, st
+    assert all_pass(st), st
     assert report["interface"] == IFACE and report["component_type"] == TYPE and report["result"] == "pass"
     cycles = {c["cycle"] for c in report["calls"]}
     assert cycles == {"queries", "rollback-after-install", "power-cut", "rollback-after-commit", "install"}
@@ -210,7 +215,7 @@ def test_directory_passes_with_two_artifacts(tmp_path):
     a1, a2 = (tar_release(tmp_path, "app", target, v) for v in ("v1", "v2"))
     p = check("--format", "json", "--interface-arg", "app", "--interface-arg", target, IFACES / "directory", a1, a2)
     st = passes(p)
-    assert set(st.values()) == {"pass"}
+    assert all_pass(st), st
     _, report = statuses(p)
     assert "upgrade" in {c["cycle"] for c in report["calls"]}
     # the Interface did what its interface_args said: the folder holds v2, the last install
@@ -229,7 +234,7 @@ def test_single_file_passes(tmp_path):
                     "-f", str(src / "app.conf"), "-f", str(src / "dest_dir"), "-f", str(src / "filename"),
                     "-o", str(art)], check=True, capture_output=True)
     st = passes(check("--format", "json", "--interface-arg", "conf", IFACES / "single-file", art))
-    assert set(st.values()) == {"pass"}
+    assert all_pass(st), st
     assert (tmp_path / "etc" / "app.conf").read_text() == "setting = 1\n"
 
 
@@ -251,4 +256,4 @@ def test_demo_interfaces_pass(tmp_path, iface, ctype, args):
     art = make_artifact(tmp_path / f"{ctype}-v1.mender", f"{ctype}-v1", [ctype], payload_type=iface)
     extra = [a for arg in args for a in ("--interface-arg", arg)]
     st = passes(check("--format", "json", *extra, DEMO / iface, art, env={"DEMO_DEVICES": str(dev)}))
-    assert set(st.values()) == {"pass"}, st
+    assert all_pass(st), st
