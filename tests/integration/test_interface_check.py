@@ -176,6 +176,12 @@ def test_watched_folder(scripted, tmp_path):
     assert str(scripted.kit) in [c["reason"] for c in report["checks"] if c["check"] == "writes"][0]
 
 
+def test_help_says_what_it_touches():
+    p = subprocess.run([BIN, "help", "interface-check"], capture_output=True, text=True)
+    assert p.returncode == 0
+    assert "touches nothing" in p.stdout and "test unit" in p.stdout and "docs/interface-check.md" in p.stdout
+
+
 def test_bad_input_is_one_line(scripted, tmp_path):
     p = check("--component-type", "other", scripted.iface, scripted.artifact)
     assert p.returncode == 1 and p.stdout == ""
