@@ -12,10 +12,12 @@
  * becomes our child when its parent ends. Returns 0, or -1 with errno. */
 int observe_start(void);
 
-/* Our children that still run once a call is over (no call runs now): adds "<pid>
- * (<command name>)" for each to found, then SIGKILLs them; reaps every child that has
- * ended. */
-void observe_leftovers(struct strv *found);
+/* Our children that still run once a call is over (no call runs now; a child that is
+ * dying is waited for, up to 0.5 s): adds "<pid> (<command name>)" for each to found,
+ * then SIGKILLs them. Reaps every child that has ended, and counts in *killed those that
+ * SIGKILL ended: the processes a call left in its process group, which the end of the
+ * call killed (they become ours when the call's process exits). */
+void observe_leftovers(struct strv *found, int *killed);
 
 /* The state of the trees under roots (files: type, size, mtime, inode; folders and
  * links: type and target), sorted, leaving out skip and everything under it. */

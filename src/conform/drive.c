@@ -58,6 +58,7 @@ struct run {
     double slowest;
     const char *slowest_call;
     bool supports_rollback;
+    bool cutting; /* the power cut's kill: what it kills is no leftover */
 };
 
 static double now_seconds(void)
@@ -105,11 +106,17 @@ static void call_end(struct run *r, struct call_watch *w, const char *call, bool
     strv_free(&after);
     strv_free(&w->snap);
     struct strv left = { 0 };
-    observe_leftovers(&left);
+    int killed;
+    observe_leftovers(&left, &killed);
     if (left.n)
         check_set(r->rep, CK_PROCESSES, CS_FAIL,
                   "%s (%s) left process %s running after it exited (interface-check killed it)", call, r->cycle,
                   left.v[0]);
+    if (killed && !r->cutting)
+        check_set(r->rep, CK_PROCESSES, CS_WARN,
+                  "%s (%s) left %d process(es) in its process group, killed when the call ended: wait for what "
+                  "you start (a daemon must leave the group with setsid)",
+                  call, r->cycle, killed);
     strv_free(&left);
 }
 
@@ -363,7 +370,9 @@ static void power_cut(struct run *r, const struct kvlist *base)
     struct proc_result res;
     proc_finish(p, &res);
     proc_result_free(&res);
+    r->cutting = true;
     call_end(r, &w, "ArtifactInstall", false, false);
+    r->cutting = false;
     _cleanup_free_ char *when = xasprintf(cut ? "after ArtifactInstall was killed at %.2f s"
                                               : "after ArtifactInstall (it ended before the cut at %.2f s)",
                                           at);

@@ -17,9 +17,20 @@
 
 int observe_start(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
-static void reap(void)
+/* Reaps pid (-1: any child) if it ended; counts it in *killed when SIGKILL ended it.
+ * Returns the pid reaped, 0 when none ended, -1 when there is no such child. */
+static pid_t reap(pid_t pid, int *killed)
 {
-    while (waitpid(-1, NULL, WNOHANG) > 0)
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        (*killed)++;
+    return r;
+}
+
+static void reap_all(int *killed)
+{
+    while (reap(-1, killed) > 0)
         ;
 }
 
@@ -42,28 +53,58 @@ static int stat_of(pid_t pid, pid_t *ppid, char *state, char *comm, size_t comm_
     return 0;
 }
 
-void observe_leftovers(struct strv *found)
+/* Our children that do not look dead (a zombie, or gone) yet. */
+static size_t live_children(pid_t *pids, size_t max)
 {
-    reap();
     _cleanup_closedir_ DIR *d = opendir("/proc");
     if (!d)
-        return;
+        return 0;
     pid_t self = getpid();
+    size_t n = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
+    while (n < max && (e = readdir(d))) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
         if (*end || pid <= 0)
             continue;
         pid_t ppid;
         char state, comm[64];
-        if (stat_of((pid_t)pid, &ppid, &state, comm, sizeof(comm)) != 0 || ppid != self || state == 'Z')
-            continue;
-        strv_push_owned(found, xasprintf("%ld (%s)", pid, comm));
-        kill((pid_t)pid, SIGKILL);
-        waitpid((pid_t)pid, NULL, 0);
+        if (stat_of((pid_t)pid, &ppid, &state, comm, sizeof(comm)) == 0 && ppid == self && state != 'Z')
+            pids[n++] = (pid_t)pid;
     }
-    reap();
+    return n;
+}
+
+#define MAX_LEFT 64
+#define DYING_WAIT_US 500000 /* a process the call's end killed may not have died yet */
+
+void observe_leftovers(struct strv *found, int *killed)
+{
+    *killed = 0;
+    reap_all(killed);
+    pid_t pids[MAX_LEFT];
+    size_t n = live_children(pids, MAX_LEFT);
+    for (useconds_t waited = 0; n && waited < DYING_WAIT_US; waited += 10000) {
+        usleep(10000);
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            pid_t ppid;
+            char state, comm[64];
+            bool gone = stat_of(pids[i], &ppid, &state, comm, sizeof(comm)) != 0 || state == 'Z';
+            if (!gone || reap(pids[i], killed) == 0)
+                pids[k++] = pids[i];
+        }
+        n = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pid_t ppid;
+        char state, comm[64] = "?";
+        (void)stat_of(pids[i], &ppid, &state, comm, sizeof(comm));
+        strv_push_owned(found, xasprintf("%ld (%s)", (long)pids[i], comm));
+        kill(pids[i], SIGKILL);
+        waitpid(pids[i], NULL, 0);
+    }
+    reap_all(killed);
 }
 
 static bool is_under(const char *path, const char *top)

@@ -168,6 +168,16 @@ def test_slow_query_is_a_timing_warning(scripted):
     assert reason.startswith("Inventory took ")
 
 
+def test_a_process_left_in_the_group_is_a_warning(scripted):
+    """The end of the call kills it (docs/protocol.md); the kit says so."""
+    p = scripted.run(orphan=["ArtifactCommit"])
+    assert p.returncode == 0, p.stderr
+    st, report = statuses(p)
+    assert st["processes"] == "warn" and "fail" not in st.values(), st
+    reason = [c["reason"] for c in report["checks"] if c["check"] == "processes"][0]
+    assert reason.startswith("ArtifactCommit (rollback-after-commit) left 1 process(es) in its process group")
+
+
 def test_watched_folder(scripted, tmp_path):
     """--watch: a folder no call may write into (here the one the kit's log lives in)."""
     p = scripted.run("--watch", scripted.kit)
