@@ -560,7 +560,13 @@ static int make_scratch(struct run *r, const char *abs_iface, struct error **err
     _cleanup_free_ char *tmpl = xasprintf("%s/mo-interface-check.XXXXXX", parent && *parent ? parent : "/tmp");
     if (!mkdtemp(tmpl))
         return error_set_errno(err, errno, "%s", tmpl);
-    r->scratch = TAKE_PTR(tmpl);
+    /* absolute: argv[0] and argv[2] are built from it (docs/protocol.md, How a call is made) */
+    r->scratch = realpath(tmpl, NULL);
+    if (!r->scratch) {
+        int e = errno;
+        rmdir(tmpl);
+        return error_set_errno(err, e, "%s", tmpl);
+    }
     r->data = xasprintf("%s/data", r->scratch);
     r->datastore = xasprintf("%s/datastore", r->scratch);
     _cleanup_free_ char *dir = xasprintf("%s/interfaces/v1", r->data);
