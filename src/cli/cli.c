@@ -28,7 +28,8 @@ enum {
     C_HISTORY = 1 << 8,
     C_REPO_INDEX = 1 << 9,
     C_HELP = 1 << 10,
-    C_ALL = (1 << 11) - 1,
+    C_IFACE_CHECK = 1 << 11,
+    C_ALL = (1 << 12) - 1,
 };
 
 struct command {
@@ -95,7 +96,25 @@ static const struct command commands[] = {
       "  0  shown\n  1  the journal cannot be read or is lost, the datastore is unusable, or a bad COUNT\n" },
     { "repo-index", C_REPO_INDEX, cmd_repo_index, 1, 1, "repo-index [--output FILE] DIR",
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
+    { "interface-check", C_IFACE_CHECK, cmd_interface_check, 2, 3,
+      "interface-check [--component-type TYPE] [--interface-arg ARG]... [--watch DIR]... [--timeout SECONDS] "
+      "[--format text|json] [--scratch DIR] [--keep] INTERFACE ARTIFACT [ARTIFACT2]",
+      "Drive an Interface through the protocol as the engine would; report one line per check.",
+      "  0  no check failed (warnings allowed)\n"
+      "  1  a check failed; or usage error, an unreadable Artifact or one for another component type\n" },
     { "help", C_HELP, cmd_help, 0, 1, "help [COMMAND]", "Show usage of the program or of one command.", EXITS_SIMPLE },
+};
+
+/* More of `help COMMAND` than the one-line summary, for the commands that need it. */
+static const struct {
+    unsigned bit;
+    const char *text;
+} details[] = {
+    { C_IFACE_CHECK,
+      "It works in a scratch datastore (under $TMPDIR or /tmp, removed at the end) and touches nothing\n"
+      "else: no configuration, Topology or journal. The Interface itself does what its interface_args tell\n"
+      "it and installs the Artifacts for real: point them at a test unit or a scratch folder, never at a\n"
+      "Component in use. Every check: docs/interface-check.md.\n" },
 };
 
 enum opt_kind { OPT_STRING, OPT_LIST, OPT_FLAG };
@@ -121,7 +140,17 @@ static const struct option_def options[] = {
       "legacy format: YAML file holding the Manifest's components list" },
     { "topology", 0, OPT_STRING, C_CHECK | C_PLAN, FIELD(topology), "FILE",
       "Topology to use instead of the one in the topology directory" },
-    { "format", 0, OPT_STRING, C_PLAN, FIELD(format), "FORMAT", "text, json or dot" },
+    { "format", 0, OPT_STRING, C_PLAN | C_IFACE_CHECK, FIELD(format), "FORMAT",
+      "text, json or dot (interface-check: text or json)" },
+    { "component-type", 0, OPT_STRING, C_IFACE_CHECK, FIELD(component_type), "TYPE",
+      "the Component's component_type (default: the Artifact's first device type)" },
+    { "interface-arg", 0, OPT_LIST, C_IFACE_CHECK, FIELD(interface_args), "ARG",
+      "one interface_args item, in order; repeatable (point them at a test unit)" },
+    { "watch", 0, OPT_LIST, C_IFACE_CHECK, FIELD(watch), "DIR", "a folder no call may write into; repeatable" },
+    { "timeout", 0, OPT_STRING, C_IFACE_CHECK, FIELD(timeout), "SECONDS", "limit of each call (default 300)" },
+    { "scratch", 0, OPT_STRING, C_IFACE_CHECK, FIELD(scratch), "DIR",
+      "where the scratch dir is made (default $TMPDIR or /tmp)" },
+    { "keep", 0, OPT_FLAG, C_IFACE_CHECK, FIELD(keep), NULL, "keep the scratch dir (its path is logged)" },
     { "output", 0, OPT_STRING, C_REPO_INDEX, FIELD(output), "FILE", "where to write the index" },
     { "stop-before", 0, OPT_LIST, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(stop_before), "STATE",
       "ArtifactCommit, ArtifactRollback or Cleanup; repeatable" },
@@ -207,6 +236,9 @@ static void print_usage(FILE *f)
 static void print_command_usage(FILE *f, const struct command *c)
 {
     fprintf(f, "Usage: mender-orchestrator %s\n\n%s\n", c->synopsis, c->summary);
+    for (size_t i = 0; i < N_ELEMS(details); i++)
+        if (details[i].bit == c->bit)
+            fprintf(f, "\n%s", details[i].text);
     unsigned mask = c->bit;
     int any = 0;
     for (size_t i = 0; i < N_ELEMS(options); i++)
@@ -418,5 +450,7 @@ int cli_main(int argc, char **argv)
     }
     strv_free(&args.positional);
     strv_free(&args.stop_before);
+    strv_free(&args.interface_args);
+    strv_free(&args.watch);
     return rc;
 }

@@ -24,6 +24,13 @@ struct cli_args {
     bool exit_on_reboot;
     bool give_up; /* rollback --give-up */
     bool json;
+    /* interface-check */
+    const char *component_type;
+    struct strv interface_args;
+    struct strv watch;
+    const char *timeout;
+    const char *scratch;
+    bool keep;
 };
 
 /* Runs the command line; returns the exit code. */
@@ -40,5 +47,6 @@ int cmd_status(const struct cli_args *args);
 int cmd_history(const struct cli_args *args);
 int cmd_plan(const struct cli_args *args);
 int cmd_repo_index(const struct cli_args *args);
+int cmd_interface_check(const struct cli_args *args);
 
 #endif

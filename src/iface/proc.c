@@ -38,6 +38,7 @@ struct proc {
     int wstatus;
     bool timed_out;
     bool cancel_requested, cancelled;
+    bool kill_requested; /* proc_kill: SIGKILL at once */
     double timeout, grace;
     bool capture;
     size_t capture_max;
@@ -166,7 +167,14 @@ static void enforce(struct proc *p, struct watch *w, double t)
     }
     pthread_mutex_lock(&p->mu);
     bool cancel = p->cancel_requested && !p->cancelled && !p->timed_out;
+    bool kill_now = p->kill_requested && !w->killed;
     pthread_mutex_unlock(&p->mu);
+    if (kill_now && !p->exited) {
+        p->cancelled = true;
+        w->killed = true;
+        kill_group(p, SIGKILL);
+        return;
+    }
     if (cancel && !p->exited) {
         p->cancelled = true;
         w->term_time = t;
@@ -446,6 +454,14 @@ void proc_cancel(struct proc *p)
     assert(p);
     pthread_mutex_lock(&p->mu);
     p->cancel_requested = true;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void proc_kill(struct proc *p)
+{
+    assert(p);
+    pthread_mutex_lock(&p->mu);
+    p->kill_requested = true;
     pthread_mutex_unlock(&p->mu);
 }
 

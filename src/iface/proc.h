@@ -51,6 +51,9 @@ MO_MUST_CHECK struct proc *proc_start(const struct proc_spec *spec, struct error
 bool proc_has_exited(struct proc *p);
 /* Ends the call early: SIGTERM to its group now, SIGKILL after the grace period. */
 void proc_cancel(struct proc *p);
+/* Ends the call at once: SIGKILL to its group, no SIGTERM first (a power cut, as
+ * `interface-check` simulates one: docs/interface-check.md). */
+void proc_kill(struct proc *p);
 /* Waits for the end of the call (timeout enforced; whatever is left of its process
  * group is killed), fills res, frees p. */
 void proc_finish(struct proc *p, struct proc_result *res);

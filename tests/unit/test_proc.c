@@ -433,6 +433,31 @@ static void cancel_and_has_exited(void **state)
     sh_free(&s);
 }
 
+/* proc_kill: SIGKILL at once, no SIGTERM the Interface could trap (a power cut). */
+static void kill_gives_no_term(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    _cleanup_free_ char *marker = xasprintf("%s/trapped", dir);
+    _cleanup_free_ char *script = xasprintf("trap 'touch %s; exit 5' TERM; echo up; while :; do sleep 0.05; done",
+                                            marker);
+    sh_spec(&s, script);
+    s.spec.capture_stdout = true;
+    _cleanup_error_ struct error *e = NULL;
+    struct proc *p = proc_start(&s.spec, &e);
+    assert_non_null(p);
+    usleep(100000);
+    proc_kill(p);
+    proc_finish(p, &res);
+    assert_true(res.cancelled);
+    assert_true(res.signaled);
+    assert_int_equal(res.status, SIGKILL);
+    assert_false(fs_exists(marker));
+    proc_result_free(&res);
+    sh_free(&s);
+}
+
 /* ---- the orchestrator's death (iface/calls.h) ------------------------------------------ */
 
 /* The first line of path once written (waits up to 10 s). */
@@ -646,6 +671,7 @@ int main(void)
         cmocka_unit_test(sigkill_after_the_grace_time),
         cmocka_unit_test(nothing_of_the_group_outlives_the_call),
         cmocka_unit_test(cancel_and_has_exited),
+        cmocka_unit_test(kill_gives_no_term),
         cmocka_unit_test(proc_stat_fields),
         cmocka_unit_test(a_call_dies_with_the_orchestrator),
         cmocka_unit_test(leftovers_are_stopped_by_the_next_run),
