@@ -22,6 +22,8 @@
 #define LINE_MAX_BYTES 4096     /* longer output lines are logged in pieces */
 #define ORPHAN_WAIT_SECONDS 2.0 /* after exit, how long pipes held by leftovers are read */
 #define DEFAULT_KILL_GRACE 10.0
+#define OUTPUT_PIPE_SIZE (1 << 20) /* bytes of output the pipes hold (F_SETPIPE_SZ) */
+#define OUTPUT_BATCH_US 2000       /* pause of the monitor between reads while output flows */
 
 struct linebuf {
     char buf[LINE_MAX_BYTES];
@@ -109,10 +111,15 @@ struct watch {
     bool killed;
 };
 
-/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came. */
+/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came. While
+ * output flows, it pauses OUTPUT_BATCH_US after each round: the Interface's lines then
+ * gather in the pipe (OUTPUT_PIPE_SIZE) and are read many at a time, instead of every
+ * line the Interface writes waking this thread (a context switch per line, which costs
+ * a chatty Interface more than the logging does). */
 static void drain(struct proc *p)
 {
-    char buf[16384];
+    char buf[65536];
+    bool flowing = false;
     struct pollfd pfd[3];
     int nfd = 0;
     for (int i = 0; i < 2; i++)
@@ -132,12 +139,17 @@ static void drain(struct proc *p)
         int which = pfd[k].fd == p->fd[0] ? 0 : 1;
         ssize_t r = read(pfd[k].fd, buf, sizeof(buf));
         if (r > 0) {
+            log_batch_begin();
             add_output(p, which, buf, (size_t)r);
+            log_batch_end();
+            flowing = true;
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
             close(p->fd[which]);
             p->fd[which] = -1;
         }
     }
+    if (flowing && !p->exited)
+        usleep(OUTPUT_BATCH_US);
 }
 
 /* Notes the main process's exit (without blocking). */
@@ -420,6 +432,10 @@ struct proc *proc_start(const struct proc_spec *spec, struct error **err)
         return NULL;
     }
     _cleanup_close_ int err_r = fds[0], err_w = fds[1];
+    /* room for a burst of output while the monitor batches (drain); the default 64 KiB
+     * where the system allows no more */
+    (void)fcntl(out_r, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+    (void)fcntl(err_r, F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
     struct proc *p = proc_new(spec);
     int rc = spawn(spec, devnull, out_w, err_w, p);
     /* Our copies of the write ends go now: the pipes reach EOF when the call's own do. */

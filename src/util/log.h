@@ -20,6 +20,12 @@ void log_comp(enum log_level level, const char *component_type, const char *id, 
 void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
+/* A batch: the calling thread's records from begin to end are written together (in
+ * writes of up to 32 KiB) at the end, and no other thread logs in between: for many
+ * lines at once, e.g. an Interface's output (iface/proc.c). Not nested. */
+void log_batch_begin(void);
+void log_batch_end(void);
+
 #define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
