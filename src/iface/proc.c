@@ -23,7 +23,6 @@
 #define ORPHAN_WAIT_SECONDS 2.0 /* after exit, how long pipes held by leftovers are read */
 #define DEFAULT_KILL_GRACE 10.0
 #define OUTPUT_PIPE_SIZE (1 << 20) /* bytes of output the pipes hold (F_SETPIPE_SZ) */
-#define OUTPUT_BATCH_US 2000       /* pause of the monitor between reads while output flows */
 
 struct linebuf {
     char buf[LINE_MAX_BYTES];
@@ -111,15 +110,11 @@ struct watch {
     bool killed;
 };
 
-/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came. While
- * output flows, it pauses OUTPUT_BATCH_US after each round: the Interface's lines then
- * gather in the pipe (OUTPUT_PIPE_SIZE) and are read many at a time, instead of every
- * line the Interface writes waking this thread (a context switch per line, which costs
- * a chatty Interface more than the logging does). */
+/* Waits up to 50 ms for output or the child's exit; logs (and keeps) what came, each
+ * chunk read as one batch of log records (util/log.h). */
 static void drain(struct proc *p)
 {
     char buf[65536];
-    bool flowing = false;
     struct pollfd pfd[3];
     int nfd = 0;
     for (int i = 0; i < 2; i++)
@@ -142,14 +137,11 @@ static void drain(struct proc *p)
             log_batch_begin();
             add_output(p, which, buf, (size_t)r);
             log_batch_end();
-            flowing = true;
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
             close(p->fd[which]);
             p->fd[which] = -1;
         }
     }
-    if (flowing && !p->exited)
-        usleep(OUTPUT_BATCH_US);
 }
 
 /* Notes the main process's exit (without blocking). */
