@@ -18,6 +18,7 @@
 
 #include "iface/calls.h"
 #include "util/mem.h"
+#include "util/thread.h"
 
 #define LINE_MAX_BYTES 4096     /* longer output lines are logged in pieces */
 #define ORPHAN_WAIT_SECONDS 2.0 /* after exit, how long pipes held by leftovers are read */
@@ -34,6 +35,7 @@ struct proc {
     int pidfd; /* readable when the child exits (pidfd_open, Linux 5.3), or -1 */
     int fd[2]; /* stdout, stderr read ends; -1 when closed */
     pthread_t thread;
+    bool threaded; /* the monitor runs on its own thread (proc_start), not in proc_run */
     pthread_mutex_t mu;
     bool exited;
     int wstatus;
@@ -403,7 +405,9 @@ static int check_executable(const char *path, struct error **err)
     return 0;
 }
 
-struct proc *proc_start(const struct proc_spec *spec, struct error **err)
+/* Starts the call; the monitor on a thread of its own when threaded (proc_start: the
+ * caller goes on while the call runs), else left to the caller (proc_run). */
+static struct proc *launch(const struct proc_spec *spec, bool threaded, struct error **err)
 {
     assert(spec && spec->path && spec->argv && spec->argv[0]);
     if (check_executable(spec->path, err) != 0)
@@ -446,7 +450,10 @@ struct proc *proc_start(const struct proc_spec *spec, struct error **err)
     p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0); /* close-on-exec; -1 on older kernels */
     p->fd[0] = TAKE_FD(out_r);
     p->fd[1] = TAKE_FD(err_r);
-    rc = pthread_create(&p->thread, NULL, monitor, p);
+    if (!threaded)
+        return p;
+    rc = thread_start(&p->thread, monitor, p);
+    p->threaded = rc == 0;
     if (rc != 0) {
         kill(-p->pid, SIGKILL);
         waitpid(p->pid, NULL, 0);
@@ -456,6 +463,8 @@ struct proc *proc_start(const struct proc_spec *spec, struct error **err)
     }
     return p;
 }
+
+struct proc *proc_start(const struct proc_spec *spec, struct error **err) { return launch(spec, true, err); }
 
 void proc_cancel(struct proc *p)
 {
@@ -485,7 +494,10 @@ bool proc_has_exited(struct proc *p)
 void proc_finish(struct proc *p, struct proc_result *res)
 {
     assert(p && res);
-    pthread_join(p->thread, NULL);
+    if (p->threaded)
+        pthread_join(p->thread, NULL);
+    else
+        monitor(p);
     *res = (struct proc_result){
         .started = true,
         .timed_out = p->timed_out,
@@ -505,7 +517,9 @@ int proc_run(const struct proc_spec *spec, struct proc_result *res, struct error
 {
     assert(spec && res);
     *res = (struct proc_result){ 0 };
-    struct proc *p = proc_start(spec, err);
+    /* The monitor runs in this thread, which waits anyway: no thread to start and end
+     * per call (docs/benchmarks.md, "Interface calls at scale"). */
+    struct proc *p = launch(spec, false, err);
     if (!p)
         return -1;
     proc_finish(p, res);
