@@ -102,7 +102,7 @@ int iface_state(const struct iface_env *env, const struct iface_target *t, const
 static void scratch_removep(char **dir)
 {
     if (*dir)
-        workdir_remove(*dir);
+        workdir_scratch_done(*dir);
     free(*dir);
 }
 
