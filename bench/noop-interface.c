@@ -11,6 +11,9 @@
  * same work without the orchestrator reading them). Every other state or query: nothing,
  * exit 0. Also usable as a Mender Update Module (same arguments up to the work dir).
  * MO_NOOP_COUNT=FILE appends one byte to FILE per call (to count calls; off when timing).
+ * MO_NOOP_PSTAT=FILE copies the caller's /proc/<ppid>/stat to FILE at every Cleanup: the
+ * last copy holds the orchestrator's own CPU time (its threads, not its children) near
+ * the end of an install.
  * MO_NOOP_TIME=FILE writes the wall time of ArtifactInstall, in seconds, to FILE. */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -116,6 +119,22 @@ static int print_lines(const char *arg, const char *timefile)
     return 0;
 }
 
+static void copy_parent_stat(const char *to)
+{
+    char path[64], st[4096];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)getppid());
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = in >= 0 ? read(in, st, sizeof(st)) : -1;
+    if (in >= 0)
+        close(in);
+    int out = n > 0 ? open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (out >= 0) {
+        if (write(out, st, (size_t)n) != n)
+            perror(to);
+        close(out);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *state = argc > 1 ? argv[1] : "";
@@ -128,6 +147,9 @@ int main(int argc, char **argv)
             close(fd);
         }
     }
+    const char *pstat = getenv("MO_NOOP_PSTAT");
+    if (pstat && strcmp(state, "Cleanup") == 0)
+        copy_parent_stat(pstat);
     if (strcmp(state, "Identity") == 0) {
         printf("id=%s\n", argc > 4 ? argv[4] : "0");
     } else if (strcmp(state, "Provides") == 0) {
