@@ -22,7 +22,10 @@
 #include "mcuboot_image.h"
 #include "txn.h"
 
-#define UPLOAD_OVERHEAD 96 /* SMP header + the CBOR of an upload request around its data */
+/* The SMP header and the CBOR of an upload request around its data: the first chunk also
+ * carries len and sha (84 bytes at most), the others image, off and data (41 at most). */
+#define FIRST_OVERHEAD 96
+#define NEXT_OVERHEAD 48
 
 struct upload {
     const struct msmp_ctx *c;
@@ -83,7 +86,8 @@ static int fill(struct upload *u)
 {
     u->off = u->pos;
     uint64_t left = u->total - u->pos;
-    ssize_t r = take(u, u->buf, left < u->cap ? (size_t)left : u->cap);
+    size_t want = u->off ? u->cap : u->cap - (FIRST_OVERHEAD - NEXT_OVERHEAD);
+    ssize_t r = take(u, u->buf, left < want ? (size_t)left : want);
     if (r < 0)
         return -1;
     u->len = (size_t)r;
@@ -112,6 +116,7 @@ static int send_all(struct upload *u)
         return -1;
     for (;;) {
         uint64_t next;
+        unsigned long resent = u->smp.resent;
         if (img_upload(&u->smp, u->off, u->buf, u->len, u->total, u->has_sha ? u->sha : NULL, &next) < 0)
             return -1;
         uint64_t end = u->off + u->len;
@@ -130,6 +135,10 @@ static int send_all(struct upload *u)
             if (++stalls > u->c->retries)
                 return msmp_fail(u->c, "the device does not take the chunk at offset %llu", (unsigned long long)u->off);
             continue;
+        } else if (end == u->total && u->smp.resent > resent) {
+            /* the last chunk's answer was lost and the device, done, closed the session:
+               finish() checks that slot 1 holds the image */
+            return 0;
         } else {
             return msmp_fail(
                 u->c,
@@ -231,7 +240,7 @@ int msmp_download(const struct msmp_ctx *c)
     struct txn t;
     int r = -1;
     long long started = serial_now_ms();
-    u.cap = (size_t)(c->mtu - UPLOAD_OVERHEAD);
+    u.cap = (size_t)(c->mtu - NEXT_OVERHEAD);
     u.buf = malloc(u.cap);
     if (!u.buf || mcuboot_image_init(&u.img) < 0) {
         free(u.buf);

@@ -147,9 +147,10 @@ int img_erase(struct smp *s)
                           : NULL;
     if (body)
         cbor_decref(&body);
-    if (a)
-        cbor_decref(&a);
-    return a ? 0 : -1;
+    if (!a)
+        return -1;
+    cbor_decref(&a);
+    return 0;
 }
 
 int img_reset(struct smp *s, struct img_list *out)

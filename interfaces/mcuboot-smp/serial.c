@@ -100,7 +100,8 @@ void serial_close(struct serial *s)
 {
     if (s->fd >= 0) {
         tcdrain(s->fd);
-        close(s->fd); /* the flock and TIOCEXCL go with the descriptor */
+        ioctl(s->fd, TIOCNXCL); /* the tty stays open elsewhere (a pty's other side): let the next call in */
+        close(s->fd);           /* the flock goes with the descriptor */
     }
     s->fd = -1;
 }

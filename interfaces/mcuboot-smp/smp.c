@@ -146,7 +146,7 @@ cbor_item_t *smp_request(struct smp *s, const char *what, int op, int group, int
     const struct msmp_ctx *c = s->line.ctx;
     unsigned char *cb = NULL;
     size_t cb_cap = 0, cb_len = cbor_serialize_alloc(body, &cb, &cb_cap);
-    if (!cb_len || cb_len + 8 > (size_t)c->mtu + 64 || cb_len + 8 > FRAME_PACKET_MAX) {
+    if (!cb_len || cb_len + 8 > (size_t)c->mtu || cb_len + 8 > FRAME_PACKET_MAX) {
         free(cb);
         msmp_fail(c, "%s: the request does not fit in a packet", what);
         return NULL;
