@@ -46,7 +46,8 @@ DEFAULT_PREFERENCE = "-1"
 
 inherit meson pkgconfig systemd
 
-DEPENDS = "libarchive openssl libyaml jansson sqlite3 curl"
+# libcbor (meta-oe) only for the mcuboot-smp Interface (docs/interfaces.md).
+DEPENDS = "libarchive openssl libyaml jansson sqlite3 curl libcbor"
 # libcurl is loaded with dlopen, only for Artifacts from a repository: the build does not
 # link it, so the runtime dependency is named here.
 RDEPENDS:${PN} = "libcurl"
