@@ -163,29 +163,23 @@ def test_v1_to_v2_then_skipped(system):
         assert m.state()["boots"] == boots[n] and system.events(n).count("upload-start") == 1
 
 
-def test_failure_after_reset_into_v2_reverts(system):
-    """The gateway's ArtifactInstall (order 20) fails after both MCUs run v2 in test: a
-    reset each, and MCUboot reverts them."""
-    system.gateway({"exit": {"ArtifactInstall": 1}})
+@pytest.mark.parametrize("state", ["ArtifactInstall", "ArtifactCommit"])
+def test_gateway_failure_after_the_mcus_ran_v2_rolls_them_back(system, state):
+    """The gateway (order 20) fails after both MCUs were reset into v2. At its
+    ArtifactInstall they run v2 in test: a reset each, and MCUboot reverts them. At its
+    ArtifactCommit they have confirmed v2: the old image is marked permanent and swapped
+    back in."""
+    system.gateway({"exit": {state: 1}})
     r = system.install("2.0.0")
     assert r.rc == 1, r
     assert system.consistent("1.0.0")
     for n in system.mcus:
         ev = system.events(n)
-        assert ev.index("swap") < ev.index("revert") and "permanent" not in ev
-
-
-def test_failure_after_commit_restores_the_confirmed_old_image(system):
-    """The gateway's ArtifactCommit fails after the MCUs confirmed v2: the old image is
-    marked permanent and swapped back in."""
-    system.gateway({"exit": {"ArtifactCommit": 1}})
-    r = system.install("2.0.0")
-    assert r.rc == 1, r
-    assert system.consistent("1.0.0")
-    for n in system.mcus:
-        ev = system.events(n)
-        assert ev.index("confirm") < ev.index("permanent") < ev.index("swap", ev.index("permanent"))
-    # a second rollback is refused by the orchestrator (nothing open); the MCUs stay
+        if state == "ArtifactInstall":
+            assert ev.index("swap") < ev.index("revert") and "permanent" not in ev
+        else:
+            assert ev.index("confirm") < ev.index("permanent") < ev.index("swap", ev.index("permanent"))
+    # nothing is left open to roll back; the MCUs stay
     assert system.mo.run("rollback").rc != 0
     assert system.consistent("1.0.0")
 
