@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,20 @@ static int set_int(struct msmp_ctx *c, const char *item, const char *v, long lo,
     return 0;
 }
 
+/* The whole-number keys: name, range, field. */
+static const struct {
+    const char *key;
+    long lo, hi;
+    size_t offset;
+} INTS[] = {
+    { "timeout_ms", 10, 600000, offsetof(struct msmp_ctx, timeout_ms) },
+    { "retries", 0, 100, offsetof(struct msmp_ctx, retries) },
+    { "mtu", 128, 8192, offsetof(struct msmp_ctx, mtu) },
+    { "reset_wait_ms", 0, 600000, offsetof(struct msmp_ctx, reset_wait_ms) },
+    { "boot_timeout_ms", 100, 3600000, offsetof(struct msmp_ctx, boot_timeout_ms) },
+    { "confirm_wait_ms", 0, 3600000, offsetof(struct msmp_ctx, confirm_wait_ms) },
+};
+
 static int item(struct msmp_ctx *c, const char *it)
 {
     const char *eq = strchr(it, '=');
@@ -123,24 +138,13 @@ static int item(struct msmp_ctx *c, const char *it)
             it);
     size_t k = (size_t)(eq - it);
     const char *v = eq + 1;
-#define KEY(s) (k == sizeof(s) - 1 && !strncmp(it, s, k))
-    if (KEY("baud"))
+    if (k == 4 && !strncmp(it, "baud", 4))
         return set_baud(c, it, v);
-    if (KEY("id"))
+    if (k == 2 && !strncmp(it, "id", 2))
         return set_id(c, it, v);
-    if (KEY("timeout_ms"))
-        return set_int(c, it, v, 10, 600000, &c->timeout_ms);
-    if (KEY("retries"))
-        return set_int(c, it, v, 0, 100, &c->retries);
-    if (KEY("mtu"))
-        return set_int(c, it, v, 128, 8192, &c->mtu);
-    if (KEY("reset_wait_ms"))
-        return set_int(c, it, v, 0, 600000, &c->reset_wait_ms);
-    if (KEY("boot_timeout_ms"))
-        return set_int(c, it, v, 100, 3600000, &c->boot_timeout_ms);
-    if (KEY("confirm_wait_ms"))
-        return set_int(c, it, v, 0, 3600000, &c->confirm_wait_ms);
-#undef KEY
+    for (size_t i = 0; i < sizeof INTS / sizeof INTS[0]; i++)
+        if (strlen(INTS[i].key) == k && !strncmp(it, INTS[i].key, k))
+            return set_int(c, it, v, INTS[i].lo, INTS[i].hi, (int *)((char *)c + INTS[i].offset));
     return msmp_fail(
         c,
         "interface_args item \"%s\": unknown key (known: baud, id, timeout_ms, retries, mtu, reset_wait_ms, boot_timeout_ms, confirm_wait_ms); fix the Topology",

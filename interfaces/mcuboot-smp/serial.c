@@ -44,7 +44,8 @@ static int try_open(struct serial *s, const char **why)
         int e = errno;
         close(fd);
         errno = e;
-        *why = e == EWOULDBLOCK ? "in use by another process (locked)" : "cannot lock it";
+        *why = e == EWOULDBLOCK ? "in use by another program (locked; close it: a terminal, ModemManager)"
+                                : "cannot lock it";
         return -1;
     }
     struct termios t;
@@ -78,8 +79,7 @@ int serial_open(struct serial *s, const struct msmp_ctx *ctx)
     s->fd = -1;
     const char *why = "";
     if (try_open(s, &why) < 0)
-        return msmp_fail(ctx, "%s: %s; check the device path and that nothing else (a terminal, ModemManager) uses it",
-                         why, strerror(errno));
+        return msmp_fail(ctx, "%s: %s; check the device path (interface_args[0]) and the wiring", why, strerror(errno));
     return 0;
 }
 
