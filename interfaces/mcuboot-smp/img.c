@@ -157,12 +157,20 @@ int img_reset(struct smp *s, struct img_list *out)
 {
     const struct msmp_ctx *c = s->line.ctx;
     cbor_item_t *body = cbor_new_definite_map(0);
-    cbor_item_t *a = body ? smp_request(s, "reset", SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET, body, 0) : NULL;
-    if (body)
-        cbor_decref(&body);
-    if (!a)
-        return -1;
-    cbor_decref(&a);
+    if (!body)
+        return msmp_fail(c, "reset: out of memory");
+    /* Sent once: a reset sent again after a lost answer would reset the MCU twice, and the
+       second reset reverts an image that was just swapped in for test. Without an answer
+       the wait below tells: ArtifactVerifyReboot, or the rollback's next look, sees what
+       runs. */
+    s->quiet = true;
+    cbor_item_t *a = smp_request(s, "reset", SMP_OP_WRITE, SMP_GROUP_OS, SMP_OS_RESET, body, 1);
+    s->quiet = false;
+    cbor_decref(&body);
+    if (a)
+        cbor_decref(&a);
+    else
+        msmp_note(c, "no answer to the reset (it may have reset before answering): waiting for the MCU");
     long long start = serial_now_ms(), deadline = start + c->boot_timeout_ms;
     serial_sleep_ms(c->reset_wait_ms);
     for (;;) {

@@ -16,7 +16,9 @@
  *
  * Files: ctx (arguments, messages), serial (the tty), frame (SMP serial framing), smp
  * (requests, CBOR with libcbor), img (image/OS group commands), mcuboot_image (the
- * streamed image), txn (the record), download, states, rollback. */
+ * streamed image), txn (the record), download, states, rollback. CBOR comes from Debian's
+ * libcbor rather than a parser of our own (the answers come from a device, possibly a
+ * broken one); base64 and SHA-256 from libcrypto; the CRC16-XMODEM is frame.c's. */
 #include <stdio.h>
 #include <string.h>
 

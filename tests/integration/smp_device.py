@@ -17,6 +17,7 @@ whole: a temporary file renamed), whose keys are merged into its settings:
   drop_responses N     the next N answers are lost
   corrupt_responses N  the next N answers go out with one base64 character changed
   drop_every N, corrupt_every N   every Nth answer is lost / corrupted (a noisy line)
+  drop_reset_answers N the answers to the next N resets are lost (the resets happen)
   reset_at_upload_off X  once: a reset (power glitch) when an upload reaches offset X
   hang_versions [V]    an image of version V hangs at boot (never answers, never confirms
                        itself) until the watchdog resets it hang_ms later (default 300)
@@ -82,7 +83,7 @@ class Device:
         self.boots = 1
         self.events = []
         self.cfg = {"drop_requests": 0, "drop_responses": 0, "corrupt_responses": 0,
-                    "drop_every": 0, "corrupt_every": 0, "answers": 0, "reset_at_upload_off": None,
+                    "drop_every": 0, "corrupt_every": 0, "answers": 0, "drop_reset_answers": 0, "reset_at_upload_off": None,
                     "hang_versions": [], "hang_ms": 300, "self_confirm": False, "silent": False, "silent_after_event": None,
                     "delay_ms": 0}
         self.quiet_until = 0.0      # booting or hanging: input is lost
@@ -270,6 +271,9 @@ class Device:
             return
         rsp = self.handle(pkt)
         if rsp is None:
+            return
+        if pkt[4:6] == b"\0\0" and pkt[7] == 5 and self.cfg["drop_reset_answers"] > 0:
+            self.cfg["drop_reset_answers"] -= 1
             return
         self.cfg["answers"] += 1
         n = self.cfg["answers"]

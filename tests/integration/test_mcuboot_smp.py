@@ -255,6 +255,16 @@ def test_lost_and_corrupted_frames_are_retried(system, fault):
     assert "sent again" in r.err
 
 
+def test_lost_answer_to_the_reset_is_not_a_second_reset(system):
+    """A reset sent again would reset the MCU twice, and the second reset reverts the image
+    just swapped in for test: the Interface sends it once and waits for the MCU."""
+    system.mcus["mcu1"].control(drop_reset_answers=1)
+    r = system.install("2.0.0")
+    assert r.rc == 0, r
+    assert system.consistent("2.0.0")
+    assert system.events("mcu1").count("reset") == 1 and "revert" not in system.events("mcu1")
+
+
 def test_reset_during_upload_fails_cleanly_then_installs(system):
     system.mcus["mcu2"].control(reset_at_upload_off=2000)
     r = system.install("2.0.0")
