@@ -46,8 +46,7 @@ DEFAULT_PREFERENCE = "-1"
 
 inherit meson pkgconfig systemd
 
-# libcbor (meta-oe) only for the mcuboot-smp Interface (docs/interfaces.md).
-DEPENDS = "libarchive openssl libyaml jansson sqlite3 curl libcbor"
+DEPENDS = "libarchive openssl libyaml jansson sqlite3 curl"
 # libcurl is loaded with dlopen, only for Artifacts from a repository: the build does not
 # link it, so the runtime dependency is named here.
 RDEPENDS:${PN} = "libcurl"
@@ -63,6 +62,11 @@ EXTRA_OEMESON = " \
     -Dstatic_libarchive=disabled \
     -Dtests=disabled \
 "
+
+# The mcuboot-smp Interface (docs/interfaces.md) needs libcbor, which is in meta-oe: off
+# unless asked for (PACKAGECONFIG:append:pn-mender-orchestrator = " mcuboot-smp").
+PACKAGECONFIG ??= ""
+PACKAGECONFIG[mcuboot-smp] = "-Dmcuboot_smp=enabled,-Dmcuboot_smp=disabled,libcbor"
 
 # The boot-time resume of an interrupted standalone deployment.
 SYSTEMD_SERVICE:${PN} = "mender-orchestrator-resume.service"
