@@ -3,8 +3,8 @@ driven by the real binary against our SMP test device (tests/integration/smp_dev
 a System of a gateway-like Component (the scripted Interface) and two MCUs, each on its own
 pty. v1 -> v2; failures after the MCUs were reset into v2 (in test, and confirmed); the
 orchestrator killed in the middle of an upload, then resume; injected faults (lost and
-corrupted frames, a reset during the upload, an image that never confirms, a device that
-stops answering), each ending in a consistent System; interface-check against the device;
+corrupted frames, a lost answer to the reset, a reset during the upload, an image that
+never confirms, a device that stops answering), each ending in a consistent System; interface-check against the device;
 and the time of one update of a 256 KiB image."""
 import json
 import os
@@ -74,7 +74,7 @@ class Mcu:
 class McuSystem:
     """A gateway (the scripted Interface, instance gw) and two MCUs on ptys."""
 
-    def __init__(self, mo, tmp_path, mcus=("mcu1", "mcu2"), image_size=4096):
+    def __init__(self, mo, tmp_path, mcus=("mcu1", "mcu2"), image_size=4096, extra_args=()):
         self.mo = mo
         self.tmp = tmp_path
         self.kit = Kit(tmp_path / "kit", mo.data)
@@ -92,7 +92,7 @@ class McuSystem:
                 "  - component_type: gateway", "    interface: gw-if", '    interface_args: ["gw"]']
         for n, m in self.mcus.items():
             topo += ["  - component_type: mcu", "    interface: mcuboot-smp",
-                     "    interface_args: " + json.dumps([m.tty, f"id={n}"] + FAST)]
+                     "    interface_args: " + json.dumps([m.tty, f"id={n}"] + FAST + list(extra_args))]
         (mo.datastore / "topology.yaml").write_text("\n".join(topo) + "\n")
 
     def gateway(self, cfg):
@@ -284,6 +284,23 @@ def test_image_that_never_confirms_is_reverted(system):
     assert "not the new image" in r.err
     assert system.consistent("1.0.0")
     assert "watchdog" in system.events("mcu2") and "revert" in system.events("mcu1")
+
+
+def test_image_that_runs_but_never_confirms_itself(mo, tmp_path):
+    """confirm_wait_ms: the images must confirm themselves. mcu1's does, mcu2's runs but
+    never does: ArtifactVerifyReboot fails on mcu2, and both are rolled back (mcu1, already
+    confirmed, by marking the old image permanent)."""
+    s = McuSystem(mo, tmp_path, extra_args=["confirm_wait_ms=600"])
+    try:
+        s.mcus["mcu1"].control(self_confirm=True)
+        r = s.install("2.0.0")
+        assert r.rc == 1, r
+        assert "did not confirm itself" in r.err
+        assert s.consistent("1.0.0")
+        assert "self-confirm" in s.events("mcu1") and "permanent" in s.events("mcu1")
+        assert "revert" in s.events("mcu2")
+    finally:
+        s.stop()
 
 
 def test_device_that_stops_answering(system):
