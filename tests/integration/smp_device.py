@@ -25,6 +25,8 @@ whole: a temporary file renamed), whose keys are merged into its settings:
   silent BOOL          the device stops answering altogether
   silent_after_event E   it stops answering once an event starting with E happens
   delay_ms N           every answer waits N ms (a slow link)
+  baud N               the line's pace: a request is taken, and an answer sent, only after
+                       the time its bytes take at N baud (8N1: 10 bits a byte); 0: at once
 DIR/state.json, rewritten after every change, shows the slots (version, hash, confirmed,
 pending), the boots, the upload in progress and the events (swap, revert, erase,
 upload-start, upload-resume, reset, watchdog, ...).
@@ -85,11 +87,12 @@ class Device:
         self.cfg = {"drop_requests": 0, "drop_responses": 0, "corrupt_responses": 0,
                     "drop_every": 0, "corrupt_every": 0, "answers": 0, "drop_reset_answers": 0, "reset_at_upload_off": None,
                     "hang_versions": [], "hang_ms": 300, "self_confirm": False, "silent": False, "silent_after_event": None,
-                    "delay_ms": 0}
+                    "delay_ms": 0, "baud": 0}
         self.quiet_until = 0.0      # booting or hanging: input is lost
         self.wakeup = None          # time of a pending reset (after an answer) or watchdog reset
         self.line = bytearray()
         self.frame = None
+        self.frame_bytes = 0
         self.dirty = True
         self.last_save = 0.0
         self.requests = 0
@@ -232,7 +235,12 @@ class Device:
         out = bytearray()
         for i in range(0, len(b64), 124):
             out += (b"\x06\x09" if i == 0 else b"\x04\x14") + b64[i:i + 124] + b"\n"
+        self.pace(len(out))
         self.write(bytes(out))
+
+    def pace(self, nbytes):
+        if self.cfg["baud"]:
+            time.sleep(nbytes * 10 / self.cfg["baud"])
 
     def console(self, text):
         self.write(text)
@@ -244,8 +252,10 @@ class Device:
             pass  # nobody reads the line: the bytes are lost, as on a UART
 
     def on_line(self, line):
+        self.frame_bytes += len(line) + 1
         if line.startswith(b"\x06\x09"):
             self.frame = bytearray()
+            self.frame_bytes = len(line) + 1
         elif not line.startswith(b"\x04\x14") or self.frame is None:
             return
         try:
@@ -259,6 +269,7 @@ class Device:
         if len(self.frame) - 2 < want:
             return
         frame, self.frame = bytes(self.frame), None
+        self.pace(self.frame_bytes)
         if len(frame) - 2 != want or binascii.crc_hqx(frame[2:], 0) != 0:
             return
         self.on_packet(frame[2:-2])
