@@ -92,6 +92,15 @@ def mo(tmp_path):
     return Orchestrator(tmp_path / "sys")
 
 
+def write_manifest(path, name, components, system_type="sys"):
+    """A Manifest (current format) at path: components {component_type: (artifact file, order)}."""
+    lines = ['api_version: "mender/v1"', 'kind: "manifest"', f'name: "{name}"',
+             f'system_types_compatible: ["{system_type}"]', "component_types:"]
+    lines += [f"  {t}: {{artifact_path: {a}, update_strategy: {{order: {o}}}}}" for t, (a, o) in components.items()]
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    return path
+
+
 def make_artifact(out, name, device_types, payload_type="rtos-interface", payload=b"firmware\n",
                   extra=(), compression=None, key=None):
     """Writes a module-image Artifact with mender-artifact and returns its path."""

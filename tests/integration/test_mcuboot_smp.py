@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, make_artifact
+from conftest import BIN, make_artifact, write_manifest
 from kit import BUILD, ROOT, Kit
 
 IFACE = BUILD / "interfaces" / "mcuboot-smp" / "mcuboot-smp"
@@ -106,13 +106,8 @@ class McuSystem:
         g = self.rel / f"{gw}.mender"
         if not g.exists():
             make_artifact(g, gw, ["gateway"], payload_type="gw-if")
-        m = self.rel / f"manifest-{version}-{gw}.yaml"
-        m.write_text("\n".join([
-            'api_version: "mender/v1"', 'kind: "manifest"', f'name: "sys-{version}-{gw}"',
-            'system_types_compatible: ["sys"]', "component_types:",
-            f"  mcu: {{artifact_path: {art.name}, update_strategy: {{order: 10}}}}",
-            f"  gateway: {{artifact_path: {g.name}, update_strategy: {{order: 20}}}}"]) + "\n")
-        return m
+        return write_manifest(self.rel / f"manifest-{version}-{gw}.yaml", f"sys-{version}-{gw}",
+                              {"mcu": (art.name, 10), "gateway": (g.name, 20)})
 
     def install(self, version, gw="gw-v2"):
         return self.mo.run("install", self.manifest(version, gw))

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, make_artifact, write_manifest
 from kit import BUILD, Kit
 
 IFACE = BUILD / "interfaces" / "rootfs-image"
@@ -146,18 +146,10 @@ class Gateway:
         rel = self.tmp / "release"
         rel.mkdir(exist_ok=True)
         self.dev.artifact(rel / f"gw-{version}.mender", f"gw-{version}", broken)
-        s = rel / f"sensor-{version}.bin"
-        s.write_bytes(f"sensor {version}\n".encode())
-        subprocess.run(["mender-artifact", "write", "module-image", "-T", "sensor-if", "-t", "sensor", "-n",
-                        f"sensor-{version}", "-f", str(s), "-o", str(rel / f"sensor-{version}.mender")], check=True,
-                       capture_output=True)
-        m = rel / f"manifest-{version}.yaml"
-        m.write_text("\n".join([
-            'api_version: "mender/v1"', 'kind: "manifest"', f'name: "sys-{version}"',
-            'system_types_compatible: ["sys"]', "component_types:",
-            f"  {GW}: {{artifact_path: gw-{version}.mender, update_strategy: {{order: 10}}}}",
-            f"  sensor: {{artifact_path: sensor-{version}.mender, update_strategy: {{order: 20}}}}"]) + "\n")
-        return m
+        make_artifact(rel / f"sensor-{version}.mender", f"sensor-{version}", ["sensor"], payload_type="sensor-if",
+                      payload=f"sensor {version}\n".encode())
+        return write_manifest(rel / f"manifest-{version}.yaml", f"sys-{version}",
+                              {GW: (f"gw-{version}.mender", 10), "sensor": (f"sensor-{version}.mender", 20)})
 
     def run_until_done(self, *args):
         """install/rollback with --exit-on-reboot; every exit 4 is a power-on of the device
