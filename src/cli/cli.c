@@ -98,7 +98,7 @@ static const struct command commands[] = {
       "Check every *.mender in DIR and write the repository index.json.", EXITS_SIMPLE },
     { "interface-check", C_IFACE_CHECK, cmd_interface_check, 2, 3,
       "interface-check [--component-type TYPE] [--interface-arg ARG]... [--watch DIR]... [--timeout SECONDS] "
-      "[--format text|json] [--scratch DIR] [--keep] INTERFACE ARTIFACT [ARTIFACT2]",
+      "[--format text|json] [--scratch DIR] [--keep] [--reboot-command PROGRAM] INTERFACE ARTIFACT [ARTIFACT2]",
       "Drive an Interface through the protocol as the engine would; report one line per check.",
       "  0  no check failed (warnings allowed)\n"
       "  1  a check failed; or usage error, an unreadable Artifact or one for another component type\n" },
@@ -151,6 +151,8 @@ static const struct option_def options[] = {
     { "scratch", 0, OPT_STRING, C_IFACE_CHECK, FIELD(scratch), "DIR",
       "where the scratch dir is made (default $TMPDIR or /tmp)" },
     { "keep", 0, OPT_FLAG, C_IFACE_CHECK, FIELD(keep), NULL, "keep the scratch dir (its path is logged)" },
+    { "reboot-command", 0, OPT_STRING, C_IFACE_CHECK, FIELD(reboot_command), "PROGRAM",
+      "run where the System device would reboot (NeedsArtifactReboot Automatic)" },
     { "output", 0, OPT_STRING, C_REPO_INDEX, FIELD(output), "FILE", "where to write the index" },
     { "stop-before", 0, OPT_LIST, C_INSTALL | C_RESUME | C_ROLLBACK, FIELD(stop_before), "STATE",
       "ArtifactCommit, ArtifactRollback or Cleanup; repeatable" },

@@ -31,6 +31,7 @@ struct cli_args {
     const char *timeout;
     const char *scratch;
     bool keep;
+    const char *reboot_command;
 };
 
 /* Runs the command line; returns the exit code. */

@@ -36,6 +36,7 @@ int cmd_interface_check(const struct cli_args *args)
         .timeout_seconds = timeout,
         .scratch_parent = args->scratch,
         .keep = args->keep,
+        .reboot_command = args->reboot_command,
     };
     struct conform_report rep;
     _cleanup_error_ struct error *err = NULL;

@@ -394,6 +394,7 @@ static void history_json(const struct history_entry *h, size_t n)
             json_array_append_new(ch, jstr(h[i].changed.v[k]));
         json_object_set_new(o, "changed", ch);
         json_object_set_new(o, "versions", jstrv(&h[i].versions));
+        json_object_set_new(o, "failure", jstr(h[i].failure));
         json_array_append_new(a, o);
     }
     print_json(a);
@@ -425,6 +426,8 @@ static void history_text(const struct history_entry *h, size_t n)
             printf("-");
         for (size_t k = 0; k < h[i].changed.n; k++)
             printf("%s%s", k ? ", " : "", h[i].changed.v[k]);
+        if (h[i].failure)
+            printf("  (%s)", h[i].failure);
         printf("\n");
     }
 }

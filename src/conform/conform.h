@@ -70,6 +70,7 @@ struct conform_opts {
     double timeout_seconds;     /* per call */
     const char *scratch_parent; /* where the scratch dir is made; NULL = $TMPDIR or /tmp */
     bool keep;                  /* leave the scratch dir */
+    const char *reboot_command; /* run for a System-device reboot (Automatic); NULL = none */
 };
 
 /* Runs every check into rep. Returns 0 (the report says how the Interface did), or -1

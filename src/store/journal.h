@@ -81,6 +81,7 @@ struct history_entry {
     struct strv changed;  /* "<component_type>.<id>: <artifact_name>" of the members whose
                            * ArtifactInstall started (rolled back ones too) */
     struct strv versions; /* the mender-orchestrator versions that wrote it, first to last */
+    char *failure;        /* why it failed (the first failure), or NULL */
 };
 /* The latest ended deployments, newest first, at most max: 0, or -1 (nothing in *out). */
 int journal_history(struct journal *j, size_t max, struct history_entry **out, size_t *n) MO_MUST_CHECK;

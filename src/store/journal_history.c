@@ -101,7 +101,8 @@ int journal_last_reboot_answer(struct journal *j, const struct member *m, int *a
     return r;
 }
 
-/* What h shows of the record: the Components changed, the versions that wrote it. */
+/* What h shows of the record: the Components changed, the versions that wrote it, why
+ * it failed. */
 static void fill_from_record(struct history_entry *h, const char *state)
 {
     struct deployment d;
@@ -111,6 +112,7 @@ static void fill_from_record(struct history_entry *h, const char *state)
         return;
     }
     deployment_writers(&d, &h->versions);
+    h->failure = d.failure ? xstrdup(d.failure) : NULL;
     for (size_t i = 0; i < d.nmembers; i++) {
         const struct member *m = &d.members[i];
         if (!m->selected || !m->install_started) /* skipped, or never modified (e.g. Download failed) */
@@ -190,6 +192,7 @@ void history_free(struct history_entry *h, size_t n)
         free(h[i].manifest_name);
         strv_free(&h[i].changed);
         strv_free(&h[i].versions);
+        free(h[i].failure);
     }
     free(h);
 }

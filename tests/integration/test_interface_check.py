@@ -169,6 +169,19 @@ def test_slow_query_is_a_timing_warning(scripted):
     assert reason.startswith("Inventory took ")
 
 
+def test_a_call_killed_by_the_timeout_fails_timing(scripted):
+    """ArtifactRollbackReboot's failure is only logged (the verify decides): a call that
+    runs into --timeout there is caught by the timing check alone."""
+    p = scripted.run("--timeout", "2", answers={"SupportsRollback": "Yes\n", "Identity": "id=S1\n",
+                                                "NeedsArtifactReboot": "Yes\n"},
+                     sleep={"ArtifactRollbackReboot": 30})
+    assert p.returncode == 1, p.stderr
+    st, report = statuses(p)
+    assert {c for c, s in st.items() if s == "fail"} == {"timing"}, st
+    reason = [c["reason"] for c in report["checks"] if c["check"] == "timing"][0]
+    assert reason.startswith("ArtifactRollbackReboot (") and "--timeout of 2 s" in reason, reason
+
+
 def test_a_process_left_in_the_group_is_a_warning(scripted):
     """The end of the call kills it (docs/protocol.md); the kit says so."""
     p = scripted.run(orphan=["ArtifactCommit"])

@@ -210,7 +210,8 @@ def test_history_text_and_json(utc):
     assert h[1] == {"id": ids[1], "manifest": "v2", "started": "2024-05-01T11:00:00+00:00",
                     "ended": "2024-05-01T11:01:40+00:00", "result": "failed",
                     "changed": ["gateway.gw1: gateway-v2", "rtos.R2: rtos-v2"],
-                    "versions": ["0.1.0"]}  # records without versions are 0.1.0's (docs/compatibility.md)
+                    "versions": ["0.1.0"],  # records without versions are 0.1.0's (docs/compatibility.md)
+                    "failure": None}
     r = utc.run("history", "-n", "2", "--json")
     assert [e["manifest"] for e in json.loads(r.out)] == ["v3", "v2"]
     r = utc.run("history", "-n1")
@@ -245,7 +246,9 @@ def test_history_lists_only_components_whose_install_started(utc):
     assert h[1]["manifest"] == "dl-failed" and h[1]["changed"] == []
     assert h[0]["manifest"] == "half" and h[0]["changed"] == ["gateway.gw1: gateway-v2"]
     lines = utc.run("history").out.splitlines()
-    assert lines[1].endswith("failed  0.1.0  -"), lines
+    # and why it failed, at the end of the line
+    assert lines[1].endswith("failed  0.1.0  -  (Download failed)"), lines
+    assert h[1]["failure"] == "Download failed"
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "abc", "", "1.5", "2x"])

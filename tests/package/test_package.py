@@ -147,6 +147,7 @@ def test_dpkg_lists_every_path_the_program_and_the_client_look_in(root):
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1",
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/directory",
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/single-file",
+        f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/rootfs-image",
         f["MENDER_ORCHESTRATOR_DATASTORE_DIR"],
         # the Mender Client's folders (Debian's mender-client 3.4 reads these)
         "/usr/share/mender/modules/v3", "/usr/share/mender/modules/v3/mender-orchestrator-manifest",
