@@ -113,7 +113,7 @@ install -m 0755 "$g/rtos-interface" "$root/usr/share/mender-orchestrator/interfa
 install -m 0644 "$g/fstab" "$root/etc/fstab"
 install -D -m 0600 "$g/mender.conf" "$root/etc/mender/mender.conf"
 echo gateway >"$root/etc/hostname"
-mkdir -p "$root/boot/efi" "$root/data"
+mkdir -p "$root/boot/efi" "$root/data" "$root/releases"
 # the client's state and the orchestrator's datastore live on the data partition
 rm -rf "$root/var/lib/mender" "$root/var/lib/mender-orchestrator"
 ln -s /data/mender "$root/var/lib/mender"

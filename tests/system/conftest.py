@@ -1,0 +1,176 @@
+"""Fixtures of the system tests (README, "A real gateway"): the gateway image, the releases
+disk, and one VM per test.
+
+  image     tests/system/build-image.sh on this repository's Debian package (built by
+            tests/package/build-deb.sh, or taken from MO_PACKAGE_OUT=DIR); cached under
+            MO_SYSTEM_CACHE (default /var/cache/mender-orchestrator-system)
+  releases  an ext4 image holding the Artifacts (made here with Debian's mender-artifact)
+            and the Manifests, attached read-only to every VM as /dev/vdb, /releases
+  gateway   a fresh VM on a qcow2 overlay of the image, booted and answering
+
+Needs root (mmdebstrap, chroot), qemu-system-x86, ovmf, the tools of build-image.sh and the
+Debian mirror for the first build (scripts/bootstrap installs the tools)."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from vm import Gateway
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+TIMES = []  # (what, seconds), printed at the end of the session
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mmdebstrap --mode=root, chroot)")
+
+
+def run(*args, timeout=3600, **kw):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, **kw)
+    if p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def timed(what, t0):
+    TIMES.append((what, time.monotonic() - t0))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMES:
+        terminalreporter.write_line("system test times:")
+        for what, s in TIMES:
+            terminalreporter.write_line(f"  {what}: {s:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory):
+    for tool in ("qemu-system-x86_64", "qemu-img", "mmdebstrap", "grub-mkimage", "mender-artifact"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is not installed (scripts/bootstrap installs it)")
+    t0 = time.monotonic()
+    out = os.environ.get("MO_PACKAGE_OUT")
+    if not out:
+        out = tmp_path_factory.mktemp("deb")
+        run(ROOT / "tests/package/build-deb.sh", out, env=dict(os.environ, DEB_BUILD_OPTIONS="nocheck"))
+        timed("Debian package build", t0)
+    debs = list(pathlib.Path(out).glob("mender-orchestrator_*.deb"))
+    assert len(debs) == 1, debs
+    t0 = time.monotonic()
+    path = pathlib.Path(run(HERE / "build-image.sh", debs[0]).strip().splitlines()[-1])
+    timed("gateway image (build or cache)", t0)
+    return path
+
+
+def artifact(out, kind, name, device_type, payload, extra=()):
+    run("mender-artifact", "write", kind, "-n", name, "-t", device_type, "-f", payload,
+        "-o", out / f"{name}.mender", *extra)
+
+
+def manifest(out, version, gateway, rtos):
+    (out / f"manifest-{version}.yaml").write_text(f"""api_version: "mender/v1"
+kind: "manifest"
+name: "gateway-system-{version}"
+system_types_compatible: ["gateway-system"]
+component_types:
+  gateway:
+    artifact_path: {gateway}.mender
+    update_strategy:
+      order: 10
+  rtos:
+    artifact_path: {rtos}.mender
+    update_strategy:
+      order: 20
+""")
+
+
+@pytest.fixture(scope="session")
+def releases(image, tmp_path_factory):
+    """The releases disk: gateway-VERSION.mender (rootfs-image of
+    build-image.sh's rootfs-VERSION.ext4), rtos-VERSION.mender (the demo's RTOS payload),
+    manifest-VERSION.yaml (gateway in order group 10, both microcontrollers in 20)."""
+    t0 = time.monotonic()
+    base = tmp_path_factory.mktemp("releases")
+    out = base / "releases"
+    out.mkdir()
+    for v in ("v2", "v3", "v3-broken"):
+        artifact(out, "rootfs-image", f"gateway-{v}", "gateway", image / f"rootfs-{v}.ext4")
+    for v in ("v2", "v3"):
+        fw = base / f"firmware-{v}.bin"
+        fw.write_text(f"rtos {v} firmware\n")
+        artifact(out, "module-image", f"rtos-{v}", "rtos", fw, ("-T", "rtos-interface"))
+    manifest(out, "v2", "gateway-v2", "rtos-v2")
+    manifest(out, "v3", "gateway-v3", "rtos-v3")
+    manifest(out, "v3-broken", "gateway-v3-broken", "rtos-v3")
+    img = base / "releases.ext4"
+    size = sum(f.stat().st_size for f in out.iterdir()) // (1 << 20) + 64
+    run("mkfs.ext4", "-q", "-F", "-L", "releases", "-d", out, img, f"{size}M")
+    timed("releases disk", t0)
+    return img
+
+
+@pytest.fixture
+def gateway(image, releases, tmp_path, request):
+    g = System(tmp_path / "vm", image)
+    t0 = time.monotonic()
+    g.start(releases)
+    g.boot_id = g.wait_up()
+    timed(f"{request.node.name}: first boot", t0)
+    yield g
+    g.stop()
+
+
+class System(Gateway):
+    """The gateway with what the scenarios ask of it."""
+
+    def provides(self):
+        """show-provides as {key: value}."""
+        out = self.check("mender-orchestrator --log-level warning show-provides")
+        return dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
+
+    def versions(self):
+        """What every Component runs: gateway artifact_name, both microcontrollers' version."""
+        p = self.provides()
+        gw = [v for k, v in p.items() if k.startswith("gateway.") and k.endswith(".artifact_name")]
+        mcu = [p.get(f"rtos.mcu-{n}.rootfs-image.rtos-interface.version") for n in (1, 2)]
+        return (gw[0] if gw else None, *mcu)
+
+    def root(self):
+        """The partition / is mounted from."""
+        return self.check("findmnt -n -o SOURCE /").strip()
+
+    def bootenv(self):
+        return dict(l.split("=", 1) for l in self.check("fw_printenv").splitlines() if "=" in l)
+
+    def status(self):
+        return json.loads(self.check("mender-orchestrator --log-level warning status --json"))
+
+    def history(self):
+        return json.loads(self.check("mender-orchestrator --log-level warning history --json"))
+
+    def install_detached(self, manifest):
+        """Starts `mender-orchestrator install` in its own unit: it reboots the gateway on
+        the way (RebootCommand), and the boot-time unit resumes it."""
+        self.check(f"systemd-run --unit=mo-install --collect sh -c "
+                   f"'mender-orchestrator install /releases/{manifest} >/data/install.log 2>&1; "
+                   f"echo $? >/data/install.rc'")
+
+    def wait_reboot(self, old_boot_id, limit=1800):
+        """Waits until the agent answers from another boot than OLD_BOOT_ID (the boot-time
+        resume is over then); returns the new boot id."""
+        deadline = time.monotonic() + limit
+        while True:
+            bid = self.wait_up(limit=max(deadline - time.monotonic(), 1))
+            if bid != old_boot_id:
+                self.boot_id = bid
+                return bid
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no reboot:\n{self.console_tail()}")
+            time.sleep(2)
+
+    def resume_log(self):
+        return self.run("journalctl -b -o cat -u mender-orchestrator-resume.service")[1]
