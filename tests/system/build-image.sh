@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# build-image.sh DEB OUTDIR: makes the QEMU gateway of the system tests (README, "A real
+# build-image.sh DEB [OUTDIR]: makes the QEMU gateway of the system tests (README, "A real
 # gateway") from Debian 12's packages and this repository's Debian package DEB, into
 # OUTDIR:
 #   disk.qcow2           the gateway's disk, root file system v1 in A (partition 2)
 #   rootfs-VERSION.ext4  root file system images for the updates: v2, v3, and v3-broken
 #                        (its init gives up at once: the kernel panics and reboots)
+# With MO_SYSTEM_NEXT_BIN=PATH (a test build, -Dtest_hooks=true, --prefix=/usr, of this
+# repository), root v2 carries that binary instead of the package's, playing the next
+# release (MO_TEST_NEXT_RELEASE=1 for every unit: docs/compatibility.md), so that a
+# deployment is continued by another build after the switch of root, as on a product
+# whose update brings a new orchestrator.
 #   build.log, times.txt
 # Partitions of disk.qcow2 (GPT): 1 EFI System Partition (GRUB, grub.cfg, the boot
 # environment), 2 root A, 3 root B (empty), 4 data (the Mender Client's state, the
@@ -46,11 +51,14 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 base_key=$(hash_of "$here/base-packages.txt" <(sed -n '/^# --- base/,/^# --- end base/p' "$0"))
 base=$cache/base-$base_key.tar
+next_bin=${MO_SYSTEM_NEXT_BIN:-}
+[ -z "$next_bin" ] || [ -x "$next_bin" ] || { echo "build-image: MO_SYSTEM_NEXT_BIN=$next_bin is not an executable" >&2; exit 1; }
 image_key=$(hash_of <(echo "$base_key") "$deb" "$0" "$repo/demo/interfaces/rtos-interface" \
-    $(find "$here/guest" -type f | sort))
+    $(find "$here/guest" -type f | sort) ${next_bin:+"$next_bin"})
 image=$cache/image-$image_key
 
 publish() {
+    touch "$image"
     if [ -n "$outdir" ]; then
         mkdir -p "$outdir"
         for f in "$image"/*; do
@@ -144,7 +152,17 @@ make_rootfs() { # VERSION
     mkfs.ext4 -q -F -b 4096 -L "root-$1" -d "$root" "$work/out/rootfs-$1.ext4" "${ROOTFS_IMAGE_MIB}M" >>"$log" 2>&1
 }
 make_rootfs v1
+if [ -n "$next_bin" ]; then
+    cp "$root/usr/bin/mender-orchestrator" "$work/mo.saved"
+    install -m 0755 "$next_bin" "$root/usr/bin/mender-orchestrator"
+    mkdir -p "$root/etc/systemd/system.conf.d"
+    printf '[Manager]\nDefaultEnvironment=MO_TEST_NEXT_RELEASE=1\n' >"$root/etc/systemd/system.conf.d/next-release.conf"
+fi
 make_rootfs v2
+if [ -n "$next_bin" ]; then
+    install -m 0755 "$work/mo.saved" "$root/usr/bin/mender-orchestrator"
+    rm -r "$root/etc/systemd/system.conf.d"
+fi
 make_rootfs v3
 # v3-broken: its init gives up at once (the kernel panics, and panic=5 reboots)
 mv "$root/sbin/init" "$work/init.saved"
@@ -208,4 +226,6 @@ timed disk
 touch "$work/out/done"
 rm -rf "$image"
 mv "$work/out" "$image"
+# images of other inputs, unused for two days, go
+find "$cache" -maxdepth 1 -name 'image-*' ! -name "image-$image_key" -mtime +1 -exec rm -rf {} +
 publish

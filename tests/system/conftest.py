@@ -25,6 +25,7 @@ from vm import Gateway
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 TIMES = []  # (what, seconds), printed at the end of the session
+NOTES = []  # outcomes worth reading, printed with them
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mmdebstrap --mode=root, chroot)")
 
@@ -45,6 +46,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line("system test times:")
         for what, s in TIMES:
             terminalreporter.write_line(f"  {what}: {s:.0f} s")
+        for note in NOTES:
+            terminalreporter.write_line(f"  {note}")
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +64,25 @@ def image(tmp_path_factory):
     debs = list(pathlib.Path(out).glob("mender-orchestrator_*.deb"))
     assert len(debs) == 1, debs
     t0 = time.monotonic()
-    path = pathlib.Path(run(HERE / "build-image.sh", debs[0]).strip().splitlines()[-1])
+    nxt = next_build()
+    timed("the next release's build (build or up to date)", t0)
+    t0 = time.monotonic()
+    path = pathlib.Path(run(HERE / "build-image.sh", debs[0],
+                            env=dict(os.environ, MO_SYSTEM_NEXT_BIN=str(nxt))).strip().splitlines()[-1])
     timed("gateway image (build or cache)", t0)
     return path
+
+
+def next_build():
+    """The binary root v2 carries (scenario e): a test build of this tree with the
+    package's folders (--prefix=/usr), playing the next release there
+    (MO_TEST_NEXT_RELEASE=1, docs/compatibility.md). Built in build-system-next/."""
+    out = ROOT / "build-system-next"
+    if not (out / "build.ninja").exists():
+        run("meson", "setup", out, ROOT, "--prefix=/usr", "-Dtest_hooks=true", "-Dtests=disabled",
+            "-Dstatic_libarchive=disabled", "-Dwerror=true")
+    run("nice", "-n", "10", "ninja", "-C", out, "mender-orchestrator")
+    return out / "mender-orchestrator"
 
 
 def artifact(out, kind, name, device_type, payload, extra=()):
@@ -113,13 +132,34 @@ def releases(image, tmp_path_factory):
     return img
 
 
-@pytest.fixture
-def gateway(image, releases, tmp_path, request):
-    g = System(tmp_path / "vm", image)
+# The disk scenario a leaves (the System all v2, powered off cleanly): the scenarios that
+# start from v2 boot an overlay of it instead of updating v1 again.
+V2_DISK = []
+
+
+def boot(image, releases, tmp_path, request, backing=None):
+    g = System(tmp_path / "vm", image, backing=backing)
     t0 = time.monotonic()
     g.start(releases)
     g.boot_id = g.wait_up()
     timed(f"{request.node.name}: first boot", t0)
+    return g
+
+
+@pytest.fixture
+def gateway(image, releases, tmp_path, request):
+    """The gateway as built: root A, all v1."""
+    g = boot(image, releases, tmp_path, request)
+    yield g
+    g.stop()
+
+
+@pytest.fixture
+def gateway_v2(image, releases, tmp_path, request):
+    """The gateway as scenario a left it: root B, all v2."""
+    if not V2_DISK:
+        pytest.skip("needs the System scenario a updated to v2 (run it first, in the same session)")
+    g = boot(image, releases, tmp_path, request, backing=V2_DISK[0])
     yield g
     g.stop()
 
@@ -171,6 +211,10 @@ class System(Gateway):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no reboot:\n{self.console_tail()}")
             time.sleep(2)
+
+    def boots_since(self, offset):
+        """The root partitions GRUB booted, in order, since console offset OFFSET."""
+        return re.findall(r"gateway-boot: booting partition (\d)", self.console_text()[offset:])
 
     def resume_log(self):
         return self.run("journalctl -b -o cat -u mender-orchestrator-resume.service")[1]

@@ -30,7 +30,7 @@ class GatewayError(Exception):
 
 
 class Gateway:
-    def __init__(self, workdir, image_dir, memory_mib=768):
+    def __init__(self, workdir, image_dir, memory_mib=768, backing=None):
         self.dir = pathlib.Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.image = pathlib.Path(image_dir)
@@ -45,7 +45,7 @@ class Gateway:
         self.next_id = 1
         self.boots = 0  # QEMU starts
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-                        "-b", str(self.image / "disk.qcow2"), str(self.disk)], check=True)
+                        "-b", str(backing or self.image / "disk.qcow2"), str(self.disk)], check=True)
         shutil.copyfile(OVMF_VARS, self.vars)
 
     # --- the QEMU process
@@ -83,6 +83,15 @@ class Gateway:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+        self.close_sock()
+
+    def poweroff(self, limit=600):
+        """A clean shutdown: the disk can then back another VM."""
+        self.run("systemd-run --no-block sh -c 'sleep 1; poweroff'")
+        try:
+            self.proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise GatewayError(f"no poweroff:\n{self.console_tail()}")
         self.close_sock()
 
     def stop(self):
