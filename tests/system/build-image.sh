@@ -40,6 +40,9 @@ for tool in mmdebstrap mkfs.ext4 mkfs.vfat mcopy mmd sfdisk qemu-img grub-mkimag
     command -v "$tool" >/dev/null || { echo "build-image: $tool is not installed (scripts/bootstrap installs it)" >&2; exit 1; }
 done
 mkdir -p "$cache"
+# one build at a time (another run may use or build the same image)
+exec 9>"$cache/.lock"
+flock 9
 
 # Sizes, MiB. A root file system image holds about 300 MiB.
 ESP_MIB=32
