@@ -134,7 +134,9 @@ def releases(image, tmp_path_factory):
 
 # The disk scenario a leaves (the System all v2, powered off cleanly): the scenarios that
 # start from v2 boot an overlay of it instead of updating v1 again.
-V2_DISK = []
+# MO_SYSTEM_V2_DISK=PATH: such a disk from an earlier session (its test_a folder's
+# vm/disk.qcow2, over the same image), to run the later scenarios alone.
+V2_DISK = [os.environ["MO_SYSTEM_V2_DISK"]] if os.environ.get("MO_SYSTEM_V2_DISK") else []
 
 
 def boot(image, releases, tmp_path, request, backing=None):

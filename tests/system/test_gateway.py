@@ -138,15 +138,16 @@ def test_c_new_root_does_not_come_up(gateway_v2):
 
 def cut_while_root_written(g, mark):
     """Download of the gateway: the client has written 64 MiB of the 380 MiB root into A."""
-    g.check("while :; do pid=$(pgrep -f 'mender -b .* install' | head -n1); "
-            "[ -n \"$pid\" ] && [ \"$(awk '/^write_bytes/ {print $2}' /proc/$pid/io 2>/dev/null || echo 0)\" -gt 67108864 ] && break; "
-            "sleep 0.5; done", limit=1800)
+    # the client's progress: what it read of the stream ("[m]": not this loop's own sh)
+    g.check("while :; do pid=$(pgrep -f '[m]ender -b .* install' | head -n1); "
+            "[ -n \"$pid\" ] && [ \"$(awk '/^rchar/ {print $2}' /proc/$pid/io 2>/dev/null || echo 0)\" -gt 67108864 ] && break; "
+            "sleep 0.5; done", limit=900)
 
 
 def cut_after_reboot_requested(g, mark):
     """The journal records the pending System-device reboot before RebootCommand runs."""
     g.check("while ! mender-orchestrator --log-level error status --json | tr -d ' \\n' | "
-            "grep -q '\"reboot_pending\":true'; do sleep 0.3; done", limit=1800)
+            "grep -q '\"reboot_pending\":true'; do sleep 0.3; done", limit=900)
 
 
 def cut_in_mcu_group(g, mark):
