@@ -138,10 +138,12 @@ def test_c_new_root_does_not_come_up(gateway_v2):
 
 def cut_while_root_written(g, mark):
     """Download of the gateway: the client has written 64 MiB of the 380 MiB root into A."""
-    # the client's progress: what it read of the stream ("[m]": not this loop's own sh)
-    g.check("while :; do pid=$(pgrep -f '[m]ender -b .* install' | head -n1); "
-            "[ -n \"$pid\" ] && [ \"$(awk '/^rchar/ {print $2}' /proc/$pid/io 2>/dev/null || echo 0)\" -gt 67108864 ] && break; "
-            "sleep 0.5; done", limit=900)
+    # the client's progress: what it read of the stream (no procps in the image: the
+    # client's process found through /proc; "^[^ ]*": not this loop's own sh)
+    g.check("while :; do for p in /proc/[0-9]*; do "
+            "tr '\\0' ' ' 2>/dev/null <$p/cmdline | grep -q '^[^ ]*mender -b .* install' || continue; "
+            "[ \"$(awk '/^rchar/ {print $2}' $p/io 2>/dev/null || echo 0)\" -gt 67108864 ] && exit 0; "
+            "done; sleep 0.5; done", limit=900)
 
 
 def cut_after_reboot_requested(g, mark):
