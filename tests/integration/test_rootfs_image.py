@@ -1,8 +1,7 @@
 """The rootfs-image reference Interface (interfaces/rootfs-image.in, docs/interfaces.md)
 against a simulated A/B device and Mender client 3.x (tests/kit/mender-client-stub): the
 boot environment it leaves, the client's database, the partition running, through the real
-binary and through interface-check. The same Interface on a real gateway under QEMU is in
-tests/system/."""
+binary and through interface-check."""
 import hashlib
 import json
 import os
