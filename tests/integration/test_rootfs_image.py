@@ -40,6 +40,7 @@ class Device:
         (self.dir / "grubenv").write_text("bootcount=0\nmender_boot_part=2\nmender_boot_part_hex=2\n"
                                           "upgrade_available=0\n")
         (self.dir / "running").write_text(self.a + "\n")
+        self.datastore = None  # the orchestrator's datastore the Interface runs with
 
     @staticmethod
     def image(name, broken=False):
@@ -51,7 +52,11 @@ class Device:
                 "MO_ROOTFS_IMAGE_RUNNING_ROOT": str(self.dir / "running")}
 
     def db(self):
-        return json.loads((self.dir / "data" / "db.json").read_text())
+        """The client's store of the Interface: in the data dir of its own under the
+        orchestrator's datastore ({datastore}/interface-data/rootfs-image/client), which
+        self.datastore names; an empty store before the first commit."""
+        f = self.datastore / "interface-data" / "rootfs-image" / "client" / "db.json"
+        return json.loads(f.read_text()) if f.exists() else {}
 
     def bootenv(self):
         return dict(l.split("=", 1) for l in (self.dir / "grubenv").read_text().splitlines())
@@ -102,13 +107,18 @@ def test_interface_check_passes(device, tmp_path):
     a3 = device.artifact(tmp_path / "gw-v3.mender", "gw-v3")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MENDER_ORCHESTRATOR_")}
     env.update(device.env())
-    p = subprocess.run([BIN, "interface-check", "--format", "json", "--reboot-command", "mender-stub-boot", IFACE, a2,
-                        a3], env=env, capture_output=True, text=True, timeout=300)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    p = subprocess.run([BIN, "interface-check", "--format", "json", "--reboot-command", "mender-stub-boot", "--scratch",
+                        scratch, "--keep", IFACE, a2, a3], env=env, capture_output=True, text=True, timeout=300)
     report = json.loads(p.stdout)
     st = {c["check"]: c["status"] for c in report["checks"]}
     assert p.returncode == 0, (st, p.stderr)
     assert all(s == "pass" for c, s in st.items() if c != "timing"), st
-    # it ends on the second Artifact, on partition A again (A, B, A)
+    # it ends on the second Artifact, on partition A again (A, B, A), recorded in the
+    # client's store of the Interface (the scratch datastore's)
+    [device.datastore] = scratch.glob("mo-interface-check.*/datastore")
+    assert device.db()["artifact_name"] == "gw-v3"
     device.expect("gw-v3", device.a)
     # no full copy: the client read the Artifact from the stream FIFO
     installs = [c for c in device.client_calls() if " install " in f" {c} "]
@@ -131,6 +141,7 @@ class Gateway:
 
     def __init__(self, mo, device, tmp_path):
         self.mo, self.dev, self.tmp = mo, device, tmp_path
+        device.datastore = mo.datastore
         self.kit = Kit(tmp_path / "kit", mo.data)
         (self.kit.ifaces / "rootfs-image").symlink_to(IFACE)
         self.kit.install("sensor-if")
@@ -191,6 +202,9 @@ def test_update_reboots_into_the_other_partition(gateway):
     r, reboots = gateway.run_until_done("install", gateway.manifest("v2"))
     assert r.rc == 0 and reboots == 1, r
     dev.expect("gw-v2", dev.b)
+    # recorded in the Interface's own client store, not in the device's client's
+    assert dev.db()["artifact_name"] == "gw-v2"
+    assert not (dev.dir / "data" / "db.json").exists()
     p = gateway.mo.run("show-provides")
     assert f"{GW}." in p.out and "rootfs-image.version=gw-v2" in p.out, p
     # installed: the same Manifest again skips the gateway
