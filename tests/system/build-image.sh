@@ -130,12 +130,14 @@ rm -rf "$root/var/lib/mender" "$root/var/lib/mender-orchestrator"
 ln -s /data/mender "$root/var/lib/mender"
 ln -s /data/mender-orchestrator "$root/var/lib/mender-orchestrator"
 # standalone mode: no client daemon; no login on the console
-in_root systemctl disable mender-client.service || true
+install -D -m 0644 "$g/50-gateway.network" "$root/etc/systemd/network/50-gateway.network"
+install -D -m 0644 "$g/mender-client-managed.conf" "$root/etc/systemd/system/mender-client.service.d/managed.conf"
+in_root systemctl enable systemd-networkd.service mender-client.service
 in_root systemctl mask serial-getty@ttyS0.service getty@tty1.service
 in_root systemctl enable mo-agent.service
 # only the kernel modules this machine has (virtio, ext4, vfat) and what they need
 kver=$(ls "$root/usr/lib/modules")
-keep="virtio_pci virtio_blk virtio_console ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 autofs4 i6300esb"
+keep="virtio_pci virtio_blk virtio_console virtio_net ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 autofs4 i6300esb"
 "$repo/tests/package/in-root.sh" "$root" sh -c "for m in $keep; do modprobe -S $kver --show-depends \$m; done" \
     2>>"$log" | awk '$1 == "insmod" { sub("^/(usr/)?lib/modules/[^/]+/", "", $2); print $2 }' | sort -u >"$work/keep-modules"
 [ -s "$work/keep-modules" ] || { echo "build-image: cannot list the kernel modules to keep" >&2; exit 1; }
@@ -180,7 +182,9 @@ timed rootfs-images
 # microcontrollers (the demo's RTOS Interface and one folder per microcontroller)
 data=$work/data
 mkdir -p "$data/mender" "$data/mender-orchestrator" "$data/mcu"
-echo device_type=gateway >"$data/mender/device_type"
+# the device's client: the System's type (the Manifest Artifacts of managed mode are for
+# it); the rootfs-image Interface's client has the gateway's, in a data dir of its own
+echo device_type=gateway-system >"$data/mender/device_type"
 chmod 0700 "$data/mender-orchestrator"
 install -m 0644 "$g/topology.yaml" "$data/mender-orchestrator/topology.yaml"
 install -m 0755 "$repo/demo/interfaces/rtos-interface" "$data/mcu/rtos-interface"

@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from mender_server import MenderServer
 from vm import Gateway
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -107,11 +108,25 @@ component_types:
 """)
 
 
+def manifest_artifact(out, version, gateway, rtos):
+    """system-VERSION.mender: the Manifest Artifact of managed mode (scenario f), made with
+    our generator. The Manifest travels alone, so its artifact_path values are absolute:
+    the Component Artifacts are on the releases disk."""
+    src = out.parent / f"manifest-managed-{version}.yaml"
+    manifest(out.parent, f"managed-{version}", f"/releases/{gateway}", f"/releases/{rtos}")
+    src.write_text(src.read_text().replace(f'name: "gateway-system-managed-{version}"',
+                                           f'name: "gateway-system-{version}"'))
+    run(ROOT / "modules/mender-orchestrator-manifest-gen", "-t", "gateway-system", "-o",
+        out / f"system-{version}.mender", src)
+
+
 @pytest.fixture(scope="session")
 def releases(image, tmp_path_factory):
     """The releases disk: gateway-VERSION.mender (rootfs-image of
     build-image.sh's rootfs-VERSION.ext4), rtos-VERSION.mender (the demo's RTOS payload),
-    manifest-VERSION.yaml (gateway in order group 10, both microcontrollers in 20)."""
+    manifest-VERSION.yaml (gateway in order group 10, both microcontrollers in 20), and
+    system-VERSION.mender, the same as Manifest Artifacts (named gateway-system-VERSION)
+    for managed mode."""
     t0 = time.monotonic()
     base = tmp_path_factory.mktemp("releases")
     out = base / "releases"
@@ -125,6 +140,8 @@ def releases(image, tmp_path_factory):
     manifest(out, "v2", "gateway-v2", "rtos-v2")
     manifest(out, "v3", "gateway-v3", "rtos-v3")
     manifest(out, "v3-broken", "gateway-v3-broken", "rtos-v3")
+    manifest_artifact(out, "v2", "gateway-v2", "rtos-v2")
+    manifest_artifact(out, "v3", "gateway-v3", "rtos-v3")
     img = base / "releases.ext4"
     size = sum(f.stat().st_size for f in out.iterdir()) // (1 << 20) + 64
     run("mkfs.ext4", "-q", "-F", "-L", "releases", "-d", out, img, f"{size}M")
@@ -164,6 +181,24 @@ def gateway_v2(image, releases, tmp_path, request):
     g = boot(image, releases, tmp_path, request, backing=V2_DISK[0])
     yield g
     g.stop()
+
+
+@pytest.fixture
+def gateway_managed(image, releases, tmp_path, request):
+    """The gateway as built (root A, all v1) with a network card and a stand-in Mender
+    server on the host (tests/system/mender_server.py), serving the releases disk's
+    files. Managed mode is not configured yet: see test_f_managed_mode."""
+    server = MenderServer(pathlib.Path(releases).parent / "releases")
+    g = System(tmp_path / "vm", image)
+    g.server_port = server.port
+    g.server = server
+    t0 = time.monotonic()
+    g.start(releases)
+    g.boot_id = g.wait_up()
+    timed(f"{request.node.name}: first boot", t0)
+    yield g
+    g.stop()
+    server.close()
 
 
 class System(Gateway):

@@ -14,6 +14,8 @@ from conftest import NOTES, V2_DISK, timed
 
 A = "/dev/vda2"
 B = "/dev/vda3"
+# the data dir of the rootfs-image Interface's client (docs/interfaces.md)
+CLIENT_DATA = "/data/mender-orchestrator/interface-data/rootfs-image/client"
 
 
 def start_on_v1(g):
@@ -60,7 +62,7 @@ def test_a_v1_to_v2(gateway):
     t0 = time.monotonic()
     update_to_v2(g)
     timed("scenario a: v1 -> v2 (install, reboot, resume)", t0)
-    assert "artifact_name=gateway-v2" in g.check("mender show-provides 2>/dev/null").splitlines()
+    assert "artifact_name=gateway-v2" in g.check(f"mender -d {CLIENT_DATA} show-provides 2>/dev/null").splitlines()
     # a second boot stays on B: the update is committed for the bootloader too
     before = g.boot_id
     g.check("systemd-run --no-block sh -c 'sleep 1; reboot'")
@@ -91,8 +93,8 @@ def all_v2_on_b(g):
     assert g.status() is None
     assert g.versions() == ("gateway-v2", "rtos-v2", "rtos-v2")
     assert g.bootenv()["upgrade_available"] == "0"
-    # the client's record is still v2's
-    assert "artifact_name=gateway-v2" in g.check("mender show-provides 2>/dev/null").splitlines()
+    # the client's record (the rootfs-image Interface's) is still v2's
+    assert "artifact_name=gateway-v2" in g.check(f"mender -d {CLIENT_DATA} show-provides 2>/dev/null").splitlines()
     return g.history()[0]
 
 
@@ -141,7 +143,7 @@ def cut_while_root_written(g, mark):
     # the client's progress: what it read of the stream (no procps in the image: the
     # client's process found through /proc; "^[^ ]*": not this loop's own sh)
     g.check("while :; do for p in /proc/[0-9]*; do "
-            "tr '\\0' ' ' 2>/dev/null <$p/cmdline | grep -q '^[^ ]*mender -b .* install' || continue; "
+            "tr '\\0' ' ' 2>/dev/null <$p/cmdline | grep -q '^[^ ]*mender -d .* install' || continue; "
             "[ \"$(awk '/^rchar/ {print $2}' $p/io 2>/dev/null || echo 0)\" -gt 67108864 ] && exit 0; "
             "done; sleep 0.5; done", limit=900)
 
@@ -189,5 +191,72 @@ def test_d_power_cut(gateway_v2, cut):
     assert g.root() == (A if new else B)
     assert g.check("cat /etc/gateway-release").strip() == ("v3" if new else "v2")
     assert g.bootenv()["upgrade_available"] == "0"
-    assert f"artifact_name={versions[0]}" in g.check("mender show-provides 2>/dev/null").splitlines()
+    assert f"artifact_name={versions[0]}" in g.check(f"mender -d {CLIENT_DATA} show-provides 2>/dev/null").splitlines()
     NOTES.append(f"scenario d ({cut}): the System ended all {'v3' if new else 'v2'}")
+
+
+def manage(g):
+    """Managed mode: the device's Mender Client (Debian's 3.4, unmodified) as a daemon,
+    polling the stand-in server every 5 s. Its configuration goes into the fallback file on
+    the data partition (both roots read it), which also lets its unit start (the image's
+    drop-in, tests/system/guest/mender-client-managed.conf)."""
+    g.check("printf '%s' '{\"ServerURL\": \"http://10.0.2.100\", \"UpdatePollIntervalSeconds\": 5, "
+            "\"InventoryPollIntervalSeconds\": 3600, \"RetryPollIntervalSeconds\": 5}' "
+            ">/data/mender/mender.conf && sync && systemctl start mender-client.service")
+
+
+def deploy_managed(g, artifact, name, what):
+    """The server offers ARTIFACT; waits for the client's final status and then for the
+    agent on the boot the deployment ended in. Returns (final status, statuses reported,
+    console offset from before)."""
+    t0 = time.monotonic()
+    mark = g.console_offset()
+    before = g.boot_id
+    dep = g.server.deploy(artifact, name)
+    final = g.server.wait_final(dep)
+    g.wait_reboot(before)
+    timed(what, t0)
+    return final, g.server.statuses[dep], mark
+
+
+def test_f_managed_mode(gateway_managed):
+    """f. Managed mode for real: the unmodified Debian Mender Client, as a daemon talking to
+    a (stand-in) server, installs Manifest Artifacts made by mender-orchestrator-manifest-gen
+    through our Update Module; the client reboots the VM itself and commits. In both
+    Manifests the microcontrollers' group needs a System-device reboot too (mcu-2 answers
+    Automatic): the boot-time unit makes that second reboot before the client starts, so
+    the client sees only its own (docs/managed-mode.md, "Reboots in later groups").
+    v2 succeeds; v3 fails after the reboots (mcu-2's ArtifactCommit) and the whole System
+    returns to v2 through the client's rollback."""
+    g = gateway_managed
+    start_on_v1(g)
+    g.check("echo Automatic >/data/mcu/2/NeedsArtifactReboot && sync")
+    manage(g)
+    final, statuses, mark = deploy_managed(g, "system-v2.mender", "gateway-system-v2",
+                                           "scenario f: managed v2 (two reboots)")
+    assert final == "success", (statuses, g.server.logs)
+    # the client reported one reboot, its own; the VM booted B twice (the client's reboot,
+    # then the boot-time unit's for the microcontrollers)
+    assert statuses.count("rebooting") == 1, statuses
+    assert g.boots_since(mark) == ["3", "3"], g.console_tail()
+    assert g.root() == B
+    assert g.versions() == ("gateway-v2", "rtos-v2", "rtos-v2")
+    assert g.status() is None
+    assert g.bootenv()["upgrade_available"] == "0"
+    # the device's client records the Manifest Artifact; the Interface's client the root's
+    assert "artifact_name=gateway-system-v2" in g.check("mender show-provides 2>/dev/null").splitlines()
+    assert "artifact_name=gateway-v2" in g.check(f"mender -d {CLIENT_DATA} show-provides 2>/dev/null").splitlines()
+    last = g.history()[0]
+    assert last["result"] == "success", last
+
+    g.check("touch /data/mcu/2/ArtifactCommit.FAIL && sync")
+    final, statuses, mark = deploy_managed(g, "system-v3.mender", "gateway-system-v3",
+                                           "scenario f: managed v3 failing after the reboots (four reboots)")
+    assert final == "failure", statuses
+    # A (the client's), A (the unit's, microcontrollers), A (the client's rollback reboot),
+    # B (the unit's, the gateway's rollback)
+    assert g.boots_since(mark) == ["2", "2", "2", "3"], g.console_tail()
+    last = all_v2_on_b(g)
+    assert "artifact_name=gateway-system-v2" in g.check("mender show-provides 2>/dev/null").splitlines()
+    assert last["result"] == "failed", last
+    assert "ArtifactCommit" in last["failure"] and "mcu-2" in last["failure"], last

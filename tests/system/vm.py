@@ -44,6 +44,9 @@ class Gateway:
         self.buf = b""
         self.next_id = 1
         self.boots = 0  # QEMU starts
+        # a host port the guest reaches as 10.0.2.100:80 (QEMU user-mode network, nothing
+        # else reachable); None: no network card
+        self.server_port = None
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                         "-b", str(backing or self.image / "disk.qcow2"), str(self.disk)], check=True)
         shutil.copyfile(OVMF_VARS, self.vars)
@@ -56,7 +59,7 @@ class Gateway:
             self.sock_path.unlink()
         args = ["nice", "-n", "10", "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
                 "-smp", "1", "-m", str(self.memory), "-nodefaults", "-no-user-config",
-                "-display", "none", "-monitor", "none", "-nic", "none",
+                "-display", "none", "-monitor", "none",
                 "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                 "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}",
                 "-drive", f"if=virtio,format=qcow2,file={self.disk}",
@@ -66,6 +69,11 @@ class Gateway:
                 "-serial", "chardev:agent"]
         if releases:
             args += ["-drive", f"if=virtio,format=raw,readonly=on,file={releases}"]
+        if self.server_port:
+            args += ["-netdev", f"user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:{self.server_port}",
+                     "-device", "virtio-net-pci,netdev=net0"]
+        else:
+            args += ["-nic", "none"]
         with open(self.console, "ab") as c:
             c.write(f"\n===== test: QEMU start {self.boots + 1}\n".encode())
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
