@@ -118,6 +118,7 @@ in_root dpkg -i /tmp/mender-orchestrator.deb || { tail -n 30 "$log" >&2; echo "b
 rm "$root/tmp/mender-orchestrator.deb"
 g=$here/guest
 install -m 0755 "$g/fw_printenv" "$g/fw_setenv" "$root/usr/sbin/"
+install -D -m 0755 "$g/mender-device-identity" "$root/usr/share/mender/identity/mender-device-identity"
 install -D -m 0755 "$g/mo-agent" "$root/usr/lib/mo-test/mo-agent"
 install -m 0644 "$g/mo-agent.service" "$root/etc/systemd/system/"
 install -m 0755 "$g/rtos-interface" "$root/usr/share/mender-orchestrator/interfaces/v1/"
