@@ -81,7 +81,7 @@ class MenderServer:
             self.statuses[dep["id"]] = []
             return dep["id"]
 
-    def wait_final(self, dep_id, limit=1800):
+    def wait_final(self, dep_id, limit=2400):
         """Waits until the client reported a final status of deployment DEP_ID; returns it."""
         deadline = time.monotonic() + limit
         with self.lock:

@@ -213,7 +213,11 @@ def deploy_managed(g, artifact, name, what):
     mark = g.console_offset()
     before = g.boot_id
     dep = g.server.deploy(artifact, name)
-    final = g.server.wait_final(dep)
+    try:
+        final = g.server.wait_final(dep)
+    except AssertionError as e:
+        rc, log = g.run("journalctl -b -o cat -u mender-client | tail -n 60", limit=60)
+        raise AssertionError(f"{e}\nthe server saw: {g.server.requests[-20:]}\nthe client's log:\n{log}") from e
     g.wait_reboot(before)
     timed(what, t0)
     return final, g.server.statuses[dep], mark
