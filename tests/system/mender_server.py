@@ -2,7 +2,8 @@
 daemon mode (scenario f of tests/system/test_gateway.py): the gateway's client
 authenticates, sends its inventory, polls for a deployment, downloads the Artifact and
 reports each status, as it would to hosted Mender. It runs in the test process on
-127.0.0.1; the VM reaches it as 10.0.2.2 (QEMU's user-mode network).
+127.0.0.1; the VM reaches it as 10.0.2.2 (QEMU's user-mode network), on the port the
+test writes into the client's configuration.
 
     server = MenderServer(artifacts_dir)
     server.deploy("system-v2.mender", "system-v2")   # the next poll gets it
@@ -39,6 +40,16 @@ class MenderServer:
                 pass
 
             def body(self):
+                if "chunked" in (self.headers.get("Transfer-Encoding") or ""):
+                    data = b""  # the client sends some bodies (the inventory) chunked
+                    while True:
+                        n = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if n == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return data
+                        data += self.rfile.read(n)
+                        self.rfile.readline()
                 n = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(n) if n else b""
 

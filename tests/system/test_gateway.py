@@ -200,7 +200,7 @@ def manage(g):
     polling the stand-in server every 5 s. Its configuration goes into the fallback file on
     the data partition (both roots read it), which also lets its unit start (the image's
     drop-in, tests/system/guest/mender-client-managed.conf)."""
-    g.check("printf '%s' '{\"ServerURL\": \"http://10.0.2.100\", \"UpdatePollIntervalSeconds\": 5, "
+    g.check(f"printf '%s' '{{\"ServerURL\": \"http://10.0.2.2:{g.server_port}\", \"UpdatePollIntervalSeconds\": 5, "
             "\"InventoryPollIntervalSeconds\": 3600, \"RetryPollIntervalSeconds\": 5}' "
             ">/data/mender/mender.conf && sync && systemctl start mender-client.service")
 
