@@ -217,6 +217,21 @@ def test_update_reboots_into_the_other_partition(gateway):
     dev.expect("gw-v3", dev.a)
 
 
+def test_later_group_reboot_boots_the_new_root_again(gateway):
+    """The sensor (group 20) needs a System-device reboot too. The new root, verified after
+    the first reboot, gets a fresh trial boot (bootcount 0): the second reboot boots it
+    again instead of the bootloader falling back, and the deployment commits on B."""
+    dev = gateway.dev
+    gateway.kit.configure("s1", answers={"Identity": "id=S1\n", "SupportsRollback": "Yes\n",
+                                         "NeedsArtifactReboot": "Automatic\n"},
+                          provides={"rootfs-image.sensor-if.version": "sensor-v1"})
+    r, reboots = gateway.run_until_done("install", gateway.manifest("v2"))
+    assert r.rc == 0 and reboots == 2, r
+    assert dev.boots() == [f"booted {dev.b}"] * 2, dev.boots()
+    dev.expect("gw-v2", dev.b)
+    assert gateway.last()["result"] == "success"
+
+
 def test_later_failure_reboots_back(gateway):
     """The sensor fails ArtifactCommit after the gateway runs v2: the gateway switches back
     and the System device reboots into its old partition."""
