@@ -120,6 +120,10 @@ g=$here/guest
 install -m 0755 "$g/fw_printenv" "$g/fw_setenv" "$root/usr/sbin/"
 install -D -m 0755 "$g/mender-device-identity" "$root/usr/share/mender/identity/mender-device-identity"
 install -D -m 0755 "$g/mo-agent" "$root/usr/lib/mo-test/mo-agent"
+install -D -m 0755 "$g/reboot-announce" "$root/usr/lib/mo-test/reboot-announce"
+conf=$root/etc/mender-orchestrator/mender-orchestrator.conf
+grep -q '"RebootCommand": \["reboot"\]' "$conf" || { echo "build-image: no RebootCommand [\"reboot\"] in $conf" >&2; exit 1; }
+sed -i 's|"RebootCommand": \["reboot"\]|"RebootCommand": ["/usr/lib/mo-test/reboot-announce"]|' "$conf"
 install -m 0644 "$g/mo-agent.service" "$root/etc/systemd/system/"
 install -m 0755 "$g/rtos-interface" "$root/usr/share/mender-orchestrator/interfaces/v1/"
 install -m 0644 "$g/fstab" "$root/etc/fstab"
