@@ -153,11 +153,18 @@ class Gateway:
                     raise GatewayError("cannot connect to the agent's socket")
                 time.sleep(0.5)
 
-    def _send(self, cmd):
+    def _send(self, cmd, deadline=None):
+        """Sends request CMD; returns its id. While no agent reads the port (a long boot),
+        the requests wait in QEMU's and the socket's buffers, and once those are full the
+        send blocks: until DEADLINE (default: as long as it takes)."""
         rid = self.next_id
         self.next_id += 1
         line = f"{rid} {base64.b64encode(cmd.encode()).decode()}\n"
-        self.sock.sendall(line.encode())
+        self.sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 0.1))
+        try:
+            self.sock.sendall(line.encode())
+        except socket.timeout:
+            raise GatewayError(f"the agent did not read its port:\n{self.console_tail()}")
         return rid
 
     def _answer(self, rid, deadline):
@@ -189,7 +196,7 @@ class Gateway:
         deadline = time.monotonic() + limit
         self._connect(deadline)
         while True:
-            rid = self._send("cat /proc/sys/kernel/random/boot_id")
+            rid = self._send("cat /proc/sys/kernel/random/boot_id", deadline)
             ans = self._answer(rid, min(deadline, time.monotonic() + 5))
             if ans is not None and ans[0] == 0:
                 self.buf = b""
