@@ -372,9 +372,7 @@ class Boot:
                                                        ("r1", "rtos", "rtos-if", "R1", 20)])
 
     def run(self):
-        env = dict(self.mo.env, MENDER_ORCHESTRATOR_BIN=BIN)
-        p = subprocess.run([str(self.wrapper)], env=env, capture_output=True, text=True, timeout=300)
-        return p
+        return self.mo.boot_resume(self.wrapper)
 
     def in_progress(self):
         return json.loads(self.mo.run("status", "--json").out) is not None

@@ -172,16 +172,6 @@ def test_module_install_with_system_device_reboot(module):
     assert idle(system)
 
 
-BOOT_RESUME = ROOT / "dist" / "mender-orchestrator-resume.in"
-
-
-def boot_time_resume(system):
-    """The boot-time unit's script (dist/mender-orchestrator-resume.in) as it runs at boot."""
-    env = dict(system.mo.env)
-    env["MENDER_ORCHESTRATOR_BIN"] = BIN
-    return subprocess.run(["sh", str(BOOT_RESUME)], env=env, capture_output=True, text=True, timeout=300)
-
-
 def status(system):
     return json.loads(system.mo.run("status", "--json").out)
 
@@ -196,7 +186,7 @@ def test_boot_time_resume_continues_the_managed_deployment_up_to_the_client(modu
     system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
     assert module("ArtifactInstall").rc == 0
     assert module.managed_marker and not module.no_reboot_marker
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode == 0, p.stderr
     assert "Mender Client" in p.stderr
     assert states(system, "gw")[-1] == "ArtifactVerifyReboot"
@@ -218,7 +208,7 @@ def test_boot_time_resume_leaves_a_managed_deployment_without_reboot_alone(modul
     assert module("ArtifactInstall").rc == 0
     assert module.managed_marker and module.no_reboot_marker
     calls = len(system.kit.calls())
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode == 0, p.stderr
     assert "leaving it to the client" in p.stderr
     assert len(system.kit.calls()) == calls
@@ -227,33 +217,24 @@ def test_boot_time_resume_leaves_a_managed_deployment_without_reboot_alone(modul
     assert system.versions() == V2
 
 
-def fake_reboot(system, tmp_path):
-    """RebootCommand: a script that 'reboots' by SIGKILLing the orchestrator."""
-    script = tmp_path / "fake-reboot"
-    script.write_text(f"#!/bin/sh\necho >>{tmp_path}/reboots\nkill -9 $PPID\n")
-    script.chmod(0o755)
-    system.mo.write_config(json.dumps({"RebootCommand": [str(script)], "RebootTimeoutSeconds": 30}))
-    return tmp_path / "reboots"
-
-
 def both_groups_reboot(module, tmp_path):
     """Both groups need a System-device reboot. The client makes the first (ArtifactInstall
     exits 4 -> Automatic); the boot-time resume, before the client starts, goes on and makes
     the second itself (RebootCommand), and after that boot stops before ArtifactCommit.
     Returns the file with one line per reboot made by RebootCommand."""
     system = module.system
-    reboots = fake_reboot(system, tmp_path)
+    reboots = system.mo.fake_reboot(tmp_path)
     for c in ("gw", "r1"):
         system.configure(c, answers={"NeedsArtifactReboot": "Automatic\n"})
     assert module("ArtifactInstall").rc == 0
     assert module("NeedsArtifactReboot").out == "Automatic\n"
     # the client's reboot; the boot-time resume reboots again for the second group
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode in (-9, 137), p
     assert len(reboots.read_text().splitlines()) == 1
     assert states(system, "r1")[-1] == "NeedsArtifactReboot"
     # the next boot: the second group verified, stopped for the client
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode == 0, p.stderr
     assert states(system, "r1")[-1] == "ArtifactVerifyReboot"
     assert status(system)["stopped_before"] == "ArtifactCommit"
@@ -281,10 +262,10 @@ def test_later_group_reboot_then_commit_failure_rolls_back_through_two_reboots(m
     assert module("ArtifactCommit").rc == 1
     assert module("ArtifactRollback").rc == 0
     assert module("NeedsArtifactReboot").out == "Automatic\n"
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode in (-9, 137), p
     assert len(reboots.read_text().splitlines()) == 2
-    p = boot_time_resume(system)
+    p = system.mo.boot_resume()
     assert p.returncode == 0, p.stderr
     assert status(system)["stopped_before"] == "Cleanup"
     for st in ("ArtifactVerifyRollbackReboot", "ArtifactFailure", "Cleanup"):
@@ -299,7 +280,7 @@ def test_later_group_reboot_without_the_boot_time_unit_fails_the_verify(module, 
     module's ArtifactVerifyReboot fails, naming the unit; the client's rollback goes back
     to V1."""
     system = module.system
-    reboots = fake_reboot(system, tmp_path)
+    reboots = system.mo.fake_reboot(tmp_path)
     for c in ("gw", "r1"):
         system.configure(c, answers={"NeedsArtifactReboot": "Automatic\n"})
     assert module("ArtifactInstall").rc == 0
@@ -308,7 +289,7 @@ def test_later_group_reboot_without_the_boot_time_unit_fails_the_verify(module, 
     assert not reboots.exists()
     assert module("ArtifactRollback").rc == 0
     assert module("NeedsArtifactReboot").out == "Automatic\n"
-    p = boot_time_resume(system)  # after the client's rollback reboot
+    p = system.mo.boot_resume()  # after the client's rollback reboot
     assert p.returncode == 0, p.stderr
     for st in ("ArtifactVerifyRollbackReboot", "ArtifactFailure", "Cleanup"):
         assert module(st).rc == 0, st
