@@ -257,9 +257,7 @@ static char *first_difference(const struct kvlist *want, const struct kvlist *go
  * "reboot" is over. Returns 0, or -1 with *err. */
 static int system_reboot(struct run *r, struct error **err)
 {
-    _cleanup_free_ char *path = fs_find_program(r->o->reboot_command);
-    if (!path)
-        path = xstrdup(r->o->reboot_command);
+    _cleanup_free_ char *path = fs_resolve_program(r->o->reboot_command);
     char *argv[] = { path, NULL };
     struct proc_spec spec = { .path = path,
                               .argv = argv,

@@ -141,9 +141,9 @@ static char *automatic_warning(const int *ag, size_t n)
         free(list);
         list = s;
     }
-    char *w = xasprintf("Components answering Automatic are in groups %s: in managed mode a System-device reboot "
-                        "after the first group happens inside the Mender Client's commit and is rolled back; keep "
-                        "all Automatic Components in one group (docs/managed-mode.md)",
+    char *w = xasprintf("Components answering Automatic are in groups %s: the System device reboots once per group; "
+                        "in managed mode the reboots after the Mender Client's are made at boot by "
+                        "mender-orchestrator-resume.service, which must be enabled (docs/managed-mode.md)",
                         list);
     free(list);
     return w;

@@ -485,13 +485,6 @@ static enum step_result run_calls(struct engine *e, const struct step *st)
     return e->journal_failed ? STEP_ERROR : judge(e, def, ms, n);
 }
 
-/* Searches PATH for a command without a slash. Caller frees. */
-static char *resolve_command(const char *cmd)
-{
-    char *found = fs_find_program(cmd);
-    return found ? found : xstrdup(cmd);
-}
-
 MO_DEFINE_POINTER_CLEANUP(argv_freep, char **, iface_argv_free)
 
 /* Runs RebootCommand. Returns 0 once it exited 0 (the reboot is then under way), else -1
@@ -501,7 +494,7 @@ static int reboot_command(const struct config *cfg, struct error **err)
     const struct strv *cmd = &cfg->reboot_command;
     _cleanup_(argv_freep) char **argv = xcalloc(cmd->n + 1, sizeof(*argv));
     for (size_t i = 0; i < cmd->n; i++)
-        argv[i] = i == 0 ? resolve_command(cmd->v[0]) : xstrdup(cmd->v[i]);
+        argv[i] = i == 0 ? fs_resolve_program(cmd->v[0]) : xstrdup(cmd->v[i]);
     log_info("rebooting the System device: %s", argv[0]);
     struct proc_spec spec = { .path = argv[0], .argv = argv, .stdout_level = LOG_INFO };
     _cleanup_(proc_result_free) struct proc_result res = { 0 };

@@ -165,6 +165,12 @@ static bool executable_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
+char *fs_resolve_program(const char *cmd)
+{
+    char *found = fs_find_program(cmd);
+    return found ? found : xstrdup(cmd);
+}
+
 char *fs_find_program(const char *cmd)
 {
     if (!cmd || !cmd[0])

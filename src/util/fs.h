@@ -23,6 +23,9 @@ char *fs_abs_dirname(const char *path);
  * list without it). NULL when there is none (or cmd is not an executable regular file).
  * Caller frees. */
 char *fs_find_program(const char *cmd);
+/* fs_find_program's path, else a copy of cmd itself (running it then fails with an error
+ * that names it). Caller frees. */
+char *fs_resolve_program(const char *cmd);
 /* The name of the RAM file system path lies on ("tmpfs", "ramfs"), whose content a
  * reboot loses, or NULL when it is another one (or cannot be told). */
 const char *fs_volatile_kind(const char *path);

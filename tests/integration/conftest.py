@@ -1,5 +1,6 @@
 """Shared fixtures: the binary under test, a scratch System layout, and artifacts
 made at test time with Debian's mender-artifact."""
+import json
 import os
 import pathlib
 import re
@@ -75,6 +76,24 @@ class Orchestrator:
         p.write_text(text)
         return p
 
+    def fake_reboot(self, directory, timeout=30):
+        """Configures RebootCommand as a script in `directory` that 'reboots' the System device
+        the way a real reboot ends the orchestrator: SIGKILL, after appending a line to the
+        returned file (one line per reboot)."""
+        directory = pathlib.Path(directory)
+        script, log = directory / "fake-reboot", directory / "reboots"
+        script.write_text(f"#!/bin/sh\n# a System-device reboot ends the orchestrator\necho >>{log}\nkill -9 $PPID\n")
+        script.chmod(0o755)
+        self.write_config(json.dumps({"RebootCommand": [str(script)], "RebootTimeoutSeconds": timeout}))
+        return log
+
+    def boot_resume(self, wrapper=None):
+        """Runs the boot-time resume wrapper (default: dist/mender-orchestrator-resume.in from the
+        tree; an installed one with `wrapper`) as the unit runs it at boot, on this System."""
+        env = dict(self.env, MENDER_ORCHESTRATOR_BIN=self.binary or BIN)
+        argv = [str(wrapper)] if wrapper else ["sh", str(ROOT / "dist" / "mender-orchestrator-resume.in")]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+
 
 @pytest.fixture
 def tiny_datastore(mo):
@@ -90,6 +109,15 @@ def tiny_datastore(mo):
 @pytest.fixture
 def mo(tmp_path):
     return Orchestrator(tmp_path / "sys")
+
+
+def write_manifest(path, name, components, system_type="sys"):
+    """A Manifest (current format) at path: components {component_type: (artifact file, order)}."""
+    lines = ['api_version: "mender/v1"', 'kind: "manifest"', f'name: "{name}"',
+             f'system_types_compatible: ["{system_type}"]', "component_types:"]
+    lines += [f"  {t}: {{artifact_path: {a}, update_strategy: {{order: {o}}}}}" for t, (a, o) in components.items()]
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    return path
 
 
 def make_artifact(out, name, device_types, payload_type="rtos-interface", payload=b"firmware\n",

@@ -90,10 +90,7 @@ def make_system(base, flow, cache):
     base.mkdir(parents=True)
     mo = Orchestrator(base / "sys")
     system = System(mo, base, artifact_cache=cache)
-    reboot = base / "fake-reboot"
-    reboot.write_text("#!/bin/sh\n# a System-device reboot ends the orchestrator\nkill -9 $PPID\n")
-    reboot.chmod(0o755)
-    mo.write_config(json.dumps({"RebootCommand": [str(reboot)], "RebootTimeoutSeconds": 30}))
+    mo.fake_reboot(base)
     system.configure(AUTOMATIC, answers={"NeedsArtifactReboot": "Automatic\n"})
     system.configure(YES, answers={"NeedsArtifactReboot": "Yes\n"})
     if flow == "fail":

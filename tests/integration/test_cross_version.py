@@ -95,10 +95,7 @@ def make_system(base, flow, cache):
     base.mkdir(parents=True)
     mo = Orchestrator(base / "sys")
     system = System(mo, base, components=COMPONENTS, artifact_cache=cache)
-    reboot = base / "fake-reboot"
-    reboot.write_text("#!/bin/sh\n# a System-device reboot ends the orchestrator\nkill -9 $PPID\n")
-    reboot.chmod(0o755)
-    mo.write_config(json.dumps({"RebootCommand": [str(reboot)], "RebootTimeoutSeconds": 30}))
+    mo.fake_reboot(base)
     system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
     if flow == "fail":
         system.configure("r1", exit={"ArtifactCommit": 1})

@@ -237,15 +237,11 @@ def test_reboot_automatic_with_exit_on_reboot(system):
 
 def test_reboot_automatic_with_reboot_command(system, tmp_path):
     """RebootCommand is a script that 'reboots' by killing the orchestrator."""
-    script = tmp_path / "fake-reboot"
-    marker = tmp_path / "rebooted"
-    script.write_text(f"#!/bin/sh\ntouch {marker}\nkill -9 $PPID\n")
-    script.chmod(0o755)
-    system.mo.write_config(json.dumps({"RebootCommand": [str(script)]}))
+    reboots = system.mo.fake_reboot(tmp_path)
     system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
     r = system.install()
     assert r.rc == -9, r
-    assert marker.exists()
+    assert reboots.read_text() == "\n"
     r = system.mo.run("resume")
     assert r.rc == 0, r
     assert system.calls("gw") == ["Identity", "Provides"] + FORWARD_CALLS + [

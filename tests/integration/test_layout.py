@@ -372,9 +372,7 @@ class Boot:
                                                        ("r1", "rtos", "rtos-if", "R1", 20)])
 
     def run(self):
-        env = dict(self.mo.env, MENDER_ORCHESTRATOR_BIN=BIN)
-        p = subprocess.run([str(self.wrapper)], env=env, capture_output=True, text=True, timeout=300)
-        return p
+        return self.mo.boot_resume(self.wrapper)
 
     def in_progress(self):
         return json.loads(self.mo.run("status", "--json").out) is not None
@@ -417,22 +415,26 @@ def test_boot_resumes_after_an_interrupted_call(boot):
     assert boot.system.versions() == {"gw": "gateway-v1", "r1": "rtos-v1"}
 
 
-def test_boot_leaves_a_managed_deployment_to_the_mender_client(boot):
+def test_boot_takes_a_managed_deployment_only_to_the_client_stop_points(boot):
+    """{datastore}/managed: after the reboot it asked for, the unit goes on only up to the
+    Update Module's stop points (docs/managed-mode.md, "Reboots in later groups"); with no
+    reboot pending it leaves the deployment to the Mender Client."""
     boot.system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
     r = boot.system.install("--exit-on-reboot", "--stop-before", "ArtifactCommit")
     assert r.rc == 4, r
     marker = boot.mo.datastore / "managed"
     marker.write_text("")
+    p = boot.run()
+    assert p.returncode == 0, p.stderr
+    assert "resuming the Mender Client's deployment" in p.stderr
+    assert boot.system.calls("gw")[-1] == "ArtifactVerifyReboot"
+    st = json.loads(boot.mo.run("status", "--json").out)
+    assert st["stopped_before"] == "ArtifactCommit", st
     calls = len(boot.system.kit.calls())
     p = boot.run()
     assert p.returncode == 0, p.stderr
     assert "belongs to the Mender Client" in p.stderr
     assert boot.in_progress() and len(boot.system.kit.calls()) == calls
-    # once the client's Cleanup removed the marker, a leftover is resumed at the next boot
-    marker.unlink()
-    p = boot.run()
-    assert p.returncode == 0, p.stderr
-    assert not boot.in_progress()
 
 
 def test_boot_leaves_a_deployment_parked_at_a_stop_point(boot):

@@ -105,8 +105,7 @@ def test_module_supports_rollback(module):
     assert (r.rc, r.out) == (0, "Yes\n"), r
 
 
-@pytest.mark.parametrize("state", ["Download", "DownloadWithFileSizes", "ArtifactReboot",
-                                   "ArtifactVerifyReboot", "ArtifactRollbackReboot",
+@pytest.mark.parametrize("state", ["Download", "DownloadWithFileSizes", "ArtifactReboot", "ArtifactRollbackReboot",
                                    "ArtifactVerifyRollbackReboot", "ArtifactFailure", "ProvidePayloadFileSizes",
                                    "NeedsUnpackedArtifact", "SomethingNew"])
 def test_module_other_states_do_nothing(module, state):
@@ -173,30 +172,129 @@ def test_module_install_with_system_device_reboot(module):
     assert idle(system)
 
 
-BOOT_RESUME = ROOT / "dist" / "mender-orchestrator-resume.in"
+def status(system):
+    return json.loads(system.mo.run("status", "--json").out)
 
 
-def test_boot_time_resume_leaves_the_managed_deployment_alone(module):
+def test_boot_time_resume_continues_the_managed_deployment_up_to_the_client(module):
     """After the System-device reboot asked for in ArtifactInstall, the boot-time resume
-    (dist/mender-orchestrator-resume.in) sees {datastore}/managed and leaves the deployment
-    to the client, whose ArtifactCommit then resumes it."""
-    if not BOOT_RESUME.exists():
-        pytest.skip("no boot-time resume script")
+    (before the client starts) goes on with the managed deployment ({datastore}/managed)
+    up to the client's stop point: the gateway verified, the second group installed,
+    stopped before ArtifactCommit. The client's ArtifactVerifyReboot then finds it there
+    (no call), its ArtifactCommit commits."""
     system = module.system
     system.configure("gw", answers={"NeedsArtifactReboot": "Automatic\n"})
     assert module("ArtifactInstall").rc == 0
     assert module.managed_marker and not module.no_reboot_marker
-    env = dict(system.mo.env)
-    env["MENDER_ORCHESTRATOR_BIN"] = BIN
-    calls = len(system.kit.calls())
-    p = subprocess.run(["sh", str(BOOT_RESUME)], env=env, capture_output=True, text=True, timeout=300)
+    p = system.mo.boot_resume()
     assert p.returncode == 0, p.stderr
     assert "Mender Client" in p.stderr
+    assert states(system, "gw")[-1] == "ArtifactVerifyReboot"
+    assert "ArtifactInstall" in states(system, "r1") and "ArtifactCommit" not in states(system, "r1")
+    assert status(system)["stopped_before"] == "ArtifactCommit"
+    calls = len(system.kit.calls())
+    assert module("ArtifactVerifyReboot").rc == 0
     assert len(system.kit.calls()) == calls
     assert module("ArtifactCommit").rc == 0
     assert module("Cleanup").rc == 0
     assert system.versions() == V2
     assert not module.managed_marker
+
+
+def test_boot_time_resume_leaves_a_managed_deployment_without_reboot_alone(module):
+    """A managed deployment with no reboot pending (here parked for the client's commit, as
+    after a power cut between the client's states) is the client's to go on with."""
+    system = module.system
+    assert module("ArtifactInstall").rc == 0
+    assert module.managed_marker and module.no_reboot_marker
+    calls = len(system.kit.calls())
+    p = system.mo.boot_resume()
+    assert p.returncode == 0, p.stderr
+    assert "leaving it to the client" in p.stderr
+    assert len(system.kit.calls()) == calls
+    assert module("ArtifactCommit").rc == 0
+    assert module("Cleanup").rc == 0
+    assert system.versions() == V2
+
+
+def both_groups_reboot(module, tmp_path):
+    """Both groups need a System-device reboot. The client makes the first (ArtifactInstall
+    exits 4 -> Automatic); the boot-time resume, before the client starts, goes on and makes
+    the second itself (RebootCommand), and after that boot stops before ArtifactCommit.
+    Returns the file with one line per reboot made by RebootCommand."""
+    system = module.system
+    reboots = system.mo.fake_reboot(tmp_path)
+    for c in ("gw", "r1"):
+        system.configure(c, answers={"NeedsArtifactReboot": "Automatic\n"})
+    assert module("ArtifactInstall").rc == 0
+    assert module("NeedsArtifactReboot").out == "Automatic\n"
+    # the client's reboot; the boot-time resume reboots again for the second group
+    p = system.mo.boot_resume()
+    assert p.returncode in (-9, 137), p
+    assert len(reboots.read_text().splitlines()) == 1
+    assert states(system, "r1")[-1] == "NeedsArtifactReboot"
+    # the next boot: the second group verified, stopped for the client
+    p = system.mo.boot_resume()
+    assert p.returncode == 0, p.stderr
+    assert states(system, "r1")[-1] == "ArtifactVerifyReboot"
+    assert status(system)["stopped_before"] == "ArtifactCommit"
+    assert module("ArtifactVerifyReboot").rc == 0
+    return reboots
+
+
+def test_later_group_reboots_the_system_device_at_boot(module, tmp_path):
+    """The client only ever sees the reboot it asked for; the deployment commits."""
+    system = module.system
+    both_groups_reboot(module, tmp_path)
+    assert module("ArtifactCommit").rc == 0
+    assert module("Cleanup").rc == 0
+    assert system.versions() == V2 and idle(system)
+    assert last_result(system) == "success"
+
+
+def test_later_group_reboot_then_commit_failure_rolls_back_through_two_reboots(module, tmp_path):
+    """r2 fails ArtifactCommit after both reboots: the client's rollback makes the first
+    rollback reboot (the second group's), the boot-time resume the gateway's, and stops
+    before Cleanup for the client. Everything is back at V1."""
+    system = module.system
+    reboots = both_groups_reboot(module, tmp_path)
+    system.configure("r2", exit={"ArtifactCommit": 1})
+    assert module("ArtifactCommit").rc == 1
+    assert module("ArtifactRollback").rc == 0
+    assert module("NeedsArtifactReboot").out == "Automatic\n"
+    p = system.mo.boot_resume()
+    assert p.returncode in (-9, 137), p
+    assert len(reboots.read_text().splitlines()) == 2
+    p = system.mo.boot_resume()
+    assert p.returncode == 0, p.stderr
+    assert status(system)["stopped_before"] == "Cleanup"
+    for st in ("ArtifactVerifyRollbackReboot", "ArtifactFailure", "Cleanup"):
+        assert module(st).rc == 0, st
+    assert system.versions() == V1 and idle(system)
+    assert last_result(system) == "failed"
+
+
+def test_later_group_reboot_without_the_boot_time_unit_fails_the_verify(module, tmp_path):
+    """Without the boot-time unit the client's ArtifactVerifyReboot is the first to go on:
+    the second group's reboot cannot be made inside the client's deployment, so the
+    module's ArtifactVerifyReboot fails, naming the unit; the client's rollback goes back
+    to V1."""
+    system = module.system
+    reboots = system.mo.fake_reboot(tmp_path)
+    for c in ("gw", "r1"):
+        system.configure(c, answers={"NeedsArtifactReboot": "Automatic\n"})
+    assert module("ArtifactInstall").rc == 0
+    r = module("ArtifactVerifyReboot")
+    assert r.rc == 1 and "mender-orchestrator-resume.service" in r.err, r
+    assert not reboots.exists()
+    assert module("ArtifactRollback").rc == 0
+    assert module("NeedsArtifactReboot").out == "Automatic\n"
+    p = system.mo.boot_resume()  # after the client's rollback reboot
+    assert p.returncode == 0, p.stderr
+    for st in ("ArtifactVerifyRollbackReboot", "ArtifactFailure", "Cleanup"):
+        assert module(st).rc == 0, st
+    assert system.versions() == V1 and idle(system)
+    assert last_result(system) == "rolled_back"  # the client asked for it
 
 
 def test_module_commit_failure_rolls_back(module):

@@ -1,9 +1,7 @@
 """The rootfs-image reference Interface (interfaces/rootfs-image.in, docs/interfaces.md)
 against a simulated A/B device and Mender client 3.x (tests/kit/mender-client-stub): the
 boot environment it leaves, the client's database, the partition running, through the real
-binary and through interface-check. The same Interface on a real gateway under QEMU is in
-tests/system/."""
-import hashlib
+binary and through interface-check."""
 import json
 import os
 import pathlib
@@ -11,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, make_artifact, write_manifest
 from kit import BUILD, Kit
 
 IFACE = BUILD / "interfaces" / "rootfs-image"
@@ -35,12 +33,15 @@ class Device:
         pathlib.Path(self.b).write_bytes(b"")
         (self.dir / "mender.conf").write_text(json.dumps({"RootfsPartA": self.a, "RootfsPartB": self.b}))
         (self.dir / "data").mkdir()
-        (self.dir / "data" / "device_type").write_text(f"device_type={GW}\n")
-        self.db_write({"artifact_name": "gw-v1", "provides": {
-            "rootfs-image.version": "gw-v1", "rootfs-image.checksum": hashlib.sha256(image).hexdigest()}})
+        # the device's client's device type: the System's in managed mode, not the gateway's
+        (self.dir / "data" / "device_type").write_text("device_type=gateway-system\n")
+        # as Debian's client 3.4 before its first install: nothing stored, the name of the
+        # running image in its /etc/mender/artifact_info
+        pathlib.Path(self.a + ".artifact_info").write_text("gw-v1\n")
         (self.dir / "grubenv").write_text("bootcount=0\nmender_boot_part=2\nmender_boot_part_hex=2\n"
                                           "upgrade_available=0\n")
         (self.dir / "running").write_text(self.a + "\n")
+        self.datastore = None  # the orchestrator's datastore the Interface runs with
 
     @staticmethod
     def image(name, broken=False):
@@ -52,10 +53,11 @@ class Device:
                 "MO_ROOTFS_IMAGE_RUNNING_ROOT": str(self.dir / "running")}
 
     def db(self):
-        return json.loads((self.dir / "data" / "db.json").read_text())
-
-    def db_write(self, db):
-        (self.dir / "data" / "db.json").write_text(json.dumps(db))
+        """The client's store of the Interface: in the data dir of its own under the
+        orchestrator's datastore ({datastore}/interface-data/rootfs-image/client), which
+        self.datastore names; an empty store before the first commit."""
+        f = self.datastore / "interface-data" / "rootfs-image" / "client" / "db.json"
+        return json.loads(f.read_text()) if f.exists() else {}
 
     def bootenv(self):
         return dict(l.split("=", 1) for l in (self.dir / "grubenv").read_text().splitlines())
@@ -86,8 +88,12 @@ class Device:
         env = self.bootenv()
         assert env["upgrade_available"] == "0" and env["mender_boot_part"] == part[-1], env
         db = self.db()
-        assert db["artifact_name"] == name and "standalone" not in db, db
-        assert db["provides"]["rootfs-image.version"] == name
+        assert "standalone" not in db, db
+        shown = subprocess.run([str(self.bin / "mender"), "show-artifact"], env={**os.environ, **self.env()},
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert shown == name
+        if "artifact_name" in db:  # recorded by a commit (before the first one, the image's artifact_info)
+            assert db["artifact_name"] == name and db["provides"]["rootfs-image.version"] == name, db
 
 
 @pytest.fixture
@@ -102,13 +108,18 @@ def test_interface_check_passes(device, tmp_path):
     a3 = device.artifact(tmp_path / "gw-v3.mender", "gw-v3")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MENDER_ORCHESTRATOR_")}
     env.update(device.env())
-    p = subprocess.run([BIN, "interface-check", "--format", "json", "--reboot-command", "mender-stub-boot", IFACE, a2,
-                        a3], env=env, capture_output=True, text=True, timeout=300)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    p = subprocess.run([BIN, "interface-check", "--format", "json", "--reboot-command", "mender-stub-boot", "--scratch",
+                        scratch, "--keep", IFACE, a2, a3], env=env, capture_output=True, text=True, timeout=300)
     report = json.loads(p.stdout)
     st = {c["check"]: c["status"] for c in report["checks"]}
     assert p.returncode == 0, (st, p.stderr)
     assert all(s == "pass" for c, s in st.items() if c != "timing"), st
-    # it ends on the second Artifact, on partition A again (A, B, A)
+    # it ends on the second Artifact, on partition A again (A, B, A), recorded in the
+    # client's store of the Interface (the scratch datastore's)
+    [device.datastore] = scratch.glob("mo-interface-check.*/datastore")
+    assert device.db()["artifact_name"] == "gw-v3"
     device.expect("gw-v3", device.a)
     # no full copy: the client read the Artifact from the stream FIFO
     installs = [c for c in device.client_calls() if " install " in f" {c} "]
@@ -131,6 +142,7 @@ class Gateway:
 
     def __init__(self, mo, device, tmp_path):
         self.mo, self.dev, self.tmp = mo, device, tmp_path
+        device.datastore = mo.datastore
         self.kit = Kit(tmp_path / "kit", mo.data)
         (self.kit.ifaces / "rootfs-image").symlink_to(IFACE)
         self.kit.install("sensor-if")
@@ -147,18 +159,10 @@ class Gateway:
         rel = self.tmp / "release"
         rel.mkdir(exist_ok=True)
         self.dev.artifact(rel / f"gw-{version}.mender", f"gw-{version}", broken)
-        s = rel / f"sensor-{version}.bin"
-        s.write_bytes(f"sensor {version}\n".encode())
-        subprocess.run(["mender-artifact", "write", "module-image", "-T", "sensor-if", "-t", "sensor", "-n",
-                        f"sensor-{version}", "-f", str(s), "-o", str(rel / f"sensor-{version}.mender")], check=True,
-                       capture_output=True)
-        m = rel / f"manifest-{version}.yaml"
-        m.write_text("\n".join([
-            'api_version: "mender/v1"', 'kind: "manifest"', f'name: "sys-{version}"',
-            'system_types_compatible: ["sys"]', "component_types:",
-            f"  {GW}: {{artifact_path: gw-{version}.mender, update_strategy: {{order: 10}}}}",
-            f"  sensor: {{artifact_path: sensor-{version}.mender, update_strategy: {{order: 20}}}}"]) + "\n")
-        return m
+        make_artifact(rel / f"sensor-{version}.mender", f"sensor-{version}", ["sensor"], payload_type="sensor-if",
+                      payload=f"sensor {version}\n".encode())
+        return write_manifest(rel / f"manifest-{version}.yaml", f"sys-{version}",
+                              {GW: (f"gw-{version}.mender", 10), "sensor": (f"sensor-{version}.mender", 20)})
 
     def run_until_done(self, *args):
         """install/rollback with --exit-on-reboot; every exit 4 is a power-on of the device
@@ -191,6 +195,9 @@ def test_update_reboots_into_the_other_partition(gateway):
     r, reboots = gateway.run_until_done("install", gateway.manifest("v2"))
     assert r.rc == 0 and reboots == 1, r
     dev.expect("gw-v2", dev.b)
+    # recorded in the Interface's own client store, not in the device's client's
+    assert dev.db()["artifact_name"] == "gw-v2"
+    assert not (dev.dir / "data" / "db.json").exists()
     p = gateway.mo.run("show-provides")
     assert f"{GW}." in p.out and "rootfs-image.version=gw-v2" in p.out, p
     # installed: the same Manifest again skips the gateway
@@ -200,6 +207,21 @@ def test_update_reboots_into_the_other_partition(gateway):
     r, reboots = gateway.run_until_done("install", gateway.manifest("v3"))
     assert r.rc == 0 and reboots == 1, r
     dev.expect("gw-v3", dev.a)
+
+
+def test_later_group_reboot_boots_the_new_root_again(gateway):
+    """The sensor (group 20) needs a System-device reboot too. The new root, verified after
+    the first reboot, gets a fresh trial boot (bootcount 0): the second reboot boots it
+    again instead of the bootloader falling back, and the deployment commits on B."""
+    dev = gateway.dev
+    gateway.kit.configure("s1", answers={"Identity": "id=S1\n", "SupportsRollback": "Yes\n",
+                                         "NeedsArtifactReboot": "Automatic\n"},
+                          provides={"rootfs-image.sensor-if.version": "sensor-v1"})
+    r, reboots = gateway.run_until_done("install", gateway.manifest("v2"))
+    assert r.rc == 0 and reboots == 2, r
+    assert dev.boots() == [f"booted {dev.b}"] * 2, dev.boots()
+    dev.expect("gw-v2", dev.b)
+    assert gateway.last()["result"] == "success"
 
 
 def test_later_failure_reboots_back(gateway):
@@ -229,11 +251,11 @@ def test_new_root_that_does_not_come_up(gateway):
 
 
 def test_interrupted_download_leaves_the_boot_environment(gateway, device):
-    """A Download that fails (the client refuses an Artifact for another device type)
-    never touched the boot environment; the client's state is cleared by Cleanup."""
+    """A Download that fails (the client refuses the Artifact) never touched the boot
+    environment; the client's state is cleared by Cleanup."""
     before = device.bootenv()
-    (device.dir / "data" / "device_type").write_text("device_type=other\n")
+    (device.dir / "refuse-install").touch()
     r = gateway.mo.run("install", gateway.manifest("v2"), "--exit-on-reboot")
     assert r.rc == 1, r
-    assert "does not match its component_type" in r.err
+    assert "mender install failed" in r.err
     assert device.bootenv() == before and device.running() == device.a

@@ -148,6 +148,8 @@ def test_dpkg_lists_every_path_the_program_and_the_client_look_in(root):
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/directory",
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/single-file",
         f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/rootfs-image",
+        f["MENDER_ORCHESTRATOR_DATA_DIR"] + "/interfaces/v1/mcuboot-smp",
+        "/usr/libexec/mender-orchestrator/mcuboot-smp",
         f["MENDER_ORCHESTRATOR_DATASTORE_DIR"],
         # the Mender Client's folders (Debian's mender-client 3.4 reads these)
         "/usr/share/mender/modules/v3", "/usr/share/mender/modules/v3/mender-orchestrator-manifest",
@@ -203,6 +205,9 @@ def test_the_mender_clients_files(root):
     assert "mender-orchestrator-manifest.system_type=demo-system" in lines
     assert len(lines) == len(set(lines)) > 3, out
     r = root("/usr/share/mender/modules/v3/mender-orchestrator-manifest", "SupportsRollback", "/tmp")
+    assert (r.returncode, r.stdout) == (0, "Yes\n"), r.stderr
+    # the compiled Interface runs through its link (its libraries came with the package)
+    r = root("/usr/share/mender-orchestrator/interfaces/v1/mcuboot-smp", "SupportsRollback", "/tmp")
     assert (r.returncode, r.stdout) == (0, "Yes\n"), r.stderr
     r = root("/usr/libexec/mender-orchestrator/mender-orchestrator-resume")
     assert r.returncode == 2 and "no deployment in progress" in r.stderr, r.stderr

@@ -63,6 +63,11 @@ EXTRA_OEMESON = " \
     -Dtests=disabled \
 "
 
+# The mcuboot-smp Interface (docs/interfaces.md) needs libcbor, which is in meta-oe: off
+# unless asked for (PACKAGECONFIG:append:pn-mender-orchestrator = " mcuboot-smp").
+PACKAGECONFIG ??= ""
+PACKAGECONFIG[mcuboot-smp] = "-Dmcuboot_smp=enabled,-Dmcuboot_smp=disabled,libcbor"
+
 # The boot-time resume of an interrupted standalone deployment.
 SYSTEMD_SERVICE:${PN} = "mender-orchestrator-resume.service"
 SYSTEMD_AUTO_ENABLE:${PN} = "enable"
