@@ -38,6 +38,7 @@ struct proc {
     bool threaded; /* the monitor runs on its own thread (proc_start), not in proc_run */
     pthread_mutex_t mu;
     bool exited;
+    bool flowing; /* the last drain read output but emptied the pipe (drain) */
     int wstatus;
     bool timed_out;
     bool cancel_requested, cancelled;
@@ -66,8 +67,8 @@ static double now_seconds(void)
 static void log_line(struct proc *p, int which, const char *s, size_t n)
 {
     enum log_level level = which == 0 ? p->stdout_level : LOG_INFO;
-    log_comp(level, p->log_type, p->log_id, "Update Interface output (%s): %.*s", which == 0 ? "stdout" : "stderr",
-             (int)n, s);
+    log_comp_bytes(level, p->log_type, p->log_id,
+                   which == 0 ? "Update Interface output (stdout): " : "Update Interface output (stderr): ", s, n);
 }
 
 static void add_output(struct proc *p, int which, const char *data, size_t n)
@@ -85,18 +86,31 @@ static void add_output(struct proc *p, int which, const char *data, size_t n)
             p->out[p->out_len] = '\0';
         }
     }
+    /* Whole lines are logged from data; the start of a line the chunk ends in waits in lb
+     * for the rest; lines longer than lb are logged in pieces of its size. */
     struct linebuf *lb = &p->lines[which];
-    for (size_t i = 0; i < n; i++) {
-        if (data[i] == '\n') {
-            log_line(p, which, lb->buf, lb->len);
-            lb->len = 0;
+    const char *end = data + n;
+    while (data < end) {
+        const char *nl = memchr(data, '\n', (size_t)(end - data));
+        size_t len = (size_t)((nl ? nl : end) - data);
+        if (nl && lb->len == 0 && len <= sizeof(lb->buf)) {
+            log_line(p, which, data, len);
+            data = nl + 1;
             continue;
         }
-        if (lb->len == sizeof(lb->buf)) {
+        size_t room = sizeof(lb->buf) - lb->len;
+        size_t take = len < room ? len : room;
+        memcpy(lb->buf + lb->len, data, take);
+        lb->len += take;
+        data += take;
+        if (take < len) { /* lb is full and the line goes on: log this piece */
             log_line(p, which, lb->buf, lb->len);
             lb->len = 0;
+        } else if (nl) {
+            log_line(p, which, lb->buf, lb->len);
+            lb->len = 0;
+            data = nl + 1;
         }
-        lb->buf[lb->len++] = data[i];
     }
 }
 
@@ -130,6 +144,7 @@ static void drain(struct proc *p)
         poll(pfd, (nfds_t)nfd, 50);
     else
         usleep(p->exited ? 20000 : 2000);
+    bool got = false, full = false;
     for (int k = 0; k < npipes; k++) {
         if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
@@ -139,11 +154,21 @@ static void drain(struct proc *p)
             log_batch_begin();
             add_output(p, which, buf, (size_t)r);
             log_batch_end();
+            got = true;
+            full = full || (size_t)r == sizeof(buf);
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
             close(p->fd[which]);
             p->fd[which] = -1;
         }
     }
+    /* Output that keeps coming (a second round in a row) is read at most every ms: each
+     * write into an empty pipe wakes its reader, which costs the writer more than the
+     * write (a flasher's 4 KiB stdio writes). The pipes hold 1 MiB meanwhile; a round
+     * that filled the buffer goes on at once. A query's answer (one round, then EOF) is
+     * not delayed. */
+    if (got && !full && p->flowing && !p->exited)
+        usleep(1000);
+    p->flowing = got && !full;
 }
 
 /* Notes the main process's exit (without blocking). */

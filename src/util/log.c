@@ -64,30 +64,33 @@ static void rec_put(struct record *r, const char *s, size_t n)
 
 static void rec_puts(struct record *r, const char *s) { rec_put(r, s, strlen(s)); }
 
-/* s with " and \ escaped and control characters shown as \xNN. */
-static void rec_put_escaped(struct record *r, const char *s)
+/* The n bytes of s with " and \\ escaped and control characters (NUL included) shown as
+ * \\xNN. */
+static void rec_put_escaped_n(struct record *r, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
         const unsigned char *run = p;
-        while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
+        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
             p++;
         rec_put(r, (const char *)run, (size_t)(p - run));
-        if (!*p)
+        if (p == end)
             break;
         char esc[4] = { '\\', (char)*p, 0, 0 };
-        size_t n = 2;
+        size_t k = 2;
         if (*p != '"' && *p != '\\') {
             esc[1] = 'x';
             esc[2] = hex[*p >> 4];
             esc[3] = hex[*p & 15];
-            n = 4;
+            k = 4;
         }
-        rec_put(r, esc, n);
+        rec_put(r, esc, k);
         p++;
     }
 }
+
+static void rec_put_escaped(struct record *r, const char *s) { rec_put_escaped_n(r, s, strlen(s)); }
 
 /* Records are written whole, with one write(2) where the kernel allows (a pipe takes up
  * to PIPE_BUF at once), so that they are never interleaved with other writers; a batch
@@ -141,24 +144,10 @@ void log_batch_end(void)
     pthread_mutex_unlock(&log_lock);
 }
 
-void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap)
+/* One record: the message is prefix (a C string) followed by the n bytes of body. */
+static void emit(enum log_level level, const char *component_type, const char *id, const char *prefix,
+                 const char *body, size_t n)
 {
-    if (level < current_level)
-        return;
-    char stackbuf[1024];
-    char *msg = stackbuf;
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
-    if (n >= (int)sizeof(stackbuf)) {
-        msg = malloc((size_t)n + 1);
-        if (msg)
-            vsnprintf(msg, (size_t)n + 1, fmt, ap2);
-        else
-            msg = stackbuf;
-    }
-    va_end(ap2);
-
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct record one = { .cap = sizeof(one.stack) };
@@ -181,7 +170,8 @@ void log_vcomp(enum log_level level, const char *component_type, const char *id,
         rec_puts(r, "\" ");
     }
     rec_puts(r, "msg=\"");
-    rec_put_escaped(r, msg);
+    rec_put_escaped(r, prefix);
+    rec_put_escaped_n(r, body, n);
     rec_puts(r, "\"\n");
     if (!in_batch) {
         write_all(STDERR_FILENO, one.p, one.n);
@@ -192,8 +182,35 @@ void log_vcomp(enum log_level level, const char *component_type, const char *id,
         write_all(STDERR_FILENO, batch.p, batch.n);
         batch.n = 0;
     }
+}
+
+void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap)
+{
+    if (level < current_level)
+        return;
+    char stackbuf[1024];
+    char *msg = stackbuf;
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    if (n >= (int)sizeof(stackbuf)) {
+        msg = malloc((size_t)n + 1);
+        if (msg)
+            vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+        else
+            msg = stackbuf;
+    }
+    va_end(ap2);
+    emit(level, component_type, id, "", msg, strlen(msg));
     if (msg != stackbuf)
         free(msg);
+}
+
+void log_comp_bytes(enum log_level level, const char *component_type, const char *id, const char *prefix,
+                    const char *bytes, size_t n)
+{
+    if (level >= current_level)
+        emit(level, component_type, id, prefix, bytes, n);
 }
 
 void log_comp(enum log_level level, const char *component_type, const char *id, const char *fmt, ...)
