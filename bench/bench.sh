@@ -4,7 +4,7 @@
 #
 #   bench/bench.sh [--quick | --full] [--only SECTIONS] [--runs N] [--sizes "MIB..."]
 #                  [--kinds "random text"] [--codecs "none gzip xz"] [--scale "N..."]
-#                  [--skip "SIZE:CODEC..."]
+#                  [--skip "SIZE:CODEC..."] [--lines "N..."]
 #
 # Sections (--only takes a comma- or space-separated list; default: all):
 #   install    one Component, one Artifact (module-image) per size x payload kind x codec:
@@ -18,6 +18,12 @@
 #              Interface in C, against bench/forkloop.c doing as many bare fork+exec+wait
 #              calls of the same program as the install made: overhead per Interface call.
 #   group      one order group of 64 Components whose ArtifactInstall sleeps 1 s.
+#   output     one Component whose ArtifactInstall prints N lines (10k, 100k, 1M; ~60
+#              bytes each, a firmware flasher's progress) that the orchestrator logs
+#              (its log to a file), beside the same Interface writing them to /dev/null:
+#              the orchestrator's CPU per line ((CPU logged - CPU null) / N, the
+#              Interface's own CPU included on both sides) and the Interface's ArtifactInstall
+#              wall time logged / null (output.csv, measured by the Interface itself).
 #   footprint  stripped binary size; `--version` and `show-provides` on 3 Components
 #              (start-up time and peak RSS), beside `mender show-artifact`.
 #
@@ -66,7 +72,7 @@ fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=full
 ONLY=
-O_RUNS= O_SIZES= O_KINDS= O_CODECS= O_SCALE= SKIP=
+O_RUNS= O_SIZES= O_KINDS= O_CODECS= O_SCALE= O_LINES= SKIP=
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -79,19 +85,22 @@ while [ $# -gt 0 ]; do
         --codecs) O_CODECS=$2; shift ;;
         --scale) O_SCALE=$2; shift ;;
         --skip) SKIP=$2; shift ;;
+        --lines) O_LINES=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 if [ "$MODE" = quick ]; then
-    RUNS=3 SIZES="64" KINDS="random" CODECS="none gzip" SCALE="10 100"
+    RUNS=3 SIZES="64" KINDS="random" CODECS="none gzip" SCALE="10 100" LINES="10000 100000"
 else
     RUNS=5 SIZES="64 512 2048" KINDS="random text" CODECS="none gzip xz" SCALE="10 100 1000"
+    LINES="10000 100000 1000000"
 fi
+LINES=${O_LINES:-$LINES}
 RUNS=${O_RUNS:-$RUNS} SIZES=${O_SIZES:-$SIZES} KINDS=${O_KINDS:-$KINDS}
 CODECS=${O_CODECS:-$CODECS} SCALE=${O_SCALE:-$SCALE}
-ONLY=${ONLY:-install scale group footprint}
+ONLY=${ONLY:-install scale group output footprint}
 
 for c in mender mender-artifact /usr/bin/time openssl gzip xz python3 meson ninja; do
     command -v "$c" >/dev/null || { echo "bench.sh: $c is missing (run scripts/bootstrap)" >&2; exit 2; }
@@ -342,6 +351,28 @@ section_group() {
     alternate group 64 mender-orchestrator run_scale
 }
 
+# ---- Interface output ----------------------------------------------------------------------
+
+run_output() { # MODE: print (logged) or print-null; the Interface's ArtifactInstall time to output.csv
+    mo_env "$T/sys-output-$1-$N" MO_NOOP_TIME="$T/itime" bash -c \
+        '"$@" && echo "$N,$MODE,$(cat "$ITIME")" >> "$OUTCSV"' run "$MO" install --progress none \
+        "$T/sys-output-$1-$N/manifest.yaml"
+    CMD=(env N="$N" MODE="$1" ITIME="$T/itime" OUTCSV="$OUT/output.csv" "${CMD[@]}")
+}
+run_output_logged() { run_output print; }
+run_output_null() { run_output print-null; }
+
+section_output() {
+    local mode
+    for N in $LINES; do
+        for mode in print print-null; do
+            scale_system "$T/sys-output-$mode-$N" 1 1 ", \"$mode:$N\""
+        done
+        log "output: $N lines in ArtifactInstall"
+        alternate output "$N" logged run_output_logged null run_output_null
+    done
+}
+
 # ---- footprint -----------------------------------------------------------------------------
 
 run_version() { CMD=("$MO" --version); }
@@ -373,7 +404,7 @@ section_footprint() {
 
 for s in $ONLY; do
     case $s in
-        install|scale|group|footprint) "section_$s" ;;
+        install|scale|group|output|footprint) "section_$s" ;;
         *) echo "bench.sh: unknown section $s" >&2; exit 2 ;;
     esac
 done

@@ -118,6 +118,31 @@ def main():
         print()
         verdicts.append(("64-member group < 2 s", g < 2.0, f"{g:.3f} s"))
 
+    if (out / "output.csv").exists():
+        itimes = {}
+        for line in open(out / "output.csv"):
+            n, mode, t = line.strip().split(",")
+            itimes.setdefault((n, mode), []).append(float(t))
+        print("### Interface output: ArtifactInstall prints N lines, medians")
+        print()
+        print("| lines | install CPU, logged | install CPU, to /dev/null | our CPU per line | "
+              "ArtifactInstall wall, logged | to /dev/null | ratio | runs | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        worst_cpu = worst_ratio = 0.0
+        for n in dict.fromkeys(n for n, _ in itimes):
+            cl, cn = med("output", n, "logged", "cpu_s"), med("output", n, "null", "cpu_s")
+            il, inull = statistics.median(itimes[(n, "print")]), statistics.median(itimes[(n, "print-null")])
+            per = (cl - cn) / int(n) * 1e6
+            ratio = il / inull
+            worst_cpu, worst_ratio = max(worst_cpu, per), max(worst_ratio, ratio)
+            print(f"| {int(n)} | {cl:.2f} s | {cn:.2f} s | {per:.2f} µs | {il:.3f} s | {inull:.3f} s | {ratio:.2f} "
+                  f"| {nruns('output', n)} | {loads('output', n)} |")
+        print()
+        verdicts.append(("≤ 5 µs of orchestrator CPU per logged Interface line", worst_cpu <= 5.0,
+                         f"worst {worst_cpu:.2f} µs"))
+        verdicts.append(("a chatty Interface's wall time ≤ 1.2× with its output to /dev/null", worst_ratio <= 1.2,
+                         f"worst {worst_ratio:.2f}×"))
+
     if (out / "footprint.csv").exists():
         fp = dict(line.strip().split(",", 1) for line in open(out / "footprint.csv"))
         st = int(fp["stripped"])

@@ -1,8 +1,11 @@
-/* SHA-256 for the reader. OpenSSL's low-level SHA256_* functions run the same
- * optimised code as EVP without initialising the provider machinery, which alone
- * costs about 2 MiB of resident memory (bench/artifact_rss.sh): the reader hashes
- * with them, and only signature verification (verify.c) uses EVP. They are
- * deprecated in OpenSSL 3, hence the fallback to EVP on builds without them. */
+/* SHA-256 for the reader, the repository downloads and the index. OpenSSL's low-level
+ * SHA256_* functions run the same optimised code as EVP without initialising the
+ * provider machinery, which alone costs about 2 MiB of resident memory
+ * (bench/artifact_rss.sh). The build links them from libcrypto.a when it is there
+ * (meson.build: about 25 KiB of code, the CPU-specific assembly included), so that an
+ * install that checks no signature never maps libcrypto.so (1.5 MiB resident);
+ * signature verification loads it (crypto_dl.c). They are deprecated in OpenSSL 3,
+ * hence the fallback to EVP, linked, on builds without them. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/evp.h>
 #include <openssl/opensslconf.h>
@@ -32,6 +35,8 @@ void artifact_sha256_final(struct artifact_sha256 *h, unsigned char out[32])
     SHA256_Final(out, &h->c);
     free(h);
 }
+
+void artifact_sha256_free(struct artifact_sha256 *h) { free(h); }
 #else
 struct artifact_sha256 {
     EVP_MD_CTX *c;
@@ -57,6 +62,13 @@ void artifact_sha256_final(struct artifact_sha256 *h, unsigned char out[32])
 {
     unsigned int n = 32;
     EVP_DigestFinal_ex(h->c, out, &n);
+    artifact_sha256_free(h);
+}
+
+void artifact_sha256_free(struct artifact_sha256 *h)
+{
+    if (!h)
+        return;
     EVP_MD_CTX_free(h->c);
     free(h);
 }

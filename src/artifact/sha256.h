@@ -10,6 +10,8 @@ struct artifact_sha256;
 struct artifact_sha256 *artifact_sha256_new(void);
 void artifact_sha256_update(struct artifact_sha256 *h, const void *buf, size_t len);
 void artifact_sha256_final(struct artifact_sha256 *h, unsigned char out[32]);
+/* Frees a context without a digest (NULL is fine). */
+void artifact_sha256_free(struct artifact_sha256 *h);
 /* The digest of one buffer. */
 void artifact_sha256_buf(const void *buf, size_t len, unsigned char out[32]);
 

@@ -3,18 +3,12 @@
  * r||s (64 bytes, what mender-artifact writes) or ASN.1 DER (HSM signers). */
 #include <assert.h>
 #include <errno.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "artifact/artifact.h"
 #include "artifact/artifact_int.h"
+#include "artifact/crypto_dl.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -34,7 +28,11 @@ MO_DEFINE_POINTER_CLEANUP(ecdsa_sig_freep, ECDSA_SIG *, ECDSA_SIG_free)
 MO_DEFINE_POINTER_CLEANUP(bn_freep, BIGNUM *, BN_free)
 MO_DEFINE_POINTER_CLEANUP(evp_md_ctx_freep, EVP_MD_CTX *, EVP_MD_CTX_free)
 /* OPENSSL_free is a macro: a function to point the cleanup at. */
-static inline void openssl_freep(void *p) { OPENSSL_free(*(void **)p); }
+static inline void openssl_freep(void *p)
+{
+    if (*(void **)p)
+        OPENSSL_free(*(void **)p);
+}
 #define _cleanup_openssl_ _cleanup_(openssl_freep)
 
 size_t artifact_keys_count(const struct artifact_keys *keys) { return keys ? keys->n : 0; }
@@ -108,6 +106,10 @@ struct artifact_keys *artifact_keys_load(const struct strv *paths, struct error 
 {
     _cleanup_artifact_keys_ struct artifact_keys *keys = xcalloc(1, sizeof(*keys));
     size_t n = paths ? paths->n : 0;
+    if (n && crypto_dl_load(err) != 0) {
+        artifact_error_one_line(err);
+        return NULL;
+    }
     if (n) {
         keys->pk = xcalloc(n, sizeof(*keys->pk));
         keys->kind = xcalloc(n, sizeof(*keys->kind));

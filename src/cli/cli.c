@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <assert.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -445,6 +446,12 @@ int cli_main(int argc, char **argv)
     struct cli_args args = { 0 };
     /* A reader of a stream that goes away must give EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    /* Buffers of 128 KiB and more (the hashing ring, a file read whole) are mapped on
+     * their own and unmapped when freed. glibc would raise that threshold to the largest
+     * such buffer freed so far (the 1 MiB read buffer of the call registry, at start),
+     * after which the ring came from the heap and stayed resident after the Download:
+     * +256 KiB for the rest of the install (docs/benchmarks.md, "Memory"). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     int rc = parse(argc, argv, &args);
     if (rc < 0) {
         const struct command *c = find_command(args.command);

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "artifact/artifact.h"
+#include "artifact/sha256.h"
 #include "cli/cli.h"
 #include "cli/exitcodes.h"
 #include "repo/index.h"
@@ -25,7 +25,7 @@
 /* The reader's source: a file, hashed and counted as it is read. */
 struct hashed_file {
     int fd;
-    EVP_MD_CTX *md;
+    struct artifact_sha256 *md;
     uint64_t bytes;
 };
 
@@ -37,7 +37,7 @@ static ssize_t hashed_read(void *ctx, void *buf, size_t len)
         n = read(h->fd, buf, len);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
-        EVP_DigestUpdate(h->md, buf, (size_t)n);
+        artifact_sha256_update(h->md, buf, (size_t)n);
         h->bytes += (uint64_t)n;
     }
     return n;
@@ -55,7 +55,7 @@ static int hashed_finish(void *ctx, struct error **err)
     return 0;
 }
 
-MO_DEFINE_POINTER_CLEANUP(md_ctx_freep, EVP_MD_CTX *, EVP_MD_CTX_free)
+MO_DEFINE_POINTER_CLEANUP(sha256_freep, struct artifact_sha256 *, artifact_sha256_free)
 
 /* Reads and checks the Artifact at path fully, hashing it, into e. */
 static int index_one(const char *path, const char *name, struct repo_entry *e, struct error **err)
@@ -64,14 +64,13 @@ static int index_one(const char *path, const char *name, struct repo_entry *e, s
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return error_set_errno(err, errno, "cannot open");
-    _cleanup_(md_ctx_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
+    _cleanup_(sha256_freep) struct artifact_sha256 *md = artifact_sha256_new();
     struct hashed_file h = { fd, md, 0 };
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     struct artifact_source src = { &h, hashed_read, hashed_finish };
     if (artifact_read(&src, NULL, NULL, &e->info, err) != 0)
         return -1;
     unsigned char digest[32];
-    EVP_DigestFinal_ex(md, digest, NULL);
+    artifact_sha256_final(TAKE_PTR(md), digest);
     for (int i = 0; i < 32; i++)
         snprintf(e->sha256 + 2 * i, 3, "%02x", digest[i]);
     e->size = h.bytes;

@@ -24,6 +24,7 @@
 #include "util/mem.h"
 #include "util/strv.h"
 #include "util/testhook.h"
+#include "util/thread.h"
 
 #define LOOP_GUARD_MAX 5          /* resumes at one position before the deployment is failed */
 #define RESUME_ROLLBACK_RETRIES 3 /* retry passes resume starts by itself for a rollback that failed */
@@ -391,7 +392,7 @@ static void run_parallel(struct engine *e, const struct step_def *def, struct me
     pthread_t *th = xcalloc(nthreads, sizeof(*th));
     size_t started = 0;
     for (; started < nthreads; started++)
-        if (pthread_create(&th[started], NULL, worker, &p) != 0)
+        if (thread_start(&th[started], worker, &p) != 0)
             break;
     if (started == 0)
         worker(&p);

@@ -268,16 +268,17 @@ static struct rec *read_records(int fd, const char *boot_id, size_t *n)
     return recs;
 }
 
-/* Blank slots [from, to) in the file. */
+/* Blank slots [from, to) in the file, in one write. */
 static int write_blanks(int fd, size_t from, size_t to)
 {
-    char line[CALLS_SLOT_SIZE];
-    memset(line, ' ', sizeof(line));
-    line[CALLS_SLOT_SIZE - 1] = '\n';
-    for (size_t i = from; i < to; i++)
-        if (pwrite(fd, line, sizeof(line), calls_slot_offset((int)i)) != (ssize_t)sizeof(line))
-            return -1;
-    return 0;
+    if (to <= from)
+        return 0;
+    size_t len = (to - from) * CALLS_SLOT_SIZE;
+    _cleanup_free_ char *blank = xmalloc(len);
+    memset(blank, ' ', len);
+    for (size_t i = 1; i <= to - from; i++)
+        blank[i * CALLS_SLOT_SIZE - 1] = '\n';
+    return pwrite(fd, blank, len, calls_slot_offset((int)from)) == (ssize_t)len ? 0 : -1;
 }
 
 static void log_stopped(const struct rec *recs, size_t n)

@@ -43,11 +43,12 @@ void iface_argv_free(char **argv)
 
 MO_DEFINE_POINTER_CLEANUP(iface_argv_freep, char **, iface_argv_free)
 
-static struct proc *start(const struct iface_env *env, const struct iface_target *t, const char *call,
-                          const char *workdir, bool query, struct error **err)
+/* The call's spec (argv is the caller's, from iface_argv). */
+static struct proc_spec spec_of(const struct iface_env *env, const struct iface_target *t, char **argv,
+                                const char *call, const char *workdir, bool query)
 {
-    _cleanup_(iface_argv_freep) char **argv = iface_argv(env, t, call, workdir);
-    struct proc_spec spec = {
+    log_comp(LOG_DEBUG, t->component_type, t->id, "Calling Interface %s %s", t->interface, call);
+    return (struct proc_spec){
         .path = argv[0],
         .argv = argv,
         .cwd = workdir,
@@ -60,38 +61,48 @@ static struct proc *start(const struct iface_env *env, const struct iface_target
         .log_id = t->id,
         .calls = env->calls,
     };
-    log_comp(LOG_DEBUG, t->component_type, t->id, "Calling Interface %s %s", t->interface, call);
-    struct proc *p = proc_start(&spec, err);
-    if (!p)
-        error_prefix(err, "Interface %s", t->interface);
-    return p;
+}
+
+/* Runs the call to its end in this thread (proc_run). */
+static int run(const struct iface_env *env, const struct iface_target *t, const char *call, const char *workdir,
+               bool query, struct proc_result *res, struct error **err)
+{
+    _cleanup_(iface_argv_freep) char **argv = iface_argv(env, t, call, workdir);
+    struct proc_spec spec = spec_of(env, t, argv, call, workdir, query);
+    if (proc_run(&spec, res, err) != 0)
+        return error_prefix(err, "Interface %s", t->interface);
+    return 0;
 }
 
 struct proc *iface_start_state(const struct iface_env *env, const struct iface_target *t, const char *state,
                                const char *workdir, struct error **err)
 {
     assert(env && t && state && workdir);
-    return start(env, t, state, workdir, false, err);
+    _cleanup_(iface_argv_freep) char **argv = iface_argv(env, t, state, workdir);
+    struct proc_spec spec = spec_of(env, t, argv, state, workdir, false);
+    struct proc *p = proc_start(&spec, err);
+    if (!p)
+        error_prefix(err, "Interface %s", t->interface);
+    return p;
 }
 
 int iface_state(const struct iface_env *env, const struct iface_target *t, const char *state, const char *workdir,
                 struct error **err)
 {
-    struct proc *p = iface_start_state(env, t, state, workdir, err);
-    if (!p)
-        return -1;
+    assert(env && t && state && workdir);
     struct proc_result res;
-    proc_finish(p, &res);
-    if (proc_check(&res, err) < 0)
-        return error_prefix(err, "%s", state);
-    return 0;
+    if (run(env, t, state, workdir, false, &res, err) != 0)
+        return -1;
+    int r = proc_check(&res, err) < 0 ? error_prefix(err, "%s", state) : 0;
+    proc_result_free(&res);
+    return r;
 }
 
 /* A query's scratch dir goes with its scope. */
 static void scratch_removep(char **dir)
 {
     if (*dir)
-        workdir_remove(*dir);
+        workdir_scratch_done(*dir);
     free(*dir);
 }
 
@@ -106,11 +117,9 @@ int iface_query(const struct iface_env *env, const struct iface_target *t, const
         if (!scratch)
             return -1;
     }
-    struct proc *p = start(env, t, query, workdir, true, err);
-    if (!p)
-        return -1;
     struct proc_result res;
-    proc_finish(p, &res);
+    if (run(env, t, query, workdir, true, &res, err) != 0)
+        return -1;
     int r = 0;
     if (proc_check(&res, err) < 0)
         r = error_prefix(err, "%s", query);

@@ -34,6 +34,11 @@ struct dl {
 
 #define EXITED (-2)
 #define STREAM_PIPE_SIZE (1024 * 1024)
+/* The longest pause while waiting for the Interface to open or drain a stream (it gives
+ * no event to wait for): a pause doubles from 50-100 µs up to this. It was 10 ms and 5 ms:
+ * the first stream of a Download was opened up to 10 ms after the Interface did, which
+ * a small Artifact's install paid in full (docs/benchmarks.md). */
+#define POLL_MAX_US 1000
 
 /* Records a failure unless one is recorded already (the first is the cause, what
  * follows is its fallout). Returns -1. */
@@ -67,7 +72,7 @@ static int open_fifo(struct dl *d, const char *path)
         if (proc_has_exited(d->p))
             return EXITED;
         usleep(wait);
-        if (wait < 10000)
+        if (wait < POLL_MAX_US) /* an Interface is seldom this slow to start; then 1 ms late at most */
             wait *= 2;
     }
 }
@@ -137,7 +142,7 @@ static int wait_drained(struct dl *d, int fd)
         if (unread == 0)
             return 0;
         usleep(wait);
-        if (wait < 5000)
+        if (wait < POLL_MAX_US)
             wait *= 2;
     }
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,22 +47,32 @@ char *workdir_path(const char *datastore, const char *component_type, const char
 int workdir_mkdirs(const char *dir)
 {
     assert(dir);
-    _cleanup_free_ char *p = xstrdup(dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *s = '/';
+    /* The deepest part first: its parents mostly exist (one mkdir, not one per part). */
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    _cleanup_free_ char *parent = xstrdup(dir);
+    char *slash = strrchr(parent, '/');
+    while (slash && slash > parent && slash[1] == '\0') { /* trailing slashes */
+        *slash = '\0';
+        slash = strrchr(parent, '/');
     }
-    return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+    if (!slash || slash == parent)
+        return -1; /* ENOENT for a part under the root: nothing to make */
+    *slash = '\0';
+    if (workdir_mkdirs(parent) < 0)
+        return -1;
+    return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+    (void)st, (void)ftw;
+    /* Directories come after their contents (FTW_DEPTH): one call each, not remove()'s
+     * unlink, EISDIR, rmdir. */
+    int r = flag == FTW_DP || flag == FTW_DNR ? rmdir(path) : unlink(path);
+    return r < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int workdir_check(const char *dir, int levels, struct error **err)
@@ -194,6 +205,88 @@ int workdir_create(const char *dir, const char *component_type, const struct kvl
     return 0;
 }
 
+/* One spare scratch dir, {datastore}/query/<pid>-0/: the last one given back exactly as
+ * it was made (a query that left nothing in it), renamed for the next query instead of
+ * removed and made again. Each removed file or directory costs the next ones made: ext4
+ * without a journal does not reuse an inode freed in the last minute, and scans past
+ * each such inode to allocate a new one (docs/benchmarks.md, "Interface calls at
+ * scale"). The spare goes at exit; one left by a killed orchestrator is swept like any
+ * other scratch dir. */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *spare;
+
+static void spare_remove(void)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (spare)
+        workdir_remove(spare);
+    free(spare);
+    spare = NULL;
+    pthread_mutex_unlock(&spare_mu);
+}
+
+static void register_spare_remove(void) { atexit(spare_remove); }
+
+/* The spare for datastore, renamed to dir; false if there is none (or it is gone). */
+static bool spare_take(const char *datastore, const char *dir)
+{
+    pthread_mutex_lock(&spare_mu);
+    _cleanup_free_ char *sp = NULL;
+    size_t n = strlen(datastore);
+    if (spare && strncmp(spare, datastore, n) == 0 && strncmp(spare + n, "/query/", 7) == 0)
+        sp = TAKE_PTR(spare);
+    pthread_mutex_unlock(&spare_mu);
+    if (!sp)
+        return false;
+    if (rename(sp, dir) == 0)
+        return true;
+    workdir_remove(sp);
+    return false;
+}
+
+/* Exactly what workdir_scratch made: mode 0700 (st), `version` 0600 holding "1\n", an
+ * empty tmp/ 0700, nothing else. */
+static bool scratch_pristine(const char *dir, const struct stat *st)
+{
+    if (!S_ISDIR(st->st_mode) || (st->st_mode & 07777) != 0700)
+        return false;
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    int seen = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        struct stat es;
+        const char *name = ent->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        if (fstatat(dirfd(d), name, &es, AT_SYMLINK_NOFOLLOW) < 0)
+            return false;
+        if (strcmp(name, "version") == 0 && S_ISREG(es.st_mode) && (es.st_mode & 07777) == 0600 && es.st_size == 2 &&
+            es.st_nlink == 1) {
+            char buf[2];
+            _cleanup_close_ int fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+            if (fd < 0 || read(fd, buf, 2) != 2 || memcmp(buf, "1\n", 2) != 0)
+                return false;
+            seen |= 1;
+        } else if (strcmp(name, "tmp") == 0 && S_ISDIR(es.st_mode) && (es.st_mode & 07777) == 0700 &&
+                   es.st_nlink == 2) {
+            _cleanup_free_ char *tmp = fs_join(dir, "tmp");
+            _cleanup_closedir_ DIR *t = opendir(tmp);
+            struct dirent *te;
+            while (t && (te = readdir(t)))
+                if (strcmp(te->d_name, ".") != 0 && strcmp(te->d_name, "..") != 0)
+                    return false;
+            if (!t)
+                return false;
+            seen |= 2;
+        } else {
+            return false;
+        }
+    }
+    return seen == 3;
+}
+
 char *workdir_scratch(const char *datastore, struct error **err)
 {
     assert(datastore);
@@ -202,7 +295,13 @@ char *workdir_scratch(const char *datastore, struct error **err)
     _cleanup_free_ char *dir = xasprintf("%s/query/%ld-%u", datastore, (long)getpid(), n);
     if (workdir_check(dir, 2, err) < 0)
         return NULL;
-    if (workdir_remove(dir) < 0 || workdir_mkdirs(dir) < 0) {
+    if (workdir_remove(dir) < 0) {
+        error_set_errno(err, errno, "%s", dir);
+        return NULL;
+    }
+    if (spare_take(datastore, dir))
+        return TAKE_PTR(dir);
+    if (workdir_mkdirs(dir) < 0) {
         error_set_errno(err, errno, "%s", dir);
         return NULL;
     }
@@ -211,6 +310,27 @@ char *workdir_scratch(const char *datastore, struct error **err)
         make_dir(dir, "tmp", err) < 0)
         return NULL;
     return TAKE_PTR(dir);
+}
+
+void workdir_scratch_done(const char *dir)
+{
+    assert(dir);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return;
+    _cleanup_free_ char *name = xstrdup(dir);
+    char *slash = strrchr(name, '/');
+    _cleanup_free_ char *sp = slash ? xasprintf("%.*s/%ld-0", (int)(slash - name), name, (long)getpid()) : NULL;
+    pthread_mutex_lock(&spare_mu);
+    bool keep = sp && !spare && scratch_pristine(dir, &st) && rename(dir, sp) == 0;
+    if (keep)
+        spare = TAKE_PTR(sp);
+    pthread_mutex_unlock(&spare_mu);
+    if (keep)
+        pthread_once(&once, register_spare_remove);
+    else
+        workdir_remove(dir);
 }
 
 void workdir_sweep_scratch(const char *datastore)

@@ -24,6 +24,10 @@ MO_MUST_CHECK int workdir_create(const char *dir, const char *component_type, co
 /* Scratch dir {datastore}/query/<pid>-<n>/ with `version` and an empty tmp/.
  * Returns the path (caller frees) or NULL with *err. */
 MO_MUST_CHECK char *workdir_scratch(const char *datastore, struct error **err);
+/* The query is over: the scratch dir goes (renamed to {datastore}/query/<pid>-0/ and
+ * reused by the next workdir_scratch when the query left it exactly as it was made;
+ * removed at exit). */
+void workdir_scratch_done(const char *dir);
 
 /* Removes the scratch dirs of processes that no longer run ({datastore}/query/<pid>-<n>/
  * whose <pid> is gone): what an orchestrator killed during a query left behind. */

@@ -1,10 +1,10 @@
 #include "repo/curl_dl.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "util/dl.h"
 #include "util/mem.h"
 
 struct curl_dl curl_dl;
@@ -12,10 +12,7 @@ struct curl_dl curl_dl;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char *load_error; /* why load() failed; set once, kept for every later caller */
 
-static const struct {
-    const char *name;
-    size_t offset;
-} symbols[] = {
+static const struct dl_symbol symbols[] = {
     { "curl_global_init", offsetof(struct curl_dl, global_init) },
     { "curl_easy_init", offsetof(struct curl_dl, easy_init) },
     { "curl_easy_setopt", offsetof(struct curl_dl, easy_setopt) },
@@ -28,23 +25,10 @@ static const struct {
 
 static void load(void)
 {
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        load_error = xasprintf("cannot load libcurl: %s", e ? e : "unknown error");
-        return;
-    }
     struct curl_dl loaded;
-    for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
-        void *sym = dlsym(h, symbols[i].name);
-        if (!sym) {
-            load_error = xasprintf("libcurl.so.4: %s is missing", symbols[i].name);
-            dlclose(h);
-            return;
-        }
-        /* POSIX guarantees function pointers survive the round trip through void *. */
-        memcpy((char *)&loaded + symbols[i].offset, &sym, sizeof(sym));
-    }
+    if (!dl_load_table("libcurl.so.4", symbols, sizeof(symbols) / sizeof(symbols[0]), &loaded, sizeof(loaded),
+                       &load_error))
+        return;
     if (loaded.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         load_error = xstrdup("libcurl: curl_global_init failed");
         return;

@@ -3,10 +3,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -17,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "artifact/crypto_dl.h"
+#include "artifact/sha256.h"
 #include "repo/curl_dl.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -74,6 +72,11 @@ static CURLcode add_server_ca(CURL *curl, void *sslctx, void *parm)
 {
     (void)curl;
     const char *path = parm;
+    _cleanup_error_ struct error *e = NULL;
+    if (crypto_dl_load(&e) != 0) {
+        log_warn("ServerCertificate %s: %s; only the system's trusted certificates apply", path, error_message(e));
+        return CURLE_OK;
+    }
     _cleanup_(bio_freep) BIO *bio = BIO_new_file(path, "r");
     if (!bio) {
         log_warn("ServerCertificate %s: cannot read it; only the system's trusted certificates apply", path);
@@ -250,11 +253,11 @@ struct fetch_stream {
     pthread_t thread;
     bool joined;
     atomic_bool stop;
-    EVP_MD_CTX *md;
-    uint64_t got;           /* bytes delivered (hashed, teed, written to the pipe) */
-    uint64_t discard;       /* bytes of the current response to drop (server ignored Range) */
-    uint64_t attempt_start; /* offset the current attempt asked for */
-    long status;            /* of the response whose headers are arriving */
+    struct artifact_sha256 *md; /* freed by artifact_sha256_final */
+    uint64_t got;               /* bytes delivered (hashed, teed, written to the pipe) */
+    uint64_t discard;           /* bytes of the current response to drop (server ignored Range) */
+    uint64_t attempt_start;     /* offset the current attempt asked for */
+    long status;                /* of the response whose headers are arriving */
     bool mismatch;
     bool reader_gone;
     int rc;
@@ -282,7 +285,7 @@ static int deliver(struct fetch_stream *s, const char *p, size_t n, bool tee)
         s->mismatch = true;
         return -1;
     }
-    EVP_DigestUpdate(s->md, p, n);
+    artifact_sha256_update(s->md, p, n);
     s->got += n;
     if (tee && s->tee_fd >= 0 && s->tee_ok) {
         const char *q = p;
@@ -448,7 +451,8 @@ static int stream_check(struct fetch_stream *s)
 {
     unsigned char md[32];
     char hex[65];
-    EVP_DigestFinal_ex(s->md, md, NULL);
+    artifact_sha256_final(s->md, md);
+    s->md = NULL;
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     if (s->size && s->got != s->size) {
@@ -500,15 +504,14 @@ struct fetch_stream *fetch_stream_open(const struct fetch_opts *o, const struct 
     s->prefix_fd = a->prefix_fd;
     s->tee_fd = a->tee_fd;
     s->tee_ok = a->tee_fd >= 0;
-    s->md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
+    s->md = artifact_sha256_new();
     atomic_init(&s->stop, false);
     s->pipe_r = p[0];
     s->pipe_w = p[1];
     if (pthread_create(&s->thread, NULL, stream_thread, s) != 0) {
         close(p[0]);
         close(p[1]);
-        EVP_MD_CTX_free(s->md);
+        artifact_sha256_free(s->md);
         free(s->url);
         free(s);
         error_set(err, 0, "cannot start the download thread");
@@ -569,7 +572,7 @@ void fetch_stream_close(struct fetch_stream *s)
     atomic_store(&s->stop, true);
     close(s->pipe_r); /* a writer blocked on the pipe gets EPIPE */
     join(s);
-    EVP_MD_CTX_free(s->md);
+    artifact_sha256_free(s->md);
     error_free(s->err);
     free(s->url);
     free(s);

@@ -3,6 +3,7 @@
 #define MO_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_FATAL };
 
@@ -19,6 +20,16 @@ void log_comp(enum log_level level, const char *component_type, const char *id, 
     __attribute__((format(printf, 4, 5)));
 void log_vcomp(enum log_level level, const char *component_type, const char *id, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
+/* The same with the message given as prefix (a C string) and n bytes that may hold
+ * anything (an Interface's output: control characters and NUL are escaped, not cut). */
+void log_comp_bytes(enum log_level level, const char *component_type, const char *id, const char *prefix,
+                    const char *bytes, size_t n);
+
+/* A batch: the calling thread's records from begin to end are written together (in
+ * writes of up to 32 KiB) at the end, and no other thread logs in between: for many
+ * lines at once, e.g. an Interface's output (iface/proc.c). Not nested. */
+void log_batch_begin(void);
+void log_batch_end(void);
 
 #define log_trace(...) log_msg(LOG_TRACE, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -8,6 +8,7 @@ import os
 import pathlib
 import signal
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -65,11 +66,22 @@ class Pool:
 
     def submit(self, point):
         if point not in self.futures:
-            self.futures[point] = self.executor.submit(self.run_point, point, self.dir_for(point), *self.args)
+            self.futures[point] = self.executor.submit(self.run_kept, point)
+
+    def run_kept(self, point):
+        """Runs a point; a failed one keeps its folder, now with the failure in failure.txt
+        (pytest's report of a long session is easily lost)."""
+        d = self.dir_for(point)
+        try:
+            return self.run_point(point, d, *self.args)
+        except BaseException:
+            if d.is_dir():
+                (d / "failure.txt").write_text(traceback.format_exc())
+            raise
 
     def run(self, point):
         if self.executor is None:
-            return self.run_point(point, self.dir_for(point), *self.args)
+            return self.run_kept(point)
         self.submit(point)
         return self.futures[point].result()
 

@@ -503,6 +503,29 @@ def test_interface_flooding_binary_garbage_is_logged_not_trusted(installed, call
     assert leftovers(s.mo) == []
 
 
+def test_chatty_interface_is_logged_line_by_line_and_never_times_out(installed):
+    """A firmware flasher printing 200,000 progress lines during ArtifactInstall, under a
+    15 s InterfaceTimeoutSeconds: every line is logged, in order, as its own record, and the
+    call ends in time (when the logger wrote one character per write(), 50,000 lines took
+    5.5 s of our CPU and 200,000 made the call time out and the System roll back)."""
+    s = installed
+    s.mo.write_config(json.dumps({"InterfaceTimeoutSeconds": 15}))
+    s.write_manifest("v3")
+    n = 200_000
+    s.configure("r1", stdout={"ArtifactInstall": "".join(
+        f"flash: block {i} of {n} written, crc ok, {100 * i // n}% done\n" for i in range(1, n + 1))})
+    r = s.install(timeout=300)
+    assert r.rc == 0, r.err[-3000:]
+    assert s.versions() == {"gw": "gateway-v3", "r1": "rtos-v3"}
+    logged = [l.split("Update Interface output (stdout): ", 1)[1].rstrip('"')
+              for l in r.err.splitlines() if "Update Interface output (stdout): flash: " in l]
+    assert len(logged) == n, len(logged)
+    assert logged[0] == f"flash: block 1 of {n} written, crc ok, 0% done"
+    assert logged[-1] == f"flash: block {n} of {n} written, crc ok, 100% done"
+    assert logged == sorted(logged, key=lambda l: int(l.split()[2]))
+    assert leftovers(s.mo) == []
+
+
 def test_interface_that_never_exits_is_killed_with_its_group(installed):
     """The second group's Download hangs with a child and a grandchild in its process
     group: after InterfaceTimeoutSeconds the whole group is killed, the deployment fails

@@ -179,8 +179,8 @@ static void both_streams_are_drained_while_the_call_runs(void **state)
     struct sh s;
     struct proc_result res;
     /* More than a pipe buffer (64 KiB) on each stream: a call whose stderr were not read
-     * while we wait for its stdout would block for good (and time out). Not logged: the
-     * log writes a byte at a time, slow on a busy machine. */
+     * while we wait for its stdout would block for good (and time out). Not logged: this
+     * test is about the pipes; the log's own tests are above. */
     sh_spec(&s, "line=$(head -c 1000 /dev/zero | tr '\\0' f); "
                 "i=0; while [ $i -lt 100 ]; do echo \"$line\"; echo \"$line\" >&2; i=$((i+1)); done");
     s.spec.capture_stdout = true;
