@@ -145,8 +145,8 @@ void log_batch_end(void)
 }
 
 /* One record: the message is prefix (a C string) followed by the n bytes of body. */
-static void emit(enum log_level level, const char *component_type, const char *id, const char *prefix,
-                 const char *body, size_t n)
+static void emit(enum log_level level, const char *component_type, const char *id, const char *prefix, const char *body,
+                 size_t n)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
