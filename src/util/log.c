@@ -64,8 +64,8 @@ static void rec_put(struct record *r, const char *s, size_t n)
 
 static void rec_puts(struct record *r, const char *s) { rec_put(r, s, strlen(s)); }
 
-/* The n bytes of s with " and \\ escaped and control characters (NUL included) shown as
- * \\xNN. */
+/* The n bytes of s with " and \ escaped and control characters (NUL included) shown as
+ * \xNN. */
 static void rec_put_escaped_n(struct record *r, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -145,8 +145,8 @@ void log_batch_end(void)
 }
 
 /* One record: the message is prefix (a C string) followed by the n bytes of body. */
-static void emit(enum log_level level, const char *component_type, const char *id, const char *prefix,
-                 const char *body, size_t n)
+static void emit(enum log_level level, const char *component_type, const char *id, const char *prefix, const char *body,
+                 size_t n)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);

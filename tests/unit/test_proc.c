@@ -173,6 +173,23 @@ static void output_lines_are_logged(void **state)
     sh_free(&s);
 }
 
+static void lines_split_across_reads_and_odd_bytes_are_logged_whole(void **state)
+{
+    (void)state;
+    struct sh s;
+    struct proc_result res;
+    /* The first line arrives in two writes a pause apart (two reads of ours); the second
+     * holds a NUL and an escape character, which are shown, not cut. */
+    sh_spec(&s, "printf 'first ha'; sleep 0.2; printf 'lf\\nab\\000c\\033d\\n'");
+    capture_begin();
+    run(&s.spec, &res);
+    _cleanup_free_ char *log = capture_end();
+    assert_true(proc_succeeded(&res));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): first half\"\n"));
+    assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): ab\\x00c\\x1bd\"\n"));
+    sh_free(&s);
+}
+
 static void both_streams_are_drained_while_the_call_runs(void **state)
 {
     (void)state;
@@ -661,6 +678,7 @@ int main(void)
         cmocka_unit_test(exit_status),
         cmocka_unit_test(killed_by_a_signal),
         cmocka_unit_test(output_lines_are_logged),
+        cmocka_unit_test(lines_split_across_reads_and_odd_bytes_are_logged_whole),
         cmocka_unit_test(both_streams_are_drained_while_the_call_runs),
         cmocka_unit_test(long_lines_are_logged_in_pieces),
         cmocka_unit_test(stdout_level_and_capture),
