@@ -103,13 +103,11 @@ static void add_output(struct proc *p, int which, const char *data, size_t n)
         memcpy(lb->buf + lb->len, data, take);
         lb->len += take;
         data += take;
-        if (take < len) { /* lb is full and the line goes on: log this piece */
+        if (take < len || nl) { /* the line ends, or lb is full and it goes on: log lb */
             log_line(p, which, lb->buf, lb->len);
             lb->len = 0;
-        } else if (nl) {
-            log_line(p, which, lb->buf, lb->len);
-            lb->len = 0;
-            data = nl + 1;
+            if (take == len)
+                data = nl + 1;
         }
     }
 }

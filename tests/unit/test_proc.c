@@ -154,6 +154,14 @@ static void killed_by_a_signal(void **state)
     sh_free(&s);
 }
 
+/* Runs the call of s with the log captured; returns what was logged. */
+static char *run_logged(struct sh *s, struct proc_result *res)
+{
+    capture_begin();
+    run(&s->spec, res);
+    return capture_end();
+}
+
 static void output_lines_are_logged(void **state)
 {
     (void)state;
@@ -162,9 +170,7 @@ static void output_lines_are_logged(void **state)
     sh_spec(&s, "printf 'one\\ntwo\\n'; printf 'warn \"x\"\\n' >&2; printf 'no newline at the end'");
     s.spec.log_type = "rtos";
     s.spec.log_id = "R1";
-    capture_begin();
-    run(&s.spec, &res);
-    _cleanup_free_ char *log = capture_end();
+    _cleanup_free_ char *log = run_logged(&s, &res);
     assert_true(proc_succeeded(&res));
     assert_non_null(strstr(log, "name=\"rtos\" id=\"R1\" msg=\"Update Interface output (stdout): one\"\n"));
     assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): two\"\n"));
@@ -181,9 +187,7 @@ static void lines_split_across_reads_and_odd_bytes_are_logged_whole(void **state
     /* The first line arrives in two writes a pause apart (two reads of ours); the second
      * holds a NUL and an escape character, which are shown, not cut. */
     sh_spec(&s, "printf 'first ha'; sleep 0.2; printf 'lf\\nab\\000c\\033d\\n'");
-    capture_begin();
-    run(&s.spec, &res);
-    _cleanup_free_ char *log = capture_end();
+    _cleanup_free_ char *log = run_logged(&s, &res);
     assert_true(proc_succeeded(&res));
     assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): first half\"\n"));
     assert_non_null(strstr(log, "msg=\"Update Interface output (stdout): ab\\x00c\\x1bd\"\n"));
@@ -220,9 +224,7 @@ static void long_lines_are_logged_in_pieces(void **state)
     struct sh s;
     struct proc_result res;
     sh_spec(&s, "head -c 5000 /dev/zero | tr '\\0' x");
-    capture_begin();
-    run(&s.spec, &res);
-    _cleanup_free_ char *log = capture_end();
+    _cleanup_free_ char *log = run_logged(&s, &res);
     char piece[4097];
     memset(piece, 'x', 4096);
     piece[4096] = '\0';
@@ -242,9 +244,7 @@ static void stdout_level_and_capture(void **state)
     sh_spec(&s, "printf 'Yes\\n'; echo diagnostics >&2");
     s.spec.capture_stdout = true;
     s.spec.stdout_level = LOG_DEBUG; /* queries: the answer is not logged at info */
-    capture_begin();
-    run(&s.spec, &res);
-    _cleanup_free_ char *log = capture_end();
+    _cleanup_free_ char *log = run_logged(&s, &res);
     assert_string_equal(res.out, "Yes\n");
     assert_int_equal(res.out_len, 4);
     assert_false(res.capture_overflow);
